@@ -1,0 +1,213 @@
+//! JSON forms of the execution witness.
+//!
+//! | form | `headers` | `keys` |
+//! | --- | --- | --- |
+//! | reth `debug_executionWitness` | RLP hex strings | list of preimages |
+//! | geth `debug_executionWitness` | header JSON objects | `null` |
+//! | EEST zkEVM fixture `executionWitness` | RLP hex strings | absent |
+//!
+//! [`from_json`] reads all three (and the older map form `{hash: node}` of `state`/`codes`),
+//! checking that a JSON header re-encodes to the `hash` it claims.
+
+use crate::error::{Result, WitnessError};
+use alloc::{string::String, vec::Vec};
+use alloy_consensus::Header;
+use alloy_primitives::{B256, Bytes, keccak256};
+use cairn_primitives::ExecutionWitness;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+/// A wire form of the witness, for writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WitnessFormat {
+    /// reth: headers as RLP hex, `keys` listed.
+    Reth,
+    /// geth: headers as JSON objects, `keys` null.
+    Geth,
+    /// EEST zkEVM fixtures: `state`, `codes`, RLP `headers`.
+    Eest,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ListOrMap {
+    List(Vec<Bytes>),
+    Map(Map<String, Value>),
+}
+
+impl ListOrMap {
+    fn into_list(self, field: &'static str) -> Result<Vec<Bytes>> {
+        match self {
+            Self::List(list) => Ok(list),
+            // Older reth: `{ "0x<hash>": "0x<preimage>" }`; the values are what matters.
+            Self::Map(map) => map
+                .into_iter()
+                .map(|(_, v)| serde_json::from_value::<Bytes>(v))
+                .collect::<Result<_, _>>()
+                .map_err(|e| WitnessError::from(serde_json::Error::custom_in(field, e))),
+        }
+    }
+}
+
+/// Extension to give serde errors a field name.
+trait CustomIn {
+    fn custom_in(field: &str, e: serde_json::Error) -> serde_json::Error;
+}
+
+impl CustomIn for serde_json::Error {
+    fn custom_in(field: &str, e: serde_json::Error) -> serde_json::Error {
+        <serde_json::Error as serde::de::Error>::custom(alloc::format!("{field}: {e}"))
+    }
+}
+
+#[derive(Deserialize)]
+struct AnyWitness {
+    #[serde(default)]
+    state: Option<ListOrMap>,
+    #[serde(default)]
+    codes: Option<ListOrMap>,
+    #[serde(default)]
+    keys: Option<ListOrMap>,
+    #[serde(default)]
+    headers: Option<Vec<Value>>,
+}
+
+/// Reads a witness in any of the supported JSON forms.
+///
+/// # Errors
+/// [`WitnessError::Json`] for malformed JSON, bad hex, or a JSON header whose RLP does not
+/// hash to its `hash` field.
+pub fn from_json(text: &str) -> Result<ExecutionWitness> {
+    from_value(serde_json::from_str(text)?)
+}
+
+/// Like [`from_json`], from a parsed value.
+///
+/// # Errors
+/// See [`from_json`].
+pub fn from_value(value: Value) -> Result<ExecutionWitness> {
+    let any: AnyWitness = serde_json::from_value(value)?;
+    let headers = any
+        .headers
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| header_from_json(i, h))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ExecutionWitness {
+        state: any.state.map(|s| s.into_list("state")).transpose()?.unwrap_or_default(),
+        codes: any.codes.map(|s| s.into_list("codes")).transpose()?.unwrap_or_default(),
+        keys: any.keys.map(|s| s.into_list("keys")).transpose()?.unwrap_or_default(),
+        headers,
+    })
+}
+
+fn header_from_json(index: usize, value: Value) -> Result<Bytes> {
+    let custom = |msg: String| WitnessError::from(<serde_json::Error as serde::de::Error>::custom(msg));
+    match value {
+        Value::String(_) => Ok(serde_json::from_value::<Bytes>(value)?),
+        Value::Object(ref map) => {
+            let claimed = map.get("hash").cloned().map(serde_json::from_value::<B256>).transpose()?;
+            let header: Header = serde_json::from_value(value)?;
+            let rlp = Bytes::from(alloy_rlp::encode(&header));
+            if let Some(claimed) = claimed
+                && keccak256(&rlp) != claimed
+            {
+                return Err(custom(alloc::format!(
+                    "header {index}: fields re-encode to {} but the header claims hash {claimed}",
+                    keccak256(&rlp)
+                )));
+            }
+            Ok(rlp)
+        }
+        other => Err(custom(alloc::format!("header {index}: expected rlp hex or a header object, got {other}"))),
+    }
+}
+
+/// Writes a witness in the given form.
+///
+/// # Errors
+/// [`WitnessError::InvalidHeader`] when writing the geth form and a header is not valid RLP.
+pub fn to_value(witness: &ExecutionWitness, format: WitnessFormat) -> Result<Value> {
+    let mut out = Map::new();
+    out.insert("state".into(), json!(witness.state));
+    out.insert("codes".into(), json!(witness.codes));
+    match format {
+        WitnessFormat::Reth => {
+            out.insert("keys".into(), json!(witness.keys));
+            out.insert("headers".into(), json!(witness.headers));
+        }
+        WitnessFormat::Eest => {
+            out.insert("headers".into(), json!(witness.headers));
+        }
+        WitnessFormat::Geth => {
+            out.insert("keys".into(), Value::Null);
+            let headers = crate::source::decode_header_chain_unchecked(&witness.headers)?
+                .into_iter()
+                .map(|(header, hash)| {
+                    let mut v = serde_json::to_value(&header)?;
+                    if let Value::Object(m) = &mut v {
+                        m.insert("hash".into(), json!(hash));
+                    }
+                    Ok(v)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.insert("headers".into(), Value::Array(headers));
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ExecutionWitness {
+        let header = Header { number: 7, gas_limit: 30_000_000, ..Default::default() };
+        ExecutionWitness {
+            state: alloc::vec![Bytes::from_static(&[0xc2, 0x80, 0x80])],
+            codes: alloc::vec![Bytes::from_static(&[0x60, 0x00])],
+            keys: alloc::vec![Bytes::from_static(&[0x11; 20])],
+            headers: alloc::vec![Bytes::from(alloy_rlp::encode(&header))],
+        }
+    }
+
+    #[test]
+    fn reth_roundtrip() {
+        let w = sample();
+        let v = to_value(&w, WitnessFormat::Reth).unwrap();
+        assert!(v["headers"][0].is_string());
+        assert_eq!(from_value(v).unwrap(), w);
+    }
+
+    #[test]
+    fn geth_roundtrip_checks_hash() {
+        let w = sample();
+        let mut v = to_value(&w, WitnessFormat::Geth).unwrap();
+        assert!(v["headers"][0].is_object());
+        assert!(v["keys"].is_null());
+        let back = from_value(v.clone()).unwrap();
+        assert_eq!(back.headers, w.headers);
+        assert!(back.keys.is_empty());
+        v["headers"][0]["gasLimit"] = json!("0x1");
+        assert!(from_value(v).is_err(), "a header whose fields do not match its hash is rejected");
+    }
+
+    #[test]
+    fn eest_form_and_map_form() {
+        let w = sample();
+        let v = to_value(&w, WitnessFormat::Eest).unwrap();
+        assert!(v.get("keys").is_none());
+        let back = from_value(v).unwrap();
+        assert_eq!(back.state, w.state);
+        let map = json!({"state": {"0xab": "0xc28080"}, "codes": {}, "headers": []});
+        assert_eq!(from_value(map).unwrap().state, w.state);
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors() {
+        assert!(from_json("{").is_err());
+        assert!(from_json(r#"{"state": ["0xzz"]}"#).is_err());
+        assert!(from_json(r#"{"headers": [5]}"#).is_err());
+    }
+}

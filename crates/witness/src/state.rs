@@ -1,0 +1,211 @@
+//! The world state as tries over a node source: the account trie and one storage trie per
+//! account, read and written by address and slot.
+
+use crate::error::{Result, WitnessError};
+use alloc::{collections::BTreeMap, vec::Vec};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::AddressMap};
+use alloy_rlp::{Decodable, Encodable};
+use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles, TrieAccount};
+use cairn_trie::{NodeProvider, SparseTrie};
+
+/// An account's fields other than its storage root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountFields {
+    /// Nonce.
+    pub nonce: u64,
+    /// Balance in wei.
+    pub balance: U256,
+    /// Keccak hash of the code ([`KECCAK_EMPTY`] for none).
+    pub code_hash: B256,
+}
+
+impl Default for AccountFields {
+    fn default() -> Self {
+        Self { nonce: 0, balance: U256::ZERO, code_hash: KECCAK_EMPTY }
+    }
+}
+
+/// The net change of one account over a block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountDiff {
+    /// The account after the block; `None` when it no longer exists.
+    pub info: Option<AccountFields>,
+    /// The old storage was discarded (the account was destroyed or created) before `storage`
+    /// was written.
+    pub storage_wiped: bool,
+    /// Slots written, with their final values (zero deletes the slot).
+    pub storage: BTreeMap<U256, U256>,
+}
+
+/// The net state change of a block, by address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateDiff {
+    /// Changed accounts.
+    pub accounts: BTreeMap<Address, AccountDiff>,
+}
+
+impl StateDiff {
+    /// The diff recorded by revm's `State` over a block (after `merge_transitions`).
+    pub fn from_bundle(bundle: &revm::database::BundleState) -> Self {
+        let mut accounts = BTreeMap::new();
+        for (address, account) in &bundle.state {
+            let storage: BTreeMap<U256, U256> = account
+                .storage
+                .iter()
+                .filter(|(_, slot)| slot.is_changed() || account.status.was_destroyed())
+                .map(|(k, slot)| (*k, slot.present_value))
+                .collect();
+            let wiped = account.status.was_destroyed();
+            let fields =
+                |i: &revm::state::AccountInfo| AccountFields { nonce: i.nonce, balance: i.balance, code_hash: i.code_hash };
+            let info = account.info.as_ref().map(fields);
+            let unchanged = !wiped && storage.is_empty() && info == account.original_info.as_ref().map(fields);
+            if !unchanged {
+                accounts.insert(*address, AccountDiff { info, storage_wiped: wiped, storage });
+            }
+        }
+        Self { accounts }
+    }
+}
+
+/// The account trie plus the storage tries opened so far.
+#[derive(Debug, Clone)]
+pub struct StateTrie {
+    accounts: SparseTrie,
+    storage: AddressMap<SparseTrie>,
+}
+
+impl StateTrie {
+    /// State known only by its root.
+    pub fn new(root: B256) -> Self {
+        Self { accounts: SparseTrie::from_root(root), storage: AddressMap::default() }
+    }
+
+    /// Reads an account; `None` when the trie proves it absent.
+    ///
+    /// # Errors
+    /// [`WitnessError::Account`] for a missing node, [`WitnessError::InvalidAccount`] for a
+    /// leaf that is not an account.
+    pub fn account(&mut self, address: Address, nodes: &mut impl NodeProvider) -> Result<Option<TrieAccount>> {
+        let key = Nibbles::unpack(keccak256(address));
+        let leaf = self.accounts.get(&key, nodes).map_err(|source| WitnessError::Account { address, source })?;
+        leaf.map(|mut rlp| TrieAccount::decode(&mut rlp))
+            .transpose()
+            .map_err(|source| WitnessError::InvalidAccount { address, source })
+    }
+
+    /// Opens (once) the storage trie of `address` at its current root.
+    fn storage_trie(&mut self, address: Address, nodes: &mut impl NodeProvider) -> Result<&mut SparseTrie> {
+        if !self.storage.contains_key(&address) {
+            let root = self.account(address, nodes)?.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+            self.storage.insert(address, SparseTrie::from_root(root));
+        }
+        Ok(self.storage.get_mut(&address).expect("inserted above"))
+    }
+
+    /// Reads a storage slot (zero when absent).
+    ///
+    /// # Errors
+    /// [`WitnessError::Storage`] for a missing node, or an account-trie error while finding
+    /// the storage root.
+    pub fn storage(&mut self, address: Address, slot: U256, nodes: &mut impl NodeProvider) -> Result<U256> {
+        let trie = self.storage_trie(address, nodes)?;
+        let key = Nibbles::unpack(keccak256(slot.to_be_bytes::<32>()));
+        let leaf = trie.get(&key, nodes).map_err(|source| WitnessError::Storage { address, slot, source })?;
+        match leaf {
+            None => Ok(U256::ZERO),
+            Some(mut rlp) => U256::decode(&mut rlp)
+                .map_err(|source| WitnessError::InvalidStorageValue { address, slot, source }),
+        }
+    }
+
+    /// Applies a block's net changes and returns the new state root.
+    ///
+    /// Within each storage trie, and then in the account trie, writes go in before
+    /// deletions: a branch that loses a child and gains another never collapses, so fewer
+    /// sibling nodes are needed (the EIP-8025 replay order).
+    ///
+    /// # Errors
+    /// Trie errors naming the account, slot and missing node.
+    pub fn apply(&mut self, diff: &StateDiff, nodes: &mut impl NodeProvider) -> Result<B256> {
+        let mut updates: Vec<(Address, Option<TrieAccount>)> = Vec::with_capacity(diff.accounts.len());
+        for (address, change) in &diff.accounts {
+            let address = *address;
+            let Some(info) = change.info else {
+                updates.push((address, None));
+                continue;
+            };
+            let storage_root = if change.storage_wiped || !change.storage.is_empty() {
+                if change.storage_wiped {
+                    self.storage.insert(address, SparseTrie::new());
+                }
+                let trie = self.storage_trie(address, nodes)?;
+                let slots = change.storage.iter();
+                let (writes, deletes): (Vec<_>, Vec<_>) = slots.partition(|(_, v)| !v.is_zero());
+                for (slot, value) in writes.into_iter().chain(deletes) {
+                    let key = Nibbles::unpack(keccak256(slot.to_be_bytes::<32>()));
+                    let encoded = if value.is_zero() { Vec::new() } else { alloy_rlp::encode(value) };
+                    trie.insert(&key, encoded, nodes)
+                        .map_err(|source| WitnessError::Storage { address, slot: *slot, source })?;
+                }
+                trie.root()
+            } else {
+                match self.storage.get_mut(&address) {
+                    Some(trie) => trie.root(),
+                    None => self.account(address, nodes)?.map_or(EMPTY_ROOT_HASH, |a| a.storage_root),
+                }
+            };
+            updates.push((
+                address,
+                Some(TrieAccount { nonce: info.nonce, balance: info.balance, storage_root, code_hash: info.code_hash }),
+            ));
+        }
+        let (writes, deletes): (Vec<_>, Vec<_>) = updates.into_iter().partition(|(_, a)| a.is_some());
+        for (address, account) in writes.into_iter().chain(deletes) {
+            let key = Nibbles::unpack(keccak256(address));
+            let encoded = account.map(|a| {
+                let mut out = Vec::with_capacity(a.length());
+                a.encode(&mut out);
+                out
+            });
+            let result = match encoded {
+                Some(encoded) => self.accounts.insert(&key, encoded, nodes),
+                None => {
+                    self.storage.insert(address, SparseTrie::new());
+                    self.accounts.remove(&key, nodes).map(drop)
+                }
+            };
+            result.map_err(|source| WitnessError::Account { address, source })?;
+        }
+        Ok(self.accounts.root())
+    }
+
+    /// The current state root.
+    pub fn root(&mut self) -> B256 {
+        self.accounts.root()
+    }
+
+    /// An EIP-1186 proof: the account proof and one proof per slot, root first.
+    ///
+    /// # Errors
+    /// Trie errors when a node on a path is missing.
+    pub fn proof(
+        &mut self,
+        address: Address,
+        slots: &[U256],
+        nodes: &mut impl NodeProvider,
+    ) -> Result<(Vec<Bytes>, Vec<Vec<Bytes>>)> {
+        let key = Nibbles::unpack(keccak256(address));
+        let account_proof =
+            self.accounts.proof(&key, nodes).map_err(|source| WitnessError::Account { address, source })?;
+        let trie = self.storage_trie(address, nodes)?;
+        let mut storage_proofs = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let key = Nibbles::unpack(keccak256(slot.to_be_bytes::<32>()));
+            storage_proofs.push(
+                trie.proof(&key, nodes).map_err(|source| WitnessError::Storage { address, slot: *slot, source })?,
+            );
+        }
+        Ok((account_proof, storage_proofs))
+    }
+}
