@@ -30,6 +30,12 @@ impl NodeProvider for B256Map<Bytes> {
     }
 }
 
+impl NodeProvider for &B256Map<Bytes> {
+    fn trie_node(&mut self, hash: &B256) -> Result<Option<Bytes>, ProviderError> {
+        Ok(self.get(hash).cloned())
+    }
+}
+
 impl NodeProvider for alloc::collections::BTreeMap<B256, Bytes> {
     fn trie_node(&mut self, hash: &B256) -> Result<Option<Bytes>, ProviderError> {
         Ok(self.get(hash).cloned())

@@ -55,6 +55,8 @@ pub struct SparseTrie {
     nodes: Vec<Slot>,
     root: NodeId,
     buf: Vec<u8>,
+    /// Encodings of hash-referenced nodes produced by hashing, when recording.
+    written: Option<Vec<Bytes>>,
 }
 
 impl Default for SparseTrie {
@@ -66,7 +68,7 @@ impl Default for SparseTrie {
 impl SparseTrie {
     /// An empty trie.
     pub fn new() -> Self {
-        Self { nodes: alloc::vec![Slot { kind: Kind::Empty, cache: None }], root: 0, buf: Vec::new() }
+        Self { nodes: alloc::vec![Slot { kind: Kind::Empty, cache: None }], root: 0, buf: Vec::new(), written: None }
     }
 
     /// A trie known only by its root hash.
@@ -78,7 +80,20 @@ impl SparseTrie {
             nodes: alloc::vec![Slot { kind: Kind::Hash(root), cache: Some(RlpNode::word_rlp(&root)) }],
             root: 0,
             buf: Vec::new(),
+            written: None,
         }
+    }
+
+    /// From now on, remember the encoding of every node that [`SparseTrie::root`] hashes
+    /// (new or changed nodes referenced by hash, and the root), so a node store can persist
+    /// them; see [`SparseTrie::take_written`].
+    pub fn record_written(&mut self) {
+        self.written.get_or_insert_with(Vec::new);
+    }
+
+    /// The node encodings recorded since the last call (see [`SparseTrie::record_written`]).
+    pub fn take_written(&mut self) -> Vec<Bytes> {
+        self.written.as_mut().map(core::mem::take).unwrap_or_default()
     }
 
     /// Number of nodes held in memory (decoded or not).
@@ -446,6 +461,11 @@ impl SparseTrie {
             return cached.clone();
         }
         let rlp = self.encode(id);
+        if let Some(written) = &mut self.written
+            && rlp.is_hash()
+        {
+            written.push(Bytes::copy_from_slice(&self.buf));
+        }
         self.nodes[id as usize].cache = Some(rlp.clone());
         rlp
     }
@@ -490,7 +510,13 @@ impl SparseTrie {
             Kind::Hash(hash) => *hash,
             _ => {
                 let rlp = self.node_ref(self.root);
-                rlp.as_hash().unwrap_or_else(|| keccak256(rlp.as_slice()))
+                rlp.as_hash().unwrap_or_else(|| {
+                    // A root shorter than 32 bytes is still stored by its hash.
+                    if let Some(written) = &mut self.written {
+                        written.push(Bytes::copy_from_slice(&rlp));
+                    }
+                    keccak256(rlp.as_slice())
+                })
             }
         }
     }

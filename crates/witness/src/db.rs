@@ -73,6 +73,13 @@ impl<S: WitnessSource> WitnessDb<S> {
         Ok(root)
     }
 
+    /// Whether `address` has non-empty storage (its storage root is not the empty root).
+    /// A read the witness cannot prove counts as "no" and is kept as the failure.
+    pub fn has_storage(&mut self, address: Address) -> bool {
+        let account = self.state.account(address, &mut self.source);
+        self.note(account).ok().flatten().is_some_and(|a| a.storage_root != alloy_trie::EMPTY_ROOT_HASH)
+    }
+
     /// The underlying source.
     pub fn source(&self) -> &S {
         &self.source

@@ -13,7 +13,7 @@ use cairn_trie::{NodeProvider, ProviderError};
 ///
 /// [`WitnessMaps`] answers from an [`ExecutionWitness`]; a full node answers from its state
 /// store and records what was asked, which is how witnesses are generated.
-pub trait WitnessSource: NodeProvider {
+pub trait WitnessSource: NodeProvider + core::fmt::Debug {
     /// The bytecode whose keccak hash is `code_hash`, or `None` if the source lacks it.
     ///
     /// # Errors

@@ -73,12 +73,38 @@ impl StateDiff {
 pub struct StateTrie {
     accounts: SparseTrie,
     storage: AddressMap<SparseTrie>,
+    record: bool,
 }
 
 impl StateTrie {
     /// State known only by its root.
     pub fn new(root: B256) -> Self {
-        Self { accounts: SparseTrie::from_root(root), storage: AddressMap::default() }
+        Self { accounts: SparseTrie::from_root(root), storage: AddressMap::default(), record: false }
+    }
+
+    /// Remember the encodings of all nodes hashed from now on (see
+    /// [`StateTrie::take_written`]), for a node store that persists new state.
+    pub fn record_written(&mut self) {
+        self.record = true;
+        self.accounts.record_written();
+        self.storage.values_mut().for_each(SparseTrie::record_written);
+    }
+
+    /// Node encodings written since the last call, from the account and storage tries.
+    pub fn take_written(&mut self) -> Vec<Bytes> {
+        let mut out = self.accounts.take_written();
+        for trie in self.storage.values_mut() {
+            out.append(&mut trie.take_written());
+        }
+        out
+    }
+
+    fn open(&self, root: B256) -> SparseTrie {
+        let mut trie = SparseTrie::from_root(root);
+        if self.record {
+            trie.record_written();
+        }
+        trie
     }
 
     /// Reads an account; `None` when the trie proves it absent.
@@ -98,7 +124,8 @@ impl StateTrie {
     fn storage_trie(&mut self, address: Address, nodes: &mut impl NodeProvider) -> Result<&mut SparseTrie> {
         if !self.storage.contains_key(&address) {
             let root = self.account(address, nodes)?.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
-            self.storage.insert(address, SparseTrie::from_root(root));
+            let trie = self.open(root);
+            self.storage.insert(address, trie);
         }
         Ok(self.storage.get_mut(&address).expect("inserted above"))
     }
@@ -137,7 +164,8 @@ impl StateTrie {
             };
             let storage_root = if change.storage_wiped || !change.storage.is_empty() {
                 if change.storage_wiped {
-                    self.storage.insert(address, SparseTrie::new());
+                    let trie = self.open(EMPTY_ROOT_HASH);
+                    self.storage.insert(address, trie);
                 }
                 let trie = self.storage_trie(address, nodes)?;
                 let slots = change.storage.iter();
@@ -171,7 +199,8 @@ impl StateTrie {
             let result = match encoded {
                 Some(encoded) => self.accounts.insert(&key, encoded, nodes),
                 None => {
-                    self.storage.insert(address, SparseTrie::new());
+                    let trie = self.open(EMPTY_ROOT_HASH);
+                    self.storage.insert(address, trie);
                     self.accounts.remove(&key, nodes).map(drop)
                 }
             };

@@ -1,0 +1,60 @@
+use alloy_primitives::B256;
+use cairn_stateless::StatelessError;
+use cairn_witness::WitnessError;
+
+/// Errors from full-state execution.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The genesis allocation does not hash to the genesis header's state root.
+    #[error("genesis state root {got} does not match header {expected}")]
+    GenesisStateRoot {
+        /// Computed from the allocation.
+        got: B256,
+        /// In the genesis header.
+        expected: B256,
+    },
+    /// The block is invalid (same taxonomy as stateless validation).
+    #[error(transparent)]
+    Block(#[from] StatelessError),
+    /// The block does not extend the current head.
+    #[error("block {number} has parent {parent_hash}, which is not the head {head}")]
+    NotOnHead {
+        /// The block's number.
+        number: u64,
+        /// The block's parent hash.
+        parent_hash: B256,
+        /// Hash of the current head.
+        head: B256,
+    },
+    /// No canonical block with this number.
+    #[error("unknown block {number}")]
+    UnknownBlock {
+        /// The number asked for.
+        number: u64,
+    },
+    /// The state store lacks a node it should hold (a corrupted store).
+    #[error("state store: {0}")]
+    Store(#[from] WitnessError),
+}
+
+/// Errors from the flat-state database revm reads during full execution.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FlatDbError {
+    /// BLOCKHASH asked for a block the chain does not hold.
+    #[error("no canonical header for block {number}")]
+    MissingHeader {
+        /// The number asked for.
+        number: u64,
+    },
+    /// An account's code hash has no code in the store.
+    #[error("no code for hash {code_hash}")]
+    MissingCode {
+        /// The code hash.
+        code_hash: B256,
+    },
+}
+
+impl revm::database_interface::DBErrorMarker for FlatDbError {}
+
+/// Result alias for [`ExecError`].
+pub type Result<T, E = ExecError> = core::result::Result<T, E>;

@@ -1,0 +1,89 @@
+//! Recording what the stateless program reads from a full chain: that is the witness.
+
+use crate::chain::Chain;
+use alloy_primitives::{Address, B256, Bytes, U256, map::B256Set};
+use cairn_primitives::ExecutionWitness;
+use cairn_trie::{NodeProvider, ProviderError};
+use cairn_witness::WitnessSource;
+use std::collections::BTreeSet;
+
+/// A [`WitnessSource`] over a full chain that remembers every node, code and ancestor it
+/// served, in first-use order.
+#[derive(Debug)]
+pub(crate) struct Recorder<'a> {
+    chain: &'a Chain,
+    parent: u64,
+    nodes: Vec<Bytes>,
+    seen_nodes: B256Set,
+    codes: Vec<Bytes>,
+    seen_codes: B256Set,
+    oldest: u64,
+}
+
+impl<'a> Recorder<'a> {
+    pub(crate) fn new(chain: &'a Chain, parent: u64) -> Self {
+        Self {
+            chain,
+            parent,
+            nodes: Vec::new(),
+            seen_nodes: B256Set::default(),
+            codes: Vec::new(),
+            seen_codes: B256Set::default(),
+            oldest: parent,
+        }
+    }
+
+    /// The witness: recorded nodes and codes, the `keys` read, and the contiguous headers
+    /// from the oldest ancestor BLOCKHASH asked for up to the parent.
+    pub(crate) fn into_witness(self, keys: &BTreeSet<(Address, Option<U256>)>) -> ExecutionWitness {
+        let headers = (self.oldest..=self.parent)
+            .filter_map(|n| self.chain.header(n))
+            .map(|h| Bytes::from(alloy_rlp::encode(h)))
+            .collect();
+        let keys = keys
+            .iter()
+            .map(|(address, slot)| match slot {
+                None => Bytes::copy_from_slice(address.as_slice()),
+                Some(slot) => Bytes::copy_from_slice(&slot.to_be_bytes::<32>()),
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        ExecutionWitness { state: self.nodes, codes: self.codes, keys, headers }
+    }
+}
+
+impl NodeProvider for Recorder<'_> {
+    fn trie_node(&mut self, hash: &B256) -> Result<Option<Bytes>, ProviderError> {
+        let node = self.chain.nodes().get(hash).cloned();
+        if let Some(node) = &node
+            && self.seen_nodes.insert(*hash)
+        {
+            self.nodes.push(node.clone());
+        }
+        Ok(node)
+    }
+}
+
+impl WitnessSource for Recorder<'_> {
+    fn code(&mut self, code_hash: &B256) -> Result<Option<Bytes>, ProviderError> {
+        let code = self.chain.code(code_hash).cloned();
+        if let Some(code) = &code
+            && self.seen_codes.insert(*code_hash)
+        {
+            self.codes.push(code.clone());
+        }
+        Ok(code)
+    }
+
+    fn ancestor_hash(&mut self, number: u64) -> Result<Option<B256>, ProviderError> {
+        if number > self.parent {
+            return Ok(None);
+        }
+        let hash = self.chain.hash(number);
+        if hash.is_some() {
+            self.oldest = self.oldest.min(number);
+        }
+        Ok(hash)
+    }
+}

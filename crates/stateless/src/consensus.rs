@@ -1,0 +1,163 @@
+//! Header and body rules checked before execution (the consensus-layer validity of an
+//! execution payload), against the parent header and the fork schedule.
+
+use crate::error::ConsensusError;
+use alloy_consensus::{
+    BlockHeader, EMPTY_OMMER_ROOT_HASH, Header,
+    constants::MAXIMUM_EXTRA_DATA_SIZE,
+    proofs::{calculate_ommers_root, calculate_transaction_root, calculate_withdrawals_root},
+};
+use alloy_eips::{
+    eip1559::{BaseFeeParams, INITIAL_BASE_FEE, calc_next_block_base_fee},
+    eip4844::DATA_GAS_PER_BLOB,
+};
+use alloy_hardforks::{EthereumHardfork, EthereumHardforks};
+use alloy_primitives::B256;
+use cairn_primitives::{Block, ChainConfig};
+
+/// EIP-1559 elasticity: at the London block the parent's gas limit counts double.
+const ELASTICITY_MULTIPLIER: u64 = 2;
+/// Smallest gas limit a block may have.
+pub const MIN_GAS_LIMIT: u64 = 5000;
+/// Largest gas limit a block may have (geth's `MaxGasLimit`).
+pub const MAX_GAS_LIMIT: u64 = 0x7fff_ffff_ffff_ffff;
+/// EIP-7934 (Osaka): largest RLP-encoded block, 10 MiB minus a 2 MiB margin.
+pub const MAX_RLP_BLOCK_SIZE: usize = 10_485_760 - 2_097_152;
+
+/// Checks a header against its parent and the fork rules in force at its timestamp.
+///
+/// Pre-merge difficulty and proof-of-work seals are not checked: Cairn validates
+/// proof-of-stake execution payloads.
+///
+/// # Errors
+/// The first rule the header breaks.
+pub fn validate_header(chain: &ChainConfig, header: &Header, parent: &Header, parent_hash: B256) -> Result<(), ConsensusError> {
+    use ConsensusError as E;
+    if header.parent_hash != parent_hash {
+        return Err(E::ParentHash { got: header.parent_hash, expected: parent_hash });
+    }
+    if parent.number.checked_add(1) != Some(header.number) {
+        return Err(E::Number { got: header.number, parent: parent.number });
+    }
+    if header.timestamp <= parent.timestamp {
+        return Err(E::Timestamp { got: header.timestamp, parent: parent.timestamp });
+    }
+    if header.extra_data.len() > MAXIMUM_EXTRA_DATA_SIZE {
+        return Err(E::ExtraDataTooLong { len: header.extra_data.len() });
+    }
+    if header.gas_used > header.gas_limit {
+        return Err(E::GasUsedExceedsLimit { gas_used: header.gas_used, gas_limit: header.gas_limit });
+    }
+    let london_block = chain.ethereum_fork_activation(EthereumHardfork::London).transitions_at_block(header.number);
+    let parent_gas_limit = if london_block { parent.gas_limit.saturating_mul(ELASTICITY_MULTIPLIER) } else { parent.gas_limit };
+    if header.gas_limit.abs_diff(parent_gas_limit) >= parent_gas_limit / 1024
+        || header.gas_limit < MIN_GAS_LIMIT
+        || header.gas_limit > MAX_GAS_LIMIT
+    {
+        return Err(E::GasLimit { got: header.gas_limit, parent: parent_gas_limit });
+    }
+
+    if chain.is_paris_active_at_block(header.number) {
+        if !header.difficulty.is_zero() {
+            return Err(E::NonZeroDifficulty);
+        }
+        if !header.nonce.is_zero() {
+            return Err(E::NonZeroNonce);
+        }
+        if header.ommers_hash != EMPTY_OMMER_ROOT_HASH {
+            return Err(E::OmmersHash { got: header.ommers_hash, expected: EMPTY_OMMER_ROOT_HASH });
+        }
+    }
+
+    if chain.is_london_active_at_block(header.number) {
+        let expected = if london_block {
+            INITIAL_BASE_FEE
+        } else {
+            let parent_base_fee = parent.base_fee_per_gas.ok_or(E::MissingField { field: "parent baseFeePerGas" })?;
+            calc_next_block_base_fee(parent.gas_used, parent.gas_limit, parent_base_fee, BaseFeeParams::ethereum())
+        };
+        if header.base_fee_per_gas != Some(expected) {
+            return Err(E::BaseFee { got: header.base_fee_per_gas, expected });
+        }
+    } else if header.base_fee_per_gas.is_some() {
+        return Err(E::UnexpectedField { field: "baseFeePerGas" });
+    }
+
+    let ts = header.timestamp;
+    presence(chain.is_shanghai_active_at_timestamp(ts), header.withdrawals_root.is_some(), "withdrawalsRoot")?;
+    let cancun = chain.is_cancun_active_at_timestamp(ts);
+    presence(cancun, header.blob_gas_used.is_some(), "blobGasUsed")?;
+    presence(cancun, header.excess_blob_gas.is_some(), "excessBlobGas")?;
+    presence(cancun, header.parent_beacon_block_root.is_some(), "parentBeaconBlockRoot")?;
+    presence(chain.is_prague_active_at_timestamp(ts), header.requests_hash.is_some(), "requestsHash")?;
+    if chain.is_amsterdam_active_at_timestamp(ts) {
+        return Err(E::UnsupportedFork { fork: "Amsterdam" });
+    }
+    presence(false, header.block_access_list_hash.is_some(), "blockAccessListHash")?;
+    presence(false, header.slot_number.is_some(), "slotNumber")?;
+
+    if let (Some(params), Some(blob_gas_used), Some(excess)) =
+        (chain.blob_params_at(ts), header.blob_gas_used, header.excess_blob_gas)
+    {
+        if blob_gas_used % DATA_GAS_PER_BLOB != 0 {
+            return Err(E::BlobGasUsedNotMultiple { blob_gas_used });
+        }
+        if blob_gas_used > params.max_blob_gas_per_block() {
+            return Err(E::BlobGasUsedExceedsMax { blob_gas_used, max: params.max_blob_gas_per_block() });
+        }
+        // At the Cancun block the parent has no blob fields: both count as zero.
+        let expected = params.next_block_excess_blob_gas_osaka(
+            parent.excess_blob_gas.unwrap_or(0),
+            parent.blob_gas_used.unwrap_or(0),
+            parent.base_fee_per_gas.unwrap_or(0),
+        );
+        if excess != expected {
+            return Err(E::ExcessBlobGas { got: excess, expected });
+        }
+    }
+    Ok(())
+}
+
+fn presence(active: bool, present: bool, field: &'static str) -> Result<(), ConsensusError> {
+    match (active, present) {
+        (true, false) => Err(ConsensusError::MissingField { field }),
+        (false, true) => Err(ConsensusError::UnexpectedField { field }),
+        _ => Ok(()),
+    }
+}
+
+/// Checks a block's body against its header: transactions root, ommers, withdrawals, and
+/// (Osaka) the EIP-7934 size limit.
+///
+/// # Errors
+/// The first rule the body breaks.
+pub fn validate_body(chain: &ChainConfig, block: &Block) -> Result<(), ConsensusError> {
+    use ConsensusError as E;
+    let header = &block.header;
+    let ommers_hash = calculate_ommers_root(&block.body.ommers);
+    if ommers_hash != header.ommers_hash {
+        return Err(E::OmmersHash { got: ommers_hash, expected: header.ommers_hash });
+    }
+    let tx_root = calculate_transaction_root(&block.body.transactions);
+    if tx_root != header.transactions_root {
+        return Err(E::TransactionsRoot { got: tx_root, expected: header.transactions_root });
+    }
+    match (&block.body.withdrawals, header.withdrawals_root) {
+        (Some(withdrawals), Some(expected)) => {
+            let got = calculate_withdrawals_root(withdrawals);
+            if got != expected {
+                return Err(E::WithdrawalsRoot { got, expected });
+            }
+        }
+        (None, None) => {}
+        (Some(_), None) => return Err(E::UnexpectedField { field: "withdrawals" }),
+        (None, Some(_)) => return Err(E::MissingField { field: "withdrawals" }),
+    }
+    if chain.is_osaka_active_at_timestamp(header.timestamp()) {
+        let size = alloy_rlp::Encodable::length(block);
+        if size > MAX_RLP_BLOCK_SIZE {
+            return Err(E::BlockTooLarge { size, max: MAX_RLP_BLOCK_SIZE });
+        }
+    }
+    Ok(())
+}

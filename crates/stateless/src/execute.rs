@@ -1,0 +1,228 @@
+//! Block execution with alloy-evm's Ethereum block executor on revm: environment, receipts,
+//! and the checks of the execution outcome against the header.
+
+use crate::error::{Result, StatelessError};
+use alloc::{borrow::Cow, boxed::Box, vec::Vec};
+use alloy_consensus::{
+    Eip658Value, Header, ReceiptEnvelope, TxReceipt, TxType,
+    proofs::calculate_receipt_root,
+    transaction::{Recovered, SignerRecoverable},
+};
+use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
+use alloy_evm::{
+    EvmEnv, EvmFactory,
+    block::{BlockExecutionError, BlockExecutionResult, BlockExecutor},
+    eth::{
+        EthBlockExecutionCtx, EthBlockExecutor, EthEvmContext, EthEvmFactory,
+        receipt_builder::{ReceiptBuilder, ReceiptBuilderCtx},
+        spec::EthExecutorSpec,
+    },
+};
+use alloy_hardforks::{EthereumHardfork, EthereumHardforks, ForkCondition};
+use alloy_primitives::{Address, Bloom, Bytes};
+use alloy_trie::KECCAK_EMPTY;
+use cairn_primitives::{Block, ChainConfig, TransactionSigned};
+use revm::{
+    Database, Inspector,
+    database::State,
+    interpreter::{CreateInputs, CreateOutcome, Gas, InstructionResult, InterpreterResult},
+    primitives::constants::CALL_STACK_LIMIT,
+};
+
+/// Whether an account holds any storage, for the EIP-7610 create-collision rule.
+///
+/// revm treats a CREATE target as colliding only when it has code or a nonce; EIP-7610 also
+/// makes an address with non-empty storage collide. The database knows the storage root (or
+/// the slots), so it answers.
+pub trait StorageProbe {
+    /// Whether `address` currently has non-empty storage.
+    fn has_storage(&mut self, address: Address) -> bool;
+}
+
+impl<S: cairn_witness::WitnessSource> StorageProbe for cairn_witness::WitnessDb<S> {
+    fn has_storage(&mut self, address: Address) -> bool {
+        cairn_witness::WitnessDb::has_storage(self, address)
+    }
+}
+
+/// Inspector that applies EIP-7610: a CREATE whose target has no code and a zero nonce but
+/// non-empty storage fails as a collision, exactly as revm fails one with code or a nonce
+/// (the caller's nonce is bumped, the target is warmed, all gas given to the frame is
+/// consumed).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Eip7610;
+
+impl<'a, DB> Inspector<EthEvmContext<&'a mut State<DB>>> for Eip7610
+where
+    DB: Database + StorageProbe,
+{
+    fn create(
+        &mut self,
+        ctx: &mut EthEvmContext<&'a mut State<DB>>,
+        inputs: &mut CreateInputs,
+    ) -> Option<CreateOutcome> {
+        use revm::context_interface::{ContextTr, JournalTr, journaled_state::account::JournaledAccountTr};
+        if ctx.journal().depth() >= CALL_STACK_LIMIT as usize {
+            return None;
+        }
+        let caller = inputs.caller();
+        let (nonce, balance) = {
+            let account = ctx.journal_mut().load_account(caller).ok()?;
+            (account.info.nonce, account.info.balance)
+        };
+        if balance < inputs.value() || nonce == u64::MAX {
+            return None;
+        }
+        let target = inputs.created_address(nonce);
+        {
+            let account = ctx.journal_mut().load_account(target).ok()?;
+            if account.info.code_hash != KECCAK_EMPTY || account.info.nonce != 0 {
+                return None;
+            }
+        }
+        if !ctx.journal_mut().db_mut().database.has_storage(target) {
+            return None;
+        }
+        ctx.journal_mut().load_account_mut(caller).ok()?.bump_nonce();
+        Some(CreateOutcome {
+            result: InterpreterResult {
+                result: InstructionResult::CreateCollision,
+                gas: Gas::new_with_regular_gas_and_reservoir(inputs.gas_limit(), inputs.reservoir()),
+                output: Bytes::new(),
+            },
+            address: None,
+            charged_create_state_gas: inputs.charged_create_state_gas(),
+        })
+    }
+}
+
+/// [`ChainConfig`] as the executor's chain specification.
+#[derive(Debug, Clone, Copy)]
+pub struct ChainSpec<'a>(pub &'a ChainConfig);
+
+impl EthereumHardforks for ChainSpec<'_> {
+    fn ethereum_fork_activation(&self, fork: EthereumHardfork) -> ForkCondition {
+        self.0.ethereum_fork_activation(fork)
+    }
+}
+
+impl EthExecutorSpec for ChainSpec<'_> {
+    fn deposit_contract_address(&self) -> Option<Address> {
+        self.0.deposit_contract
+    }
+}
+
+/// Builds receipts for Cairn's block transaction type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CairnReceiptBuilder;
+
+impl ReceiptBuilder for CairnReceiptBuilder {
+    type Transaction = TransactionSigned;
+    type Receipt = ReceiptEnvelope;
+
+    fn build_receipt<E: alloy_evm::Evm>(&self, ctx: ReceiptBuilderCtx<'_, TxType, E>) -> ReceiptEnvelope {
+        let receipt = alloy_consensus::Receipt {
+            status: Eip658Value::Eip658(ctx.result.is_success()),
+            cumulative_gas_used: ctx.cumulative_gas_used,
+            logs: ctx.result.into_logs(),
+        }
+        .with_bloom();
+        match ctx.tx_type {
+            TxType::Legacy => ReceiptEnvelope::Legacy(receipt),
+            TxType::Eip2930 => ReceiptEnvelope::Eip2930(receipt),
+            TxType::Eip1559 => ReceiptEnvelope::Eip1559(receipt),
+            TxType::Eip4844 => ReceiptEnvelope::Eip4844(receipt),
+            TxType::Eip7702 => ReceiptEnvelope::Eip7702(receipt),
+        }
+    }
+}
+
+/// The EVM environment (spec, chain id, block fields, blob fee) for a block.
+pub fn evm_env(chain: &ChainConfig, header: &Header) -> EvmEnv {
+    EvmEnv::for_eth_block(header, ChainSpec(chain), chain.chain_id, chain.blob_params_at(header.timestamp))
+}
+
+/// The executor context for a block (parent hash, beacon root, ommers, withdrawals).
+pub fn block_ctx(block: &Block) -> EthBlockExecutionCtx<'_> {
+    EthBlockExecutionCtx {
+        parent_hash: block.header.parent_hash,
+        parent_beacon_block_root: block.header.parent_beacon_block_root,
+        ommers: &block.body.ommers,
+        withdrawals: block.body.withdrawals.as_ref().map(|w| Cow::Borrowed(w.as_slice())),
+        extra_data: block.header.extra_data.clone(),
+        tx_count_hint: Some(block.body.transactions.len()),
+        slot_number: block.header.slot_number,
+    }
+}
+
+/// Recovers every sender (EIP-2 low-s enforced).
+///
+/// # Errors
+/// [`StatelessError::Signature`] naming the block and transaction index.
+pub fn recover_senders(block: &Block) -> Result<Vec<Recovered<&TransactionSigned>>> {
+    block
+        .body
+        .transactions
+        .iter()
+        .enumerate()
+        .map(|(index, tx)| {
+            tx.recover_signer()
+                .map(|signer| Recovered::new_unchecked(tx, signer))
+                .map_err(|source| StatelessError::Signature { block: block.header.number, index, source })
+        })
+        .collect()
+}
+
+/// Executes a block's system calls, transactions and withdrawals on `state`, with an
+/// inspector watching every transaction.
+///
+/// # Errors
+/// The executor's error (invalid transaction, failed system call, database error).
+pub fn execute_block<'a, DB, I>(
+    chain: &ChainConfig,
+    block: &Block,
+    txs: &[Recovered<&TransactionSigned>],
+    state: &'a mut State<DB>,
+    inspector: I,
+) -> Result<BlockExecutionResult<ReceiptEnvelope>, BlockExecutionError>
+where
+    DB: Database<Error: core::error::Error + Send + Sync + 'static> + core::fmt::Debug + StorageProbe,
+    I: Inspector<EthEvmContext<&'a mut State<DB>>>,
+{
+    let env = evm_env(chain, &block.header);
+    let evm = EthEvmFactory::default().create_evm_with_inspector(state, env, (Eip7610, inspector));
+    let executor = EthBlockExecutor::new(evm, block_ctx(block), ChainSpec(chain), CairnReceiptBuilder);
+    executor.execute_block(txs.iter())
+}
+
+/// Checks an execution outcome against the header: gas used, blob gas used, receipts root,
+/// logs bloom, requests hash.
+///
+/// # Errors
+/// The first mismatch, with what execution produced and what the header says.
+pub fn check_outcome(chain: &ChainConfig, header: &Header, outcome: &BlockExecutionResult<ReceiptEnvelope>) -> Result<()> {
+    let block = header.number;
+    if outcome.gas_used != header.gas_used {
+        return Err(StatelessError::GasUsedMismatch { block, got: outcome.gas_used, expected: header.gas_used });
+    }
+    if chain.is_cancun_active_at_timestamp(header.timestamp) && header.blob_gas_used != Some(outcome.blob_gas_used) {
+        return Err(StatelessError::BlobGasUsedMismatch { block, got: outcome.blob_gas_used, expected: header.blob_gas_used });
+    }
+    let receipts_root = calculate_receipt_root(&outcome.receipts);
+    if receipts_root != header.receipts_root {
+        return Err(StatelessError::ReceiptsRootMismatch { block, got: receipts_root, expected: header.receipts_root });
+    }
+    let bloom = outcome.receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom());
+    if bloom != header.logs_bloom {
+        return Err(StatelessError::LogsBloomMismatch { block, got: Box::new(bloom), expected: Box::new(header.logs_bloom) });
+    }
+    if chain.is_prague_active_at_timestamp(header.timestamp) {
+        let got = outcome.requests.requests_hash();
+        if header.requests_hash != Some(got) {
+            return Err(StatelessError::RequestsHashMismatch { block, got, expected: header.requests_hash });
+        }
+    } else if header.requests_hash.is_some() {
+        return Err(StatelessError::RequestsHashMismatch { block, got: EMPTY_REQUESTS_HASH, expected: header.requests_hash });
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! The stateless program: consecutive blocks, checked against a witness alone.
+
+use crate::{
+    consensus,
+    error::{Result, StatelessError},
+    execute::{check_outcome, execute_block, recover_senders},
+};
+use alloc::vec::Vec;
+use alloy_consensus::Header;
+use alloy_primitives::B256;
+use cairn_primitives::{Block, ChainConfig, ProgramInput, ProgramOutput};
+use cairn_witness::{StateDiff, WitnessDb, WitnessMaps, WitnessSource};
+use revm::{
+    database::{State, states::bundle_state::BundleRetention},
+    inspector::NoOpInspector,
+};
+
+/// What one block of a validated batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockSummary {
+    /// Block number.
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Transactions executed.
+    pub transactions: usize,
+    /// State root after the block.
+    pub state_root: B256,
+}
+
+/// The result of a successful validation, with the database it read through (which holds
+/// the source, e.g. a recording one).
+#[derive(Debug)]
+pub struct Validated<S> {
+    /// What the program proves.
+    pub output: ProgramOutput,
+    /// Per-block figures.
+    pub blocks: Vec<BlockSummary>,
+    /// The witness database after the batch.
+    pub db: WitnessDb<S>,
+}
+
+/// Validates a batch from its [`ProgramInput`]: the witness is indexed (every node, code and
+/// header hashed; headers checked to chain), then [`validate_with_source`] runs.
+///
+/// # Errors
+/// The first failure, naming the block, the check, and what was got and expected.
+pub fn validate(input: &ProgramInput) -> Result<ProgramOutput> {
+    let maps = WitnessMaps::new(&input.witness).map_err(StatelessError::InvalidWitness)?;
+    let parent = maps.parent().clone();
+    let parent_hash = maps.parent_hash();
+    if let Some(first) = input.blocks.first()
+        && first.header.parent_hash != parent_hash
+    {
+        return Err(StatelessError::ParentNotInWitness {
+            block: first.header.number,
+            got: first.header.parent_hash,
+            expected: parent_hash,
+        });
+    }
+    validate_with_source(&input.chain, &input.blocks, &parent, parent_hash, maps).map(|v| v.output)
+}
+
+/// Validates consecutive `blocks` on top of `parent`, reading all state through `source`:
+/// for each block, header and body rules, sender recovery, execution (system calls,
+/// transactions, withdrawals, requests), outcome checks (gas, receipts, bloom, requests),
+/// then the block's state changes are applied to the witness tries and the new root is
+/// compared with the header's.
+///
+/// # Errors
+/// See [`validate`].
+pub fn validate_with_source<S: WitnessSource>(
+    chain: &ChainConfig,
+    blocks: &[Block],
+    parent: &Header,
+    parent_hash: B256,
+    source: S,
+) -> Result<Validated<S>> {
+    validate_inner(chain, blocks, parent, parent_hash, WitnessDb::new(source, parent.state_root))
+}
+
+/// Like [`validate_with_source`], on a database the caller set up (e.g. recording keys).
+///
+/// # Errors
+/// See [`validate`].
+pub fn validate_inner<S: WitnessSource>(
+    chain: &ChainConfig,
+    blocks: &[Block],
+    parent: &Header,
+    parent_hash: B256,
+    db: WitnessDb<S>,
+) -> Result<Validated<S>> {
+    let first = blocks.first().ok_or(StatelessError::NoBlocks)?;
+    let initial_state_root = parent.state_root;
+    let mut state = State::builder().with_database(db).with_bundle_update().build();
+    let mut summaries = Vec::with_capacity(blocks.len());
+    let (mut parent, mut parent_hash) = (parent.clone(), parent_hash);
+    let first_parent_hash = parent_hash;
+    let mut total_gas_used = 0u64;
+
+    for block in blocks {
+        let header = &block.header;
+        let number = header.number;
+        let _span = tracing::debug_span!(target: "cairn::stateless", "block", number).entered();
+        let consensus = |source| StatelessError::Consensus { block: number, source };
+        consensus::validate_header(chain, header, &parent, parent_hash).map_err(consensus)?;
+        consensus::validate_body(chain, block).map_err(consensus)?;
+        let txs = recover_senders(block)?;
+
+        let outcome = execute_block(chain, block, &txs, &mut state, NoOpInspector);
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                return Err(match state.database.take_failure() {
+                    Some(source) => StatelessError::WitnessIncomplete { block: number, source },
+                    None => StatelessError::Execution { block: number, source: alloc::boxed::Box::new(e) },
+                });
+            }
+        };
+        check_outcome(chain, header, &outcome)?;
+
+        state.merge_transitions(BundleRetention::PlainState);
+        let diff = StateDiff::from_bundle(&state.take_bundle());
+        let hash = header.hash_slow();
+        let root = state
+            .database
+            .commit_block(number, hash, &diff)
+            .map_err(|source| StatelessError::WitnessIncomplete { block: number, source })?;
+        if root != header.state_root {
+            return Err(StatelessError::StateRootMismatch { block: number, got: root, expected: header.state_root });
+        }
+        tracing::debug!(target: "cairn::stateless", number, gas_used = outcome.gas_used, "validated");
+        total_gas_used = total_gas_used.saturating_add(outcome.gas_used);
+        summaries.push(BlockSummary {
+            number,
+            hash,
+            gas_used: outcome.gas_used,
+            transactions: txs.len(),
+            state_root: root,
+        });
+        parent = header.clone();
+        parent_hash = hash;
+    }
+    let _ = first;
+
+    Ok(Validated {
+        output: ProgramOutput {
+            chain_id: chain.chain_id,
+            initial_state_root,
+            final_state_root: parent.state_root,
+            parent_hash: first_parent_hash,
+            last_block_hash: parent_hash,
+            last_block_number: parent.number,
+            total_gas_used,
+        },
+        blocks: summaries,
+        db: state.database,
+    })
+}

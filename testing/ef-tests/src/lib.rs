@@ -1,0 +1,34 @@
+//! Conformance runner over the official Ethereum fixtures.
+//!
+//! - EEST blockchain tests (`eest/blockchain_tests`): for every case, build the pre-state
+//!   and check the genesis root; for each block, generate its execution witness from the full
+//!   state, execute it fully, and validate it statelessly from the witness alone; compare
+//!   with the header, then the final state with `postState` and the head with
+//!   `lastblockhash`. Blocks with `expectException` must be rejected by both paths (and the
+//!   stateless rejection must not be the witness's fault).
+//! - EEST zkEVM tests (`eest/blockchain_tests_zkevm`): validate each block from the
+//!   `executionWitness` it carries; it must succeed exactly when `statelessOutputBytes` says
+//!   so. Forks the EVM crates do not implement are reported as skipped with the reason.
+//!
+//! [`run`] walks a folder on all cores and returns a [`Report`]: pass/fail/skip and witness
+//! totals per folder, the failures with their reasons, and the `--json` shape.
+//!
+//! ```no_run
+//! let report = cairn_ef_tests::run(std::path::Path::new("../shared/fixtures/eest"), 2).unwrap();
+//! println!("{report}");
+//! assert_eq!(report.totals().failed, 0);
+//! ```
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+pub mod case;
+pub mod fixture;
+mod report;
+mod runner;
+
+pub use report::{CaseNote, FolderStats, JsonReport, Report};
+pub use runner::{RunnerError, fixture_files, load_cases, run, run_file};
+
+/// The fixtures folder from `CAIRN_FIXTURES`, or `None` (callers must say they skip).
+pub fn fixtures_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("CAIRN_FIXTURES").map(std::path::PathBuf::from)
+}

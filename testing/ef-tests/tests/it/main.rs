@@ -1,0 +1,3 @@
+//! Conformance over `$CAIRN_FIXTURES`; without it, the tests say so and skip.
+
+mod conformance;
