@@ -1,0 +1,213 @@
+//! The QMTree: Cairn's append-only execution commitment tree.
+//!
+//! One leaf per transaction, indexed by its global transaction number
+//! (txNum); one root per block; inclusion proofs of `log2(N)` hashes; range
+//! (consistency) proofs between blocks; and a crash-safe file store.
+//!
+//! Key types: [`QmTree`] (generic over a [`Backend`]), [`MemoryTree`] (in
+//! RAM), `Store` (on disk, feature `store`), [`LeafComponents`],
+//! [`InclusionProof`], [`RangeProof`], and the verifiers
+//! [`verify_inclusion`] and [`verify_range`], which, with the hashing and
+//! the codecs, build without `std` (`--no-default-features`).
+//!
+//! ```
+//! use cairn_qmtree::{MemoryTree, verify_inclusion, verify_range};
+//! use alloy_primitives::B256;
+//!
+//! let mut tree = MemoryTree::new();
+//! for block in 0..3u64 {
+//!     for i in 0..5u8 {
+//!         let h = B256::repeat_byte(i + 1);
+//!         tree.append_next(h, h, h)?; // previousLeafHash is filled in
+//!     }
+//!     tree.commit_block(block)?;
+//! }
+//! let proof = tree.proof(7, 2)?; // leaf 7, against block 2's root
+//! verify_inclusion(&proof, &tree.root_at(2)?)?;
+//! let range = tree.range_proof(0, 2)?;
+//! verify_range(&range, &tree.root_at(0)?, &tree.root_at(2)?)?;
+//! # Ok::<(), cairn_qmtree::Error>(())
+//! ```
+//!
+//! # Hashing
+//!
+//! Keccak-256 throughout (`keccak256`, as in Ethereum).
+//!
+//! - **Leaf**: `leaf = keccak256(0x00 ‖ preStateHash ‖ stateChangeHash ‖
+//!   transitionHash ‖ previousLeafHash)`, a 129-byte preimage (one Keccak
+//!   block). `previousLeafHash` of leaf `i` is the hash of leaf `i − 1`, and
+//!   32 zero bytes for leaf 0; [`QmTree::append`] rejects a leaf that does
+//!   not chain.
+//! - **Internal node**: `node = keccak256(0x01 ‖ left ‖ right)` (65 bytes).
+//!   The prefixes keep leaves and nodes apart.
+//! - **Empty subtrees**: `E[0]` is 32 zero bytes and
+//!   `E[h + 1] = keccak256(0x01 ‖ E[h] ‖ E[h])` ([`EMPTY_SUBTREE`]).
+//! - **Root**: `root = keccak256(0x02 ‖ n ‖ T)` ([`root_hash`]), where `n` is
+//!   the leaf count as a u64 big-endian and `T` the tree hash below
+//!   (41 bytes). Binding `n` makes a root name exactly one tree size, so no
+//!   bit of a proof (sizes included) can change without changing the root.
+//!
+//! # Shape and roots
+//!
+//! Leaf `i` is txNum `i`. A tree of `n ≥ 1` leaves has depth
+//! `d = ceil(log2 n)` (`d = 0` for one leaf): it is the perfect binary
+//! tree over `2^d` slots in which slots `n .. 2^d` are empty. **Padding
+//! rule**: every node whose slots are all empty has the value `E[h]` for
+//! its height `h` (leaves are height 0); every other node is
+//! `node(left, right)`. Equivalently, with leaf hashes `L[0..n)` and
+//! `L[j] = 0x00…00` for `n ≤ j < 2^d`, the top node is the plain Merkle
+//! root of `L`. That top node is the **tree hash** `T` (the leaf hash itself
+//! for `n = 1`, and `E[0]` for `n = 0`), and the **root** is
+//! `keccak256(0x02 ‖ n ‖ T)` ([`EMPTY_ROOT`] for `n = 0`). The root of
+//! block `b` is the root over leaves `[0, lastTxNum(b)]`, i.e.
+//! `n = lastTxNum(b) + 1`; a block without transactions has the root of the
+//! block before it.
+//!
+//! Below, node `(h, i)` is the node at height `h` covering leaf slots
+//! `[i·2^h, (i + 1)·2^h)`; a node is *complete* when all its slots hold
+//! leaves.
+//!
+//! # Proofs
+//!
+//! Binary forms are big-endian (EVM-friendly); JSON forms are
+//! `{"type": "inclusion" | "range", …}` with camelCase fields, integers as
+//! JSON numbers and hashes as `0x`-prefixed hex.
+//!
+//! **Inclusion proof** ([`InclusionProof`]), `49 + 32·k` bytes:
+//!
+//! | offset | size | field |
+//! | --- | --- | --- |
+//! | 0 | 1 | tag `0x01` (inclusion, format 1) |
+//! | 1 | 8 | txNum `t` |
+//! | 9 | 8 | leaf count `n` |
+//! | 17 | 32 | leaf hash |
+//! | 49 | 32·k | siblings, bottom-up |
+//!
+//! For each level `h` in `0..d`, the sibling of the leaf's ancestor is node
+//! `(h, (t >> h) ^ 1)`; it is present when it covers at least one leaf
+//! (`((t >> h) ^ 1) << h < n`), and otherwise it is `E[h]` and left out.
+//! To verify: `x = leafHash`; for `h` in `0..d`, `s` = next sibling or
+//! `E[h]`; `x = node(s, x)` if bit `h` of `t` is 1, else `node(x, s)`;
+//! accept if `keccak256(0x02 ‖ n ‖ x) == root` and `t < n`. Any other
+//! length is rejected. At `n = 2^32` the proof is `49 + 32·32 = 1073`
+//! bytes (1024 of siblings).
+//!
+//! **Range proof** ([`RangeProof`]), `17 + 32·k` bytes: tag `0x02`, old size
+//! `m` (u64), new size `n` (u64), then `k` nodes. Empty when `m = 0` (then
+//! the old root must be the empty root) or `m = n` (then the roots must be
+//! equal). Otherwise, in order:
+//! 1. the old frontier: for each set bit `h` of `m`, ascending, node
+//!    `(h, (m >> h) − 1)` — these rebuild the old tree hash: start from
+//!    `E[z]` with `z` the lowest set bit, and for `h` in `z..d(m)` hash
+//!    `node(F_h, x)` if bit `h` is set, else `node(x, E[h])` (when `m` is a
+//!    power of two the single frontier node is the tree hash);
+//! 2. leaf `m` of the new tree;
+//! 3. for each level `h < d(n)` (ascending) where bit `h` of `m` is 0 and
+//!    `((m >> h) + 1) << h < n`: node `(h, (m >> h) + 1)` of the new tree.
+//!
+//! The verifier rebuilds the old root from 1, then walks up from leaf `m`:
+//! at level `h`, `x = node(F_h, x)` if bit `h` of `m` is 1, else
+//! `x = node(x, s)` with `s` from 3 or `E[h]`; after `d(n)` levels `x` is
+//! the new tree hash. Accept if `keccak256(0x02 ‖ m ‖ T_old)` and
+//! `keccak256(0x02 ‖ n ‖ x)` are the two roots. Both come from the same
+//! frontier, so the old leaves are a prefix of the new ones.
+//!
+//! # Store
+//!
+//! A data directory (feature `store`) holds, all little-endian:
+//!
+//! - `FORMAT` (64 bytes): magic `CAIRNQMT`, then u32s: format version
+//!   (`FORMAT_VERSION` = 1), subtree height 11, lowest stored internal
+//!   level 5, and the strides 100, 69 860, 36, 128; zero padding; a CRC-32
+//!   of bytes 0..60 at 60. Another version is refused.
+//! - `leaves.dat`: one 100-byte record per leaf:
+//!   `preStateHash ‖ stateChangeHash ‖ transitionHash ‖ crc32`.
+//!   `previousLeafHash` is not stored: it is the previous leaf's hash.
+//! - `subtrees.dat`: one 69 860-byte record per full 2048-leaf subtree `s`
+//!   (written when it fills; the open subtree lives in memory): 64 groups of
+//!   `32 leaf hashes (1024 bytes) ‖ crc32`, then the internal nodes of
+//!   levels 5 to 11 (64 + 32 + 16 + 8 + 4 + 2 + 1 = 127 hashes, level by
+//!   level, left to right; the last is the subtree root) `‖ crc32`. Levels 1
+//!   to 4 are recomputed from a group when a proof needs them.
+//! - `upper.dat`: 36-byte records `node ‖ crc32` of the nodes above the
+//!   subtrees (levels ≥ 12), in the order they complete: when subtree `s`
+//!   fills, the nodes it completes, low to high. Node `(11 + j, i)` is
+//!   record `f((i + 1)·2^j − 1) + j − 1` with `f(m) = m − popcount(m)`.
+//! - `blocks.dat`: one 128-byte record per committed block: block number,
+//!   leaf count (`lastTxNum + 1`), root, last leaf hash, the committed lengths
+//!   of `leaves.dat`, `subtrees.dat`, `upper.dat` (u64s), zero padding, crc32.
+//! - `LOCK`: held (flock) while a process has the store open.
+//!
+//! Each CRC-32 (IEEE, as zlib's) is over the little-endian u64 record index
+//! (txNum; `65·s + g` for group `g` of subtree `s`, `65·s + 64` for its
+//! internal section; upper position; block number; 0 for `FORMAT`)
+//! followed by the record's bytes. Tree data is 34.1 bytes per leaf.
+//!
+//! **Commit**: data files are written as leaves arrive; at
+//! [`QmTree::commit_block`] they are `fdatasync`ed, then the block record is
+//! appended and `fdatasync`ed. **Open**: a torn trailing block record is
+//! dropped, data past the last record's lengths is truncated, and the open
+//! subtree and the O(log N) frontier are rebuilt and must reproduce the
+//! committed root. A file shorter than the record says, a checksum
+//! mismatch, or another format version is a typed error naming the file
+//! (and offset), never a silent repair. **Rewind** ([`QmTree::rewind`]) to
+//! one of the last [`MAX_REWIND_BLOCKS`] blocks truncates the block file
+//! first, then the data files. Memory is the open subtree (≤ 2048 leaves
+//! and their internal nodes), the frontier, and the components since the
+//! last commit.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+extern crate alloc;
+
+mod batch;
+mod error;
+mod hash;
+mod proof;
+mod shape;
+mod tree;
+
+#[cfg(feature = "store")]
+pub mod bench;
+#[cfg(feature = "store")]
+mod store;
+
+pub use batch::{batch_backend, scalar_backend};
+pub use error::{Error, Result};
+pub use hash::{
+    EMPTY_ROOT, EMPTY_SUBTREE, LEAF_PREFIX, LEAF_PREIMAGE_LEN, LeafComponents, NODE_PREFIX,
+    NODE_PREIMAGE_LEN, ROOT_PREFIX, node_hash, root_hash,
+};
+pub use proof::{
+    INCLUSION_HEADER_LEN, INCLUSION_PROOF_TAG, InclusionProof, Proof, RANGE_HEADER_LEN,
+    RANGE_PROOF_TAG, RangeProof, inclusion_root, verify_inclusion, verify_range,
+};
+pub use shape::depth;
+#[cfg(feature = "store")]
+pub use store::{
+    BLOCKS_FILE, FORMAT_FILE, FORMAT_VERSION, FileBackend, FileReport, InspectReport, LEAVES_FILE,
+    LOCK_FILE, SUBTREES_FILE, Store, StoreOptions, UPPER_FILE, inspect,
+};
+pub use tree::{
+    Backend, BlockInfo, Leaf, MAX_REWIND_BLOCKS, MemoryBackend, MemoryTree, QmTree, Subtree,
+};
+
+/// Leaves per stored subtree.
+pub const SUBTREE_LEAVES: u64 = shape::SUBTREE_LEAVES;
+
+/// Hashes many leaves at once (SIMD where the CPU has it); `out[i]` is
+/// `leaves[i].hash()`.
+///
+/// # Panics
+/// Never; extra `out` entries are left as they are.
+pub fn hash_leaves(leaves: &[LeafComponents], out: &mut [alloy_primitives::B256]) {
+    let n = leaves.len().min(out.len());
+    batch::hash_leaves(&leaves[..n], &mut out[..n]);
+}
+
+/// Hashes many nodes at once; `out[i] = node_hash(children[2i], children[2i + 1])`.
+pub fn hash_pairs(children: &[alloy_primitives::B256], out: &mut [alloy_primitives::B256]) {
+    let n = (children.len() / 2).min(out.len());
+    batch::hash_pairs(&children[..2 * n], &mut out[..n]);
+}

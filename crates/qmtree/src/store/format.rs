@@ -1,0 +1,284 @@
+//! Byte layouts of the store's files (documented in the crate docs).
+
+use alloy_primitives::B256;
+
+use crate::{
+    hash::LeafComponents,
+    shape::{GROUP_LEAVES, GROUPS_PER_SUBTREE, STORED_INTERNAL_NODES, SUBTREE_LEAVES, upper_count},
+    tree::{BlockInfo, Subtree},
+};
+
+/// Store format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Magic at the start of the `FORMAT` file.
+pub(crate) const MAGIC: [u8; 8] = *b"CAIRNQMT";
+/// Size of the `FORMAT` file.
+pub(crate) const HEADER_LEN: usize = 64;
+
+/// `leaves.dat` record: three components and a CRC.
+pub(crate) const LEAF_RECORD: usize = 3 * 32 + 4;
+/// One checksummed group of 32 leaf hashes in a subtree record.
+pub(crate) const GROUP_RECORD: usize = GROUP_LEAVES as usize * 32 + 4;
+/// The checksummed internal-node section of a subtree record.
+pub(crate) const INTERNAL_RECORD: usize = STORED_INTERNAL_NODES * 32 + 4;
+/// `subtrees.dat` record: 64 groups then the internal section.
+pub(crate) const SUBTREE_RECORD: usize =
+    GROUPS_PER_SUBTREE as usize * GROUP_RECORD + INTERNAL_RECORD;
+/// `upper.dat` record: a node and a CRC.
+pub(crate) const UPPER_RECORD: usize = 32 + 4;
+/// `blocks.dat` record.
+pub(crate) const BLOCK_RECORD: usize = 128;
+
+/// Committed file lengths for a tree of `leaf_count` leaves:
+/// (`leaves.dat`, `subtrees.dat`, `upper.dat`).
+pub(crate) const fn data_lengths(leaf_count: u64) -> (u64, u64, u64) {
+    let full = leaf_count / SUBTREE_LEAVES;
+    (
+        leaf_count * LEAF_RECORD as u64,
+        full * SUBTREE_RECORD as u64,
+        upper_count(full) * UPPER_RECORD as u64,
+    )
+}
+
+fn crc(index: u64, data: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&index.to_le_bytes());
+    h.update(data);
+    h.finalize()
+}
+
+fn crc_at(buf: &[u8]) -> u32 {
+    let n = buf.len();
+    u32::from_le_bytes([buf[n - 4], buf[n - 3], buf[n - 2], buf[n - 1]])
+}
+
+fn read_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn read_u64(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The `FORMAT` file.
+pub(crate) fn encode_header() -> [u8; HEADER_LEN] {
+    let mut b = [0u8; HEADER_LEN];
+    b[..8].copy_from_slice(&MAGIC);
+    let fields = [
+        FORMAT_VERSION,
+        crate::shape::SUBTREE_HEIGHT,
+        crate::shape::GROUP_HEIGHT,
+        LEAF_RECORD as u32,
+        SUBTREE_RECORD as u32,
+        UPPER_RECORD as u32,
+        BLOCK_RECORD as u32,
+    ];
+    for (i, f) in fields.iter().enumerate() {
+        b[8 + 4 * i..12 + 4 * i].copy_from_slice(&f.to_le_bytes());
+    }
+    let c = crc(0, &b[..HEADER_LEN - 4]);
+    b[HEADER_LEN - 4..].copy_from_slice(&c.to_le_bytes());
+    b
+}
+
+/// What is wrong with a `FORMAT` file.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum HeaderProblem {
+    Magic,
+    Checksum,
+    Version(u32),
+    Layout,
+}
+
+pub(crate) fn check_header(b: &[u8; HEADER_LEN]) -> Result<(), HeaderProblem> {
+    if b[..8] != MAGIC {
+        return Err(HeaderProblem::Magic);
+    }
+    if crc(0, &b[..HEADER_LEN - 4]) != crc_at(b) {
+        return Err(HeaderProblem::Checksum);
+    }
+    let version = read_u32(b, 8);
+    if version != FORMAT_VERSION {
+        return Err(HeaderProblem::Version(version));
+    }
+    if b[..] != encode_header()[..] {
+        return Err(HeaderProblem::Layout);
+    }
+    Ok(())
+}
+
+pub(crate) fn encode_leaf(tx_num: u64, c: &LeafComponents, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(c.pre_state_hash.as_slice());
+    out.extend_from_slice(c.state_change_hash.as_slice());
+    out.extend_from_slice(c.transition_hash.as_slice());
+    let sum = crc(tx_num, &out[start..]);
+    out.extend_from_slice(&sum.to_le_bytes());
+}
+
+/// Decodes a `leaves.dat` record; `None` on checksum mismatch.
+pub(crate) fn decode_leaf(tx_num: u64, b: &[u8]) -> Option<LeafComponents> {
+    if crc(tx_num, &b[..96]) != crc_at(&b[..LEAF_RECORD]) {
+        return None;
+    }
+    Some(LeafComponents {
+        pre_state_hash: B256::from_slice(&b[..32]),
+        state_change_hash: B256::from_slice(&b[32..64]),
+        transition_hash: B256::from_slice(&b[64..96]),
+        previous_leaf_hash: B256::ZERO,
+    })
+}
+
+/// Checksum index of group `group` of subtree `subtree`.
+fn group_index(subtree: u64, group: u64) -> u64 {
+    subtree * (GROUPS_PER_SUBTREE + 1) + group
+}
+
+pub(crate) fn encode_subtree(index: u64, s: &Subtree, out: &mut Vec<u8>) {
+    for (g, leaves) in s.leaves.chunks_exact(GROUP_LEAVES as usize).enumerate() {
+        let start = out.len();
+        for h in leaves {
+            out.extend_from_slice(h.as_slice());
+        }
+        let sum = crc(group_index(index, g as u64), &out[start..]);
+        out.extend_from_slice(&sum.to_le_bytes());
+    }
+    let start = out.len();
+    for h in &s.internal {
+        out.extend_from_slice(h.as_slice());
+    }
+    let sum = crc(group_index(index, GROUPS_PER_SUBTREE), &out[start..]);
+    out.extend_from_slice(&sum.to_le_bytes());
+}
+
+/// Byte offset of group `group` inside a subtree record.
+pub(crate) const fn group_offset(group: u64) -> u64 {
+    group * GROUP_RECORD as u64
+}
+
+/// Byte offset of the internal section inside a subtree record.
+pub(crate) const INTERNAL_OFFSET: u64 = group_offset(GROUPS_PER_SUBTREE);
+
+pub(crate) fn decode_group(
+    subtree: u64,
+    group: u64,
+    b: &[u8],
+) -> Option<[B256; GROUP_LEAVES as usize]> {
+    if crc(group_index(subtree, group), &b[..GROUP_RECORD - 4]) != crc_at(&b[..GROUP_RECORD]) {
+        return None;
+    }
+    let mut out = [B256::ZERO; GROUP_LEAVES as usize];
+    for (o, chunk) in out.iter_mut().zip(b.chunks_exact(32)) {
+        *o = B256::from_slice(chunk);
+    }
+    Some(out)
+}
+
+pub(crate) fn decode_internal(subtree: u64, b: &[u8]) -> Option<[B256; STORED_INTERNAL_NODES]> {
+    if crc(
+        group_index(subtree, GROUPS_PER_SUBTREE),
+        &b[..INTERNAL_RECORD - 4],
+    ) != crc_at(&b[..INTERNAL_RECORD])
+    {
+        return None;
+    }
+    let mut out = [B256::ZERO; STORED_INTERNAL_NODES];
+    for (o, chunk) in out.iter_mut().zip(b.chunks_exact(32)) {
+        *o = B256::from_slice(chunk);
+    }
+    Some(out)
+}
+
+pub(crate) fn encode_upper(pos: u64, node: &B256) -> [u8; UPPER_RECORD] {
+    let mut b = [0u8; UPPER_RECORD];
+    b[..32].copy_from_slice(node.as_slice());
+    let sum = crc(pos, &b[..32]);
+    b[32..].copy_from_slice(&sum.to_le_bytes());
+    b
+}
+
+pub(crate) fn decode_upper(pos: u64, b: &[u8]) -> Option<B256> {
+    (crc(pos, &b[..32]) == crc_at(&b[..UPPER_RECORD])).then(|| B256::from_slice(&b[..32]))
+}
+
+pub(crate) fn encode_block(b: &BlockInfo) -> [u8; BLOCK_RECORD] {
+    let mut r = [0u8; BLOCK_RECORD];
+    r[0..8].copy_from_slice(&b.number.to_le_bytes());
+    r[8..16].copy_from_slice(&b.leaf_count.to_le_bytes());
+    r[16..48].copy_from_slice(b.root.as_slice());
+    r[48..80].copy_from_slice(b.last_leaf_hash.as_slice());
+    let (l, s, u) = data_lengths(b.leaf_count);
+    r[80..88].copy_from_slice(&l.to_le_bytes());
+    r[88..96].copy_from_slice(&s.to_le_bytes());
+    r[96..104].copy_from_slice(&u.to_le_bytes());
+    let sum = crc(b.number, &r[..BLOCK_RECORD - 4]);
+    r[BLOCK_RECORD - 4..].copy_from_slice(&sum.to_le_bytes());
+    r
+}
+
+/// What is wrong with a block record.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum BlockProblem {
+    Checksum,
+    Lengths,
+}
+
+pub(crate) fn decode_block(r: &[u8]) -> Result<BlockInfo, BlockProblem> {
+    let number = read_u64(r, 0);
+    if crc(number, &r[..BLOCK_RECORD - 4]) != crc_at(&r[..BLOCK_RECORD]) {
+        return Err(BlockProblem::Checksum);
+    }
+    let leaf_count = read_u64(r, 8);
+    if (read_u64(r, 80), read_u64(r, 88), read_u64(r, 96)) != data_lengths(leaf_count)
+        || r[104..BLOCK_RECORD - 4].iter().any(|&b| b != 0)
+    {
+        return Err(BlockProblem::Lengths);
+    }
+    Ok(BlockInfo {
+        number,
+        leaf_count,
+        root: B256::from_slice(&r[16..48]),
+        last_leaf_hash: B256::from_slice(&r[48..80]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(LEAF_RECORD, 100);
+        assert_eq!(SUBTREE_RECORD, 69_860);
+        // Tree data per leaf stays under 36 bytes (subtrees + upper nodes).
+        let per_leaf = (SUBTREE_RECORD as f64 + UPPER_RECORD as f64) / SUBTREE_LEAVES as f64;
+        assert!(per_leaf <= 36.0, "{per_leaf}");
+    }
+
+    #[test]
+    fn block_roundtrip_and_tamper() {
+        let b = BlockInfo {
+            number: 9,
+            leaf_count: 5000,
+            root: B256::repeat_byte(7),
+            last_leaf_hash: B256::repeat_byte(8),
+        };
+        let mut r = encode_block(&b);
+        assert_eq!(decode_block(&r), Ok(b));
+        r[20] ^= 1;
+        assert_eq!(decode_block(&r), Err(BlockProblem::Checksum));
+    }
+
+    #[test]
+    fn header_checks() {
+        let mut h = encode_header();
+        assert_eq!(check_header(&h), Ok(()));
+        h[8] = 2;
+        assert_eq!(check_header(&h), Err(HeaderProblem::Checksum));
+        let c = crc(0, &h[..HEADER_LEN - 4]);
+        h[HEADER_LEN - 4..].copy_from_slice(&c.to_le_bytes());
+        assert_eq!(check_header(&h), Err(HeaderProblem::Version(2)));
+    }
+}
