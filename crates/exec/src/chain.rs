@@ -97,6 +97,37 @@ pub struct Chain {
     flat: FlatState,
 }
 
+/// The state root of a genesis allocation.
+///
+/// # Errors
+/// Only on an internal trie failure.
+pub fn genesis_state_root(alloc: impl IntoIterator<Item = (Address, GenesisAccount)>) -> Result<B256> {
+    genesis_state(alloc).map(|(_, _, root)| root)
+}
+
+fn genesis_state(alloc: impl IntoIterator<Item = (Address, GenesisAccount)>) -> Result<(FlatState, B256Map<Bytes>, B256)> {
+    let mut flat = FlatState::default();
+    let mut diff = StateDiff::default();
+    for (address, account) in alloc {
+        let code_hash = if account.code.is_empty() { KECCAK_EMPTY } else { keccak256(&account.code) };
+        if !account.code.is_empty() {
+            flat.codes.insert(code_hash, account.code.clone());
+        }
+        let fields = AccountFields { nonce: account.nonce, balance: account.balance, code_hash };
+        let storage: BTreeMap<U256, U256> = account.storage.into_iter().filter(|(_, v)| !v.is_zero()).collect();
+        diff.accounts.insert(address, AccountDiff { info: Some(fields), storage_wiped: true, storage });
+    }
+    flat.apply(&diff);
+    let mut trie = StateTrie::new(EMPTY_ROOT_HASH);
+    trie.record_written();
+    let mut nodes = B256Map::default();
+    let root = trie.apply(&diff, &mut nodes)?;
+    for node in trie.take_written() {
+        nodes.insert(keccak256(&node), node);
+    }
+    Ok((flat, nodes, root))
+}
+
 struct Run {
     outcome: BlockExecutionResult<ReceiptEnvelope>,
     diff: StateDiff,
@@ -115,27 +146,9 @@ impl Chain {
         genesis: Header,
         alloc: impl IntoIterator<Item = (Address, GenesisAccount)>,
     ) -> Result<Self> {
-        let mut flat = FlatState::default();
-        let mut diff = StateDiff::default();
-        for (address, account) in alloc {
-            let code_hash = if account.code.is_empty() { KECCAK_EMPTY } else { keccak256(&account.code) };
-            if !account.code.is_empty() {
-                flat.codes.insert(code_hash, account.code.clone());
-            }
-            let fields = AccountFields { nonce: account.nonce, balance: account.balance, code_hash };
-            let storage: BTreeMap<U256, U256> = account.storage.into_iter().filter(|(_, v)| !v.is_zero()).collect();
-            diff.accounts.insert(address, AccountDiff { info: Some(fields), storage_wiped: true, storage });
-        }
-        flat.apply(&diff);
-        let mut trie = StateTrie::new(EMPTY_ROOT_HASH);
-        trie.record_written();
-        let mut nodes = B256Map::default();
-        let root = trie.apply(&diff, &mut nodes)?;
+        let (flat, nodes, root) = genesis_state(alloc)?;
         if root != genesis.state_root {
             return Err(ExecError::GenesisStateRoot { got: root, expected: genesis.state_root });
-        }
-        for node in trie.take_written() {
-            nodes.insert(keccak256(&node), node);
         }
         let hash = genesis.hash_slow();
         Ok(Self { config, first_number: genesis.number, headers: vec![genesis], hashes: vec![hash], nodes, flat })
@@ -184,6 +197,21 @@ impl Chain {
     /// Code by hash.
     pub fn code(&self, code_hash: &B256) -> Option<&Bytes> {
         self.flat.codes.get(code_hash)
+    }
+
+    /// The flat state at the head.
+    pub fn flat_state(&self) -> &FlatState {
+        &self.flat
+    }
+
+    /// Canonical block hashes, from [`Chain::first_number`] to the head.
+    pub fn canonical_hashes(&self) -> &[B256] {
+        &self.hashes
+    }
+
+    /// Number of the oldest block held (the genesis).
+    pub fn first_number(&self) -> u64 {
+        self.first_number
     }
 
     /// Every trie node ever written, by hash.

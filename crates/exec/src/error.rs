@@ -26,12 +26,54 @@ pub enum ExecError {
         /// Hash of the current head.
         head: B256,
     },
+    /// Full execution and stateless validation reached different results.
+    #[error("block {number}: full execution gives state root {full}, stateless validation {stateless}")]
+    PathsDisagree {
+        /// The block.
+        number: u64,
+        /// Root from full execution.
+        full: B256,
+        /// Root from stateless validation.
+        stateless: B256,
+    },
     /// No canonical block with this number.
     #[error("unknown block {number}")]
     UnknownBlock {
         /// The number asked for.
         number: u64,
     },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A chain file is not valid JSON of the expected shape.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A header or block in a chain file is not valid RLP.
+    #[error("{what} {index}: invalid rlp: {source}")]
+    Rlp {
+        /// What was being decoded.
+        what: &'static str,
+        /// Its index.
+        index: usize,
+        /// The decoder's error.
+        #[source]
+        source: alloy_rlp::Error,
+    },
+    /// The development chain generator could not sign.
+    #[error("signing failed: {0}")]
+    Signing(#[from] k256::ecdsa::Error),
     /// The state store lacks a node it should hold (a corrupted store).
     #[error("state store: {0}")]
     Store(#[from] WitnessError),

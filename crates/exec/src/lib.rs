@@ -25,11 +25,17 @@
 //! ```
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod bench;
 mod chain;
+mod chainfile;
+pub mod devchain;
 mod error;
+mod replay;
 mod state;
 mod witness;
 
-pub use chain::{BlockAttributes, Chain, ExecutedBlock, GenesisAccount, WitnessRun};
+pub use chain::{BlockAttributes, Chain, ExecutedBlock, GenesisAccount, WitnessRun, genesis_state_root};
+pub use chainfile::{AllocEntry, ChainFile};
 pub use error::{ExecError, FlatDbError, Result};
+pub use replay::{ReplayRow, replay};
 pub use state::{FlatAccount, FlatState};

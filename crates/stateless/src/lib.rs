@@ -45,4 +45,6 @@ pub use error::{ConsensusError, Result, StatelessError};
 pub use execute::{
     CairnReceiptBuilder, ChainSpec, Eip7610, StorageProbe, block_ctx, check_outcome, evm_env, execute_block, recover_senders,
 };
-pub use validate::{BlockSummary, Validated, validate, validate_inner, validate_with_source};
+pub use validate::{
+    BlockSummary, Validated, index_witness, validate, validate_indexed, validate_inner, validate_with_source,
+};

@@ -48,7 +48,24 @@ pub struct Validated<S> {
 /// # Errors
 /// The first failure, naming the block, the check, and what was got and expected.
 pub fn validate(input: &ProgramInput) -> Result<ProgramOutput> {
-    let maps = WitnessMaps::new(&input.witness).map_err(StatelessError::InvalidWitness)?;
+    let maps = index_witness(input)?;
+    validate_indexed(input, maps).map(|v| v.output)
+}
+
+/// The first step of [`validate`]: hash every node, code and header of the witness and check
+/// the header chain.
+///
+/// # Errors
+/// [`StatelessError::InvalidWitness`].
+pub fn index_witness(input: &ProgramInput) -> Result<WitnessMaps> {
+    WitnessMaps::new(&input.witness).map_err(StatelessError::InvalidWitness)
+}
+
+/// The rest of [`validate`], on an indexed witness.
+///
+/// # Errors
+/// See [`validate`].
+pub fn validate_indexed(input: &ProgramInput, maps: WitnessMaps) -> Result<Validated<WitnessMaps>> {
     let parent = maps.parent().clone();
     let parent_hash = maps.parent_hash();
     if let Some(first) = input.blocks.first()
@@ -60,7 +77,7 @@ pub fn validate(input: &ProgramInput) -> Result<ProgramOutput> {
             expected: parent_hash,
         });
     }
-    validate_with_source(&input.chain, &input.blocks, &parent, parent_hash, maps).map(|v| v.output)
+    validate_with_source(&input.chain, &input.blocks, &parent, parent_hash, maps)
 }
 
 /// Validates consecutive `blocks` on top of `parent`, reading all state through `source`:

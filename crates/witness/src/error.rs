@@ -100,6 +100,15 @@ pub enum WitnessError {
         /// How many were given.
         count: usize,
     },
+    /// A block of a bundle is not valid RLP.
+    #[error("block {index}: invalid rlp: {source}")]
+    InvalidBlock {
+        /// Position in the bundle's `blocks`.
+        index: usize,
+        /// The decoder's error.
+        #[source]
+        source: alloy_rlp::Error,
+    },
     /// A witness source failed (e.g. the backing store of a witness being recorded).
     #[error("witness source failed: {0}")]
     Source(#[source] Arc<dyn core::error::Error + Send + Sync>),

@@ -13,7 +13,8 @@ use crate::error::{Result, WitnessError};
 use alloc::{string::String, vec::Vec};
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Bytes, keccak256};
-use cairn_primitives::ExecutionWitness;
+use alloy_rlp::Decodable;
+use cairn_primitives::{Block, ChainConfig, ExecutionWitness, ProgramInput};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -156,6 +157,54 @@ pub fn to_value(witness: &ExecutionWitness, format: WitnessFormat) -> Result<Val
         }
     }
     Ok(Value::Object(out))
+}
+
+/// Reads a validation bundle: `{"chain": <ChainConfig> | "mainnet", "blocks": ["0x<block
+/// rlp>", ..], "witness": <any witness form>}`.
+///
+/// # Errors
+/// [`WitnessError::Json`] for a malformed bundle, [`WitnessError::InvalidBlock`] for a block
+/// that is not valid RLP.
+pub fn input_from_json(text: &str) -> Result<ProgramInput> {
+    #[derive(Deserialize)]
+    struct Bundle {
+        chain: Value,
+        blocks: Vec<Bytes>,
+        witness: Value,
+    }
+    let bundle: Bundle = serde_json::from_str(text)?;
+    let chain = match bundle.chain {
+        Value::String(name) if name == "mainnet" => ChainConfig::mainnet(),
+        other => serde_json::from_value(other)?,
+    };
+    let blocks = bundle
+        .blocks
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let mut buf = raw.as_ref();
+            let block = Block::decode(&mut buf).map_err(|source| WitnessError::InvalidBlock { index, source })?;
+            if buf.is_empty() {
+                Ok(block)
+            } else {
+                Err(WitnessError::InvalidBlock { index, source: alloy_rlp::Error::UnexpectedLength })
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ProgramInput { chain, blocks, witness: from_value(bundle.witness)? })
+}
+
+/// Writes a validation bundle (blocks as RLP, the witness in `format`).
+///
+/// # Errors
+/// See [`to_value`].
+pub fn input_to_json(input: &ProgramInput, format: WitnessFormat) -> Result<Value> {
+    let blocks: Vec<Bytes> = input.blocks.iter().map(|b| Bytes::from(alloy_rlp::encode(b))).collect();
+    Ok(json!({
+        "chain": input.chain,
+        "blocks": blocks,
+        "witness": to_value(&input.witness, format)?,
+    }))
 }
 
 #[cfg(test)]

@@ -113,6 +113,7 @@ pub fn decode_header_chain(headers: &[Bytes]) -> Result<Vec<(Header, B256)>> {
 ///
 /// # Errors
 /// [`WitnessError::InvalidHeader`] for a header that is not valid RLP.
+#[cfg(feature = "json")]
 pub(crate) fn decode_header_chain_unchecked(headers: &[Bytes]) -> Result<Vec<(Header, B256)>> {
     headers
         .iter()

@@ -236,3 +236,22 @@ fn zkevm_block(config: &ChainConfig, fb: &crate::fixture::FixtureBlock) -> Resul
     cairn_stateless::validate(&input).map_err(|e: StatelessError| e.to_string())?;
     Ok(input.witness)
 }
+
+/// The chain of a blockchain test as a [`ChainFile`](cairn_exec::ChainFile): genesis,
+/// allocation and the valid blocks (blocks the test expects to be rejected are left out).
+///
+/// # Errors
+/// A message for an unknown network or an undecodable genesis.
+pub fn chain_file(test: &BlockchainTest) -> Result<cairn_exec::ChainFile, String> {
+    let chain = chain_config(test)?;
+    let genesis = decode_block(&test.genesis_rlp).map_err(|e| format!("genesis rlp: {e}"))?;
+    let alloc = test
+        .pre
+        .iter()
+        .map(|(address, a)| {
+            (*address, cairn_exec::AllocEntry { nonce: a.nonce, balance: a.balance, code: a.code.clone(), storage: a.storage.clone() })
+        })
+        .collect();
+    let blocks = test.blocks.iter().filter(|b| b.expect_exception.is_none()).map(|b| b.rlp.clone()).collect();
+    Ok(cairn_exec::ChainFile { chain, genesis: alloy_rlp::encode(&genesis.header).into(), alloc, blocks })
+}

@@ -24,6 +24,7 @@ pub mod case;
 pub mod fixture;
 mod report;
 mod runner;
+pub mod witness_checks;
 
 pub use report::{CaseNote, FolderStats, JsonReport, Report};
 pub use runner::{RunnerError, fixture_files, load_cases, run, run_file};

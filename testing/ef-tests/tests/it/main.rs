@@ -1,3 +1,4 @@
 //! Conformance over `$CAIRN_FIXTURES`; without it, the tests say so and skip.
 
 mod conformance;
+mod witness;

@@ -1,0 +1,3 @@
+//! The `cairn` binary end to end: exit codes and one-line errors.
+
+mod qmtree;

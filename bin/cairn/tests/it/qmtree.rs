@@ -1,0 +1,246 @@
+//! `cairn qmtree …`.
+
+use std::{fs, path::Path, process::Command};
+
+use alloy_primitives::B256;
+use cairn_qmtree::{MemoryTree, Store, StoreOptions};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn cairn(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(args)
+        .env("CAIRN_LOG", "warn")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Exit 1 with exactly one line on stderr containing `needle`.
+fn fails_with(run: &Run, needle: &str) {
+    assert_eq!(run.code, 1, "stdout: {} stderr: {}", run.stdout, run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(needle),
+        "{:?} lacks {needle:?}",
+        run.stderr
+    );
+}
+
+fn tree() -> MemoryTree {
+    let mut t = MemoryTree::new();
+    for b in 0..5u64 {
+        for i in 0..9u8 {
+            let h = B256::repeat_byte(i ^ b as u8);
+            t.append_next(h, h, h).unwrap();
+        }
+        t.commit_block(b).unwrap();
+    }
+    t
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn verify_proof_accepts_good_proofs_and_rejects_bad_input() {
+    let t = tree();
+    let dir = tempfile::tempdir().unwrap();
+    let root = t.root_at(4).unwrap().to_string();
+    let proof = t.proof(10, 4).unwrap();
+
+    let bin = dir.path().join("p.bin");
+    fs::write(&bin, proof.to_bytes()).unwrap();
+    let ok = cairn(&["qmtree", "verify-proof", s(&bin), "--root", &root]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stdout.starts_with("ok: "), "{}", ok.stdout);
+
+    let json = dir.path().join("p.json");
+    fs::write(&json, proof.to_json()).unwrap();
+    assert_eq!(
+        cairn(&["qmtree", "verify-proof", s(&json), "--root", &root]).code,
+        0
+    );
+
+    let range = dir.path().join("r.json");
+    fs::write(&range, t.range_proof(1, 4).unwrap().to_json()).unwrap();
+    let old = t.root_at(1).unwrap().to_string();
+    assert_eq!(
+        cairn(&[
+            "qmtree",
+            "verify-proof",
+            s(&range),
+            "--root",
+            &root,
+            "--old-root",
+            &old
+        ])
+        .code,
+        0
+    );
+    fails_with(
+        &cairn(&["qmtree", "verify-proof", s(&range), "--root", &root]),
+        "--old-root",
+    );
+    fails_with(
+        &cairn(&[
+            "qmtree",
+            "verify-proof",
+            s(&range),
+            "--root",
+            &old,
+            "--old-root",
+            &old,
+        ]),
+        "does not verify",
+    );
+
+    // Wrong root.
+    let other = t.root_at(3).unwrap().to_string();
+    fails_with(
+        &cairn(&["qmtree", "verify-proof", s(&bin), "--root", &other]),
+        "does not verify",
+    );
+    // Wrong length.
+    let mut bytes = proof.to_bytes();
+    bytes.pop();
+    fs::write(&bin, &bytes).unwrap();
+    fails_with(
+        &cairn(&["qmtree", "verify-proof", s(&bin), "--root", &root]),
+        "bytes, expected",
+    );
+    // Non-hex JSON.
+    let bad = proof.to_json().replacen("0x", "0xzz", 1);
+    fs::write(&json, bad).unwrap();
+    fails_with(
+        &cairn(&["qmtree", "verify-proof", s(&json), "--root", &root]),
+        "invalid proof JSON",
+    );
+    // Bad root argument, missing file.
+    fails_with(
+        &cairn(&["qmtree", "verify-proof", s(&json), "--root", "0x1234"]),
+        "--root",
+    );
+    fails_with(
+        &cairn(&[
+            "qmtree",
+            "verify-proof",
+            "/nonexistent/proof",
+            "--root",
+            &root,
+        ]),
+        "/nonexistent/proof",
+    );
+}
+
+#[test]
+fn inspect_reports_and_rejects_broken_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    let mut st = Store::open_with(
+        &store_dir,
+        StoreOptions {
+            create: true,
+            sync: false,
+        },
+    )
+    .unwrap();
+    for b in 0..30u64 {
+        for i in 0..100u64 {
+            let h = B256::with_last_byte((b + i) as u8);
+            st.append_next(h, h, h).unwrap();
+        }
+        st.commit_block(b).unwrap();
+    }
+    let root = st.root_at(29).unwrap().to_string();
+    drop(st);
+
+    let ok = cairn(&["qmtree", "inspect", s(&store_dir)]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stdout.contains("leaves:         3000"), "{}", ok.stdout);
+    assert!(ok.stdout.contains(&root), "{}", ok.stdout);
+    assert!(
+        ok.stdout
+            .contains("integrity:      ok (replayed 3000 leaves, 30 block roots)"),
+        "{}",
+        ok.stdout
+    );
+    let json = cairn(&["qmtree", "inspect", "--json", "--quick", s(&store_dir)]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["blocks"], 30);
+
+    // Truncated file.
+    let leaves = store_dir.join("leaves.dat");
+    let len = fs::metadata(&leaves).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&leaves)
+        .unwrap()
+        .set_len(len - 10)
+        .unwrap();
+    fails_with(&cairn(&["qmtree", "inspect", s(&store_dir)]), "leaves.dat");
+    // Foreign format.
+    fs::write(store_dir.join("FORMAT"), [0u8; 64]).unwrap();
+    fails_with(
+        &cairn(&["qmtree", "inspect", s(&store_dir)]),
+        "not a QMTree store",
+    );
+    // Missing directory.
+    fails_with(
+        &cairn(&["qmtree", "inspect", s(&dir.path().join("nope"))]),
+        "missing",
+    );
+}
+
+#[test]
+fn bench_writes_exactly_the_documented_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let run = cairn(&[
+        "qmtree",
+        "bench",
+        "--leaves",
+        "5000",
+        "--proofs",
+        "50",
+        "--json",
+        s(&json),
+        "--dir",
+        s(&dir.path().join("store")),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("appends_per_sec_persisted"),
+        "{}",
+        run.stdout
+    );
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "appends_per_sec_memory",
+            "appends_per_sec_persisted",
+            "disk_bytes_per_leaf_total",
+            "disk_bytes_per_leaf_tree",
+            "keccak_per_sec",
+            "proof_bytes_at_2_32",
+            "proof_gen_us",
+            "proof_verify_us",
+            "reopen_ms",
+            "rss_bytes",
+        ]
+    );
+    assert_eq!(v["proof_bytes_at_2_32"], 1073);
+}

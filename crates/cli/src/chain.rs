@@ -1,0 +1,55 @@
+//! Loading chains: the embedded development chain, chain files, EEST fixtures.
+
+use crate::{Error, Result};
+use cairn_exec::ChainFile;
+use std::path::{Path, PathBuf};
+
+/// The development chain shipped in the binary (`testdata/devchain.json`).
+pub const EMBEDDED_DEVCHAIN: &str = include_str!("../../../testdata/devchain.json");
+
+/// Which chain a command runs on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChainArgs {
+    /// A chain file (`cairn devchain` writes one) or an EEST blockchain-test fixture
+    /// (`.json` or `.json.gz`); default: the embedded development chain.
+    pub chain: Option<PathBuf>,
+    /// For a fixture file with several cases: the case whose name contains this text
+    /// (default: the first case).
+    #[arg(long)]
+    pub case: Option<String>,
+}
+
+impl ChainArgs {
+    /// Loads the chain.
+    ///
+    /// # Errors
+    /// I/O and parse errors naming the file; [`Error::NoSuchCase`].
+    pub fn load(&self) -> Result<ChainFile> {
+        let Some(path) = &self.chain else {
+            return serde_json::from_str(EMBEDDED_DEVCHAIN).map_err(|source| Error::Json { source });
+        };
+        if is_fixture(path) {
+            return load_fixture(path, self.case.as_deref());
+        }
+        Ok(ChainFile::load(path)?)
+    }
+}
+
+fn is_fixture(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    if name.ends_with(".json.gz") {
+        return true;
+    }
+    // A chain file has a top-level "chain" key; a fixture is a map of case names.
+    std::fs::read_to_string(path).ok().is_some_and(|t| !t.contains("\"chain\"") && t.contains("\"genesisRLP\""))
+}
+
+fn load_fixture(path: &Path, case: Option<&str>) -> Result<ChainFile> {
+    let cases = cairn_ef_tests::load_cases(path).map_err(|reason| Error::Fixture { path: path.to_path_buf(), reason })?;
+    let (name, test) = cases
+        .iter()
+        .find(|(name, _)| case.is_none_or(|c| name.contains(c)))
+        .ok_or_else(|| Error::NoSuchCase { path: path.to_path_buf(), case: case.unwrap_or_default().to_string() })?;
+    tracing::info!(target: "cairn::cli", case = %name, "replaying fixture case");
+    cairn_ef_tests::case::chain_file(test).map_err(|reason| Error::Fixture { path: path.to_path_buf(), reason })
+}

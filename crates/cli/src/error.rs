@@ -1,0 +1,90 @@
+//! The CLI's error type.
+
+use std::path::PathBuf;
+
+/// Result with the CLI's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Why a command failed. Every message is one line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A QMTree error (store, proof decoding or verification).
+    #[error(transparent)]
+    Qmtree(#[from] cairn_qmtree::Error),
+    /// Reading or writing a file the command was given.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `--root`-style argument that is not a 32-byte hex hash.
+    #[error("{flag} {value:?} is not a 32-byte hex hash: {source}")]
+    BadHash {
+        /// The flag.
+        flag: &'static str,
+        /// What was given.
+        value: String,
+        /// The parser's error.
+        #[source]
+        source: alloy_primitives::hex::FromHexError,
+    },
+    /// A range proof was given without `--old-root`.
+    #[error("{} is a range proof: give the older root with --old-root", path.display())]
+    MissingOldRoot {
+        /// The proof file.
+        path: PathBuf,
+    },
+    /// Execution, witness generation, or a chain file.
+    #[error(transparent)]
+    Exec(#[from] cairn_exec::ExecError),
+    /// A block failed stateless validation (the message names the block and the check).
+    #[error("invalid: {0}")]
+    Invalid(#[from] cairn_stateless::StatelessError),
+    /// A validation bundle is malformed.
+    #[error("{}: {source}", path.display())]
+    Bundle {
+        /// The bundle file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: cairn_witness::WitnessError,
+    },
+    /// A fixture file cannot be used.
+    #[error("{}: {reason}", path.display())]
+    Fixture {
+        /// The fixture file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No case of a fixture file matches `--case`.
+    #[error("{}: no case matches {case:?}", path.display())]
+    NoSuchCase {
+        /// The fixture file.
+        path: PathBuf,
+        /// The text asked for.
+        case: String,
+    },
+    /// The conformance runner could not read the fixtures.
+    #[error(transparent)]
+    Runner(#[from] cairn_ef_tests::RunnerError),
+    /// Some conformance cases failed.
+    #[error("{failed} of {total} conformance cases failed")]
+    ConformanceFailed {
+        /// Failed cases.
+        failed: usize,
+        /// All cases.
+        total: usize,
+    },
+    /// Serialising a report.
+    #[error("cannot serialise the report: {source}")]
+    Json {
+        /// The serialiser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+}

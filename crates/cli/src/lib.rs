@@ -1,0 +1,101 @@
+//! The `cairn` command line: one clap [`Args`](clap::Args) type per
+//! concern, and the code each command runs. `bin/cairn` only parses,
+//! installs a tracing subscriber and maps [`Error`] to an exit code.
+//!
+//! ```
+//! use cairn_cli::{Cli, Command};
+//! use clap::Parser;
+//!
+//! let cli = Cli::try_parse_from(["cairn", "qmtree", "inspect", "/var/lib/cairn/qmtree"])?;
+//! assert!(matches!(cli.command, Command::Qmtree(_)));
+//! # Ok::<(), clap::Error>(())
+//! ```
+
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+pub mod bench;
+pub mod chain;
+pub mod conformance;
+pub mod devchain;
+mod error;
+pub mod qmtree;
+pub mod replay;
+pub mod validate;
+
+pub use error::{Error, Result};
+
+/// `cairn`: prove Ethereum execution.
+#[derive(Debug, clap::Parser)]
+#[command(name = "cairn", version, about = "Cairn: prove Ethereum execution", long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Replay a chain (default: the embedded dev chain): per block, generate the witness from
+    /// the full state, import the block, validate it statelessly from the witness alone.
+    Replay(replay::ReplayArgs),
+    /// Validate a block (or batch) from its witness: `cairn validate <bundle.json>`.
+    Validate(validate::ValidateArgs),
+    /// Run the official fixtures through both paths and report pass/fail/skip per folder.
+    Conformance(conformance::ConformanceArgs),
+    /// Measure stateless validation against bare execution on the same blocks.
+    Bench(bench::BenchArgs),
+    /// Generate the deterministic development chain.
+    Devchain(devchain::DevchainArgs),
+    /// The QMTree, the append-only execution commitment tree: bench, inspect a store, verify proofs.
+    Qmtree(qmtree::Args),
+}
+
+impl Cli {
+    /// Runs the parsed command.
+    ///
+    /// # Errors
+    /// Whatever the command reports; each is one line when displayed.
+    pub fn run(self) -> Result<()> {
+        match self.command {
+            Command::Replay(args) => replay::run(args),
+            Command::Validate(args) => validate::run(args),
+            Command::Conformance(args) => conformance::run(args),
+            Command::Bench(args) => bench::run(args),
+            Command::Devchain(args) => devchain::run(args),
+            Command::Qmtree(args) => qmtree::run(args),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn qmtree_commands_parse() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "cairn", "qmtree", "bench", "--leaves", "10", "--json", "x.json",
+        ])
+        .unwrap();
+        let Command::Qmtree(qmtree::Args {
+            command: qmtree::QmtreeCommand::Bench(b),
+        }) = cli.command
+        else {
+            panic!("not bench")
+        };
+        assert_eq!((b.leaves, b.block_size), (10, 200));
+        assert!(
+            Cli::try_parse_from(["cairn", "qmtree", "verify-proof", "p.bin"]).is_err(),
+            "--root is required"
+        );
+    }
+}

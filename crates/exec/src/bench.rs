@@ -1,0 +1,80 @@
+//! Measuring stateless validation against bare execution on the same blocks.
+//!
+//! (a) **bare**: recover senders and execute the block with alloy-evm on revm, reading a
+//!     plain in-memory database that holds the state (a snapshot of the flat state at the
+//!     parent); no tries, no hashing.
+//! (b) **stateless**: `cairn_stateless::validate` from the witness: index (hash) every node,
+//!     code and header, recover senders, execute reading through the witness tries, apply
+//!     the changes, recompute the state root, check everything against the header.
+//!
+//! Both include sender recovery (a block cannot execute without senders) and the system
+//! calls and withdrawals of the block.
+
+use crate::{
+    chainfile::ChainFile,
+    error::{ExecError, Result},
+    state::{FlatDb, FlatState},
+};
+use alloy_primitives::B256;
+use cairn_primitives::{Block, ChainConfig, ProgramInput, ProgramOutput};
+use cairn_stateless::{StatelessError, execute_block, recover_senders};
+use revm::{database::State, inspector::NoOpInspector};
+
+/// One block prepared for both measurements.
+#[derive(Debug, Clone)]
+pub struct BenchBlock {
+    /// The block.
+    pub block: Block,
+    /// Gas it uses.
+    pub gas_used: u64,
+    /// Its stateless input (block + generated witness).
+    pub input: ProgramInput,
+    /// The flat state at its parent.
+    prestate: FlatState,
+    /// Canonical hashes up to its parent.
+    hashes: Vec<B256>,
+    /// Number of the first of `hashes`.
+    first: u64,
+}
+
+/// Replays `file` once, keeping for every block its witness and pre-state.
+///
+/// # Errors
+/// Any block failing to import or to produce a witness.
+pub fn prepare(file: &ChainFile) -> Result<(ChainConfig, Vec<BenchBlock>)> {
+    let mut chain = file.genesis_chain()?;
+    let mut out = Vec::with_capacity(file.blocks.len());
+    for index in 0..file.blocks.len() {
+        let block = file.block(index)?;
+        let run = chain.witness(std::slice::from_ref(&block))?;
+        run.result.map_err(ExecError::Block)?;
+        let prestate = chain.flat_state().clone();
+        let (hashes, first) = (chain.canonical_hashes().to_vec(), chain.first_number());
+        let executed = chain.execute(&block)?;
+        let input = ProgramInput { chain: chain.config().clone(), blocks: vec![block.clone()], witness: run.witness };
+        out.push(BenchBlock { block, gas_used: executed.gas_used, input, prestate, hashes, first });
+    }
+    Ok((file.chain.clone(), out))
+}
+
+/// (a) Bare execution; returns the gas used.
+///
+/// # Errors
+/// An execution failure (none for a prepared block).
+pub fn run_bare(chain: &ChainConfig, b: &BenchBlock) -> Result<u64, StatelessError> {
+    let number = b.block.header.number;
+    let txs = recover_senders(&b.block)?;
+    let db = FlatDb { state: &b.prestate, hashes: &b.hashes, first: b.first };
+    let mut state = State::builder().with_database(db).build();
+    let outcome = execute_block(chain, &b.block, &txs, &mut state, NoOpInspector)
+        .map_err(|e| StatelessError::Execution { block: number, source: Box::new(e) })?;
+    Ok(outcome.gas_used)
+}
+
+/// (b) Stateless validation from the witness.
+///
+/// # Errors
+/// A validation failure (none for a prepared block).
+pub fn run_stateless(b: &BenchBlock) -> Result<ProgramOutput, StatelessError> {
+    cairn_stateless::validate(&b.input)
+}

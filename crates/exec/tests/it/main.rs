@@ -1,0 +1,4 @@
+//! Integration tests for `cairn-exec`: the development chain, witness generation and
+//! stateless validation from generated witnesses.
+
+mod devchain;
