@@ -1,7 +1,7 @@
 //! `cairn bench`: stateless validation against bare execution, on the same blocks.
 
 use crate::{Error, Result, chain::ChainArgs};
-use cairn_exec::bench::{prepare, run_bare, run_stateless};
+use cairn_exec::bench::{prepare, run_bare, run_bare_known_senders, run_stateless};
 use serde::Serialize;
 use std::{path::PathBuf, time::Instant};
 
@@ -28,14 +28,20 @@ pub struct StatelessBench {
     pub gas: u64,
     /// Sum over blocks of the median bare-execution time, in ms.
     pub bare_ms: f64,
+    /// The same without sender recovery (senders known in advance), in ms.
+    pub bare_known_senders_ms: f64,
     /// Sum over blocks of the median stateless-validation time, in ms.
     pub stateless_ms: f64,
     /// Bare execution throughput.
     pub bare_mgas_per_s: f64,
     /// Stateless validation throughput.
     pub stateless_mgas_per_s: f64,
+    /// Bare execution throughput without sender recovery.
+    pub bare_known_senders_mgas_per_s: f64,
     /// `stateless_ms / bare_ms`.
     pub ratio: f64,
+    /// `stateless_ms / bare_known_senders_ms`.
+    pub ratio_known_senders: f64,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -51,21 +57,33 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let file = args.chain.load()?;
     let (config, blocks) = prepare(&file)?;
     let iterations = args.iterations.max(1);
-    let (mut bare_total, mut stateless_total, mut gas) = (0.0, 0.0, 0u64);
-    println!("{:>6} {:>10} {:>10} {:>12} {:>7}", "block", "gas", "bare ms", "stateless ms", "ratio");
+    let (mut bare_total, mut known_total, mut stateless_total, mut gas) = (0.0, 0.0, 0.0, 0u64);
+    println!(
+        "{:>6} {:>10} {:>10} {:>14} {:>12} {:>7}",
+        "block", "gas", "bare ms", "bare-nosig ms", "stateless ms", "ratio"
+    );
     for b in &blocks {
-        let (mut bare, mut stateless) = (Vec::new(), Vec::new());
+        let (mut bare, mut known, mut stateless) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..iterations {
             let t = Instant::now();
             run_bare(&config, b)?;
             bare.push(t.elapsed().as_secs_f64() * 1e3);
             let t = Instant::now();
+            run_bare_known_senders(&config, b)?;
+            known.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
             run_stateless(b)?;
             stateless.push(t.elapsed().as_secs_f64() * 1e3);
         }
-        let (bm, sm) = (median(bare), median(stateless));
-        println!("{:>6} {:>10} {bm:>10.3} {sm:>12.3} {:>7.2}", b.block.header.number, b.gas_used, sm / bm);
+        let (bm, km, sm) = (median(bare), median(known), median(stateless));
+        println!(
+            "{:>6} {:>10} {bm:>10.3} {km:>14.3} {sm:>12.3} {:>7.2}",
+            b.block.header.number,
+            b.gas_used,
+            sm / bm
+        );
         bare_total += bm;
+        known_total += km;
         stateless_total += sm;
         gas += b.gas_used;
     }
@@ -73,15 +91,28 @@ pub fn run(args: BenchArgs) -> Result<()> {
         blocks: blocks.len(),
         gas,
         bare_ms: bare_total,
+        bare_known_senders_ms: known_total,
         stateless_ms: stateless_total,
         bare_mgas_per_s: gas as f64 / bare_total / 1e3,
+        bare_known_senders_mgas_per_s: gas as f64 / known_total / 1e3,
         stateless_mgas_per_s: gas as f64 / stateless_total / 1e3,
         ratio: stateless_total / bare_total,
+        ratio_known_senders: stateless_total / known_total,
     };
     println!(
-        "{} blocks, {} gas: bare {:.1} ms ({:.1} Mgas/s), stateless {:.1} ms ({:.1} Mgas/s), ratio stateless/bare {:.2} (medians of {iterations} runs)",
-        report.blocks, report.gas, report.bare_ms, report.bare_mgas_per_s, report.stateless_ms, report.stateless_mgas_per_s, report.ratio
+        "{} blocks, {} gas (medians of {iterations} runs, summed over blocks):",
+        report.blocks, report.gas
     );
+    println!("  (a)  bare execution, senders recovered  {:>8.1} ms {:>8.1} Mgas/s", report.bare_ms, report.bare_mgas_per_s);
+    println!(
+        "  (a') bare execution, senders known      {:>8.1} ms {:>8.1} Mgas/s",
+        report.bare_known_senders_ms, report.bare_known_senders_mgas_per_s
+    );
+    println!(
+        "  (b)  stateless validation from witness  {:>8.1} ms {:>8.1} Mgas/s",
+        report.stateless_ms, report.stateless_mgas_per_s
+    );
+    println!("  ratio b/a {:.2}, b/a' {:.2}", report.ratio, report.ratio_known_senders);
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report).map_err(|source| Error::Json { source })?;
         std::fs::write(path, json).map_err(|source| Error::Io { path: path.clone(), source })?;

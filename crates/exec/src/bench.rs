@@ -35,6 +35,8 @@ pub struct BenchBlock {
     hashes: Vec<B256>,
     /// Number of the first of `hashes`.
     first: u64,
+    /// Recovered senders, for measuring execution alone.
+    senders: Vec<alloy_primitives::Address>,
 }
 
 /// Replays `file` once, keeping for every block its witness and pre-state.
@@ -51,22 +53,47 @@ pub fn prepare(file: &ChainFile) -> Result<(ChainConfig, Vec<BenchBlock>)> {
         let prestate = chain.flat_state().clone();
         let (hashes, first) = (chain.canonical_hashes().to_vec(), chain.first_number());
         let executed = chain.execute(&block)?;
+        let senders = recover_senders(&block).map_err(ExecError::Block)?.iter().map(|tx| tx.signer()).collect();
         let input = ProgramInput { chain: chain.config().clone(), blocks: vec![block.clone()], witness: run.witness };
-        out.push(BenchBlock { block, gas_used: executed.gas_used, input, prestate, hashes, first });
+        out.push(BenchBlock { block, gas_used: executed.gas_used, input, prestate, hashes, first, senders });
     }
     Ok((file.chain.clone(), out))
 }
 
-/// (a) Bare execution; returns the gas used.
+/// (a) Bare execution, recovering senders first; returns the gas used.
 ///
 /// # Errors
 /// An execution failure (none for a prepared block).
 pub fn run_bare(chain: &ChainConfig, b: &BenchBlock) -> Result<u64, StatelessError> {
-    let number = b.block.header.number;
     let txs = recover_senders(&b.block)?;
+    execute_on_prestate(chain, b, &txs)
+}
+
+/// (a′) Bare execution with the senders already known (EVM work only).
+///
+/// # Errors
+/// An execution failure (none for a prepared block).
+pub fn run_bare_known_senders(chain: &ChainConfig, b: &BenchBlock) -> Result<u64, StatelessError> {
+    let txs: Vec<_> = b
+        .block
+        .body
+        .transactions
+        .iter()
+        .zip(&b.senders)
+        .map(|(tx, signer)| alloy_consensus::transaction::Recovered::new_unchecked(tx, *signer))
+        .collect();
+    execute_on_prestate(chain, b, &txs)
+}
+
+fn execute_on_prestate(
+    chain: &ChainConfig,
+    b: &BenchBlock,
+    txs: &[alloy_consensus::transaction::Recovered<&cairn_primitives::TransactionSigned>],
+) -> Result<u64, StatelessError> {
+    let number = b.block.header.number;
     let db = FlatDb { state: &b.prestate, hashes: &b.hashes, first: b.first };
     let mut state = State::builder().with_database(db).build();
-    let outcome = execute_block(chain, &b.block, &txs, &mut state, NoOpInspector)
+    let outcome = execute_block(chain, &b.block, txs, &mut state, NoOpInspector)
         .map_err(|e| StatelessError::Execution { block: number, source: Box::new(e) })?;
     Ok(outcome.gas_used)
 }
