@@ -103,7 +103,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "{} blocks, {} gas (medians of {iterations} runs, summed over blocks):",
         report.blocks, report.gas
     );
-    println!("  (a)  bare execution, senders recovered  {:>8.1} ms {:>8.1} Mgas/s", report.bare_ms, report.bare_mgas_per_s);
+    println!(
+        "  (a)  bare execution, senders recovered  {:>8.1} ms {:>8.1} Mgas/s",
+        report.bare_ms, report.bare_mgas_per_s
+    );
     println!(
         "  (a') bare execution, senders known      {:>8.1} ms {:>8.1} Mgas/s",
         report.bare_known_senders_ms, report.bare_known_senders_mgas_per_s
@@ -112,10 +115,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "  (b)  stateless validation from witness  {:>8.1} ms {:>8.1} Mgas/s",
         report.stateless_ms, report.stateless_mgas_per_s
     );
-    println!("  ratio b/a {:.2}, b/a' {:.2}", report.ratio, report.ratio_known_senders);
+    println!(
+        "  ratio b/a {:.2}, b/a' {:.2}",
+        report.ratio, report.ratio_known_senders
+    );
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report).map_err(|source| Error::Json { source })?;
-        std::fs::write(path, json).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let json =
+            serde_json::to_string_pretty(&report).map_err(|source| Error::Json { source })?;
+        std::fs::write(path, json).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
     }
     Ok(())
 }

@@ -26,7 +26,8 @@ impl ChainArgs {
     /// I/O and parse errors naming the file; [`Error::NoSuchCase`].
     pub fn load(&self) -> Result<ChainFile> {
         let Some(path) = &self.chain else {
-            return serde_json::from_str(EMBEDDED_DEVCHAIN).map_err(|source| Error::Json { source });
+            return serde_json::from_str(EMBEDDED_DEVCHAIN)
+                .map_err(|source| Error::Json { source });
         };
         if is_fixture(path) {
             return load_fixture(path, self.case.as_deref());
@@ -41,15 +42,26 @@ fn is_fixture(path: &Path) -> bool {
         return true;
     }
     // A chain file has a top-level "chain" key; a fixture is a map of case names.
-    std::fs::read_to_string(path).ok().is_some_and(|t| !t.contains("\"chain\"") && t.contains("\"genesisRLP\""))
+    std::fs::read_to_string(path)
+        .ok()
+        .is_some_and(|t| !t.contains("\"chain\"") && t.contains("\"genesisRLP\""))
 }
 
 fn load_fixture(path: &Path, case: Option<&str>) -> Result<ChainFile> {
-    let cases = cairn_ef_tests::load_cases(path).map_err(|reason| Error::Fixture { path: path.to_path_buf(), reason })?;
+    let cases = cairn_ef_tests::load_cases(path).map_err(|reason| Error::Fixture {
+        path: path.to_path_buf(),
+        reason,
+    })?;
     let (name, test) = cases
         .iter()
         .find(|(name, _)| case.is_none_or(|c| name.contains(c)))
-        .ok_or_else(|| Error::NoSuchCase { path: path.to_path_buf(), case: case.unwrap_or_default().to_string() })?;
+        .ok_or_else(|| Error::NoSuchCase {
+            path: path.to_path_buf(),
+            case: case.unwrap_or_default().to_string(),
+        })?;
     tracing::info!(target: "cairn::cli", case = %name, "replaying fixture case");
-    cairn_ef_tests::case::chain_file(test).map_err(|reason| Error::Fixture { path: path.to_path_buf(), reason })
+    cairn_ef_tests::case::chain_file(test).map_err(|reason| Error::Fixture {
+        path: path.to_path_buf(),
+        reason,
+    })
 }

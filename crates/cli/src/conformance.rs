@@ -21,18 +21,30 @@ pub struct ConformanceArgs {
 /// # Errors
 /// [`Error::ConformanceFailed`] when any case fails; I/O errors for the folder or report.
 pub fn run(args: ConformanceArgs) -> Result<()> {
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let started = std::time::Instant::now();
     let report = cairn_ef_tests::run(&args.dir, threads)?;
     print!("{report}");
-    println!("elapsed {:.1} s on {threads} threads", started.elapsed().as_secs_f64());
+    println!(
+        "elapsed {:.1} s on {threads} threads",
+        started.elapsed().as_secs_f64()
+    );
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report.json()).map_err(|source| Error::Json { source })?;
-        std::fs::write(path, json).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let json = serde_json::to_string_pretty(&report.json())
+            .map_err(|source| Error::Json { source })?;
+        std::fs::write(path, json).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
     }
     let t = report.totals();
     if t.failed > 0 {
-        return Err(Error::ConformanceFailed { failed: t.failed, total: t.passed + t.failed + t.skipped });
+        return Err(Error::ConformanceFailed {
+            failed: t.failed,
+            total: t.passed + t.failed + t.skipped,
+        });
     }
     Ok(())
 }

@@ -26,9 +26,19 @@ pub struct DevchainArgs {
 /// # Errors
 /// File errors naming the path.
 pub fn run(args: DevchainArgs) -> Result<()> {
-    let file = generate(DevChainParams { seed: args.seed, blocks: args.blocks, txs_per_block: args.txs })?;
+    let file = generate(DevChainParams {
+        seed: args.seed,
+        blocks: args.blocks,
+        txs_per_block: args.txs,
+    })?;
     file.save(&args.out)?;
-    let size = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or_default();
-    println!("wrote {} blocks ({size} bytes) to {}", file.blocks.len(), args.out.display());
+    let size = std::fs::metadata(&args.out)
+        .map(|m| m.len())
+        .unwrap_or_default();
+    println!(
+        "wrote {} blocks ({size} bytes) to {}",
+        file.blocks.len(),
+        args.out.display()
+    );
     Ok(())
 }

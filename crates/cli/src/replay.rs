@@ -23,11 +23,23 @@ pub struct ReplayArgs {
 pub fn run(args: ReplayArgs) -> Result<()> {
     let file = args.chain.load()?;
     if let Some(dir) = &args.bundle_dir {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
     }
     println!(
         "{:>6} {:>4} {:>10} {:>6} {:>5} {:>9} {:>10} {:>10} {:>10} {:>9}",
-        "block", "txs", "gas", "nodes", "codes", "witness", "generate", "execute", "validate", "Mgas/s"
+        "block",
+        "txs",
+        "gas",
+        "nodes",
+        "codes",
+        "witness",
+        "generate",
+        "execute",
+        "validate",
+        "Mgas/s"
     );
     let (mut gas, mut bytes, mut validate_s, mut blocks) = (0u64, 0usize, 0f64, 0usize);
     let mut bundle_error = None;
@@ -65,9 +77,19 @@ pub fn run(args: ReplayArgs) -> Result<()> {
             let block = file.block(index)?;
             let number = block.header.number;
             let run = chain.witness(std::slice::from_ref(&block))?;
-            let input = ProgramInput { chain: file.chain.clone(), blocks: vec![block], witness: run.witness };
-            let value = cairn_witness::json::input_to_json(&input, cairn_witness::json::WitnessFormat::Reth)
-                .map_err(|source| Error::Bundle { path: dir.clone(), source })?;
+            let input = ProgramInput {
+                chain: file.chain.clone(),
+                blocks: vec![block],
+                witness: run.witness,
+            };
+            let value = cairn_witness::json::input_to_json(
+                &input,
+                cairn_witness::json::WitnessFormat::Reth,
+            )
+            .map_err(|source| Error::Bundle {
+                path: dir.clone(),
+                source,
+            })?;
             let path = dir.join(format!("block-{number}.json"));
             let text = serde_json::to_string(&value).map_err(|source| Error::Json { source })?;
             if let Err(source) = std::fs::write(&path, text) {

@@ -23,8 +23,14 @@ pub struct ValidateArgs {
 /// validation (the message names the block and the check).
 pub fn run(args: ValidateArgs) -> Result<()> {
     let started = Instant::now();
-    let text = std::fs::read_to_string(&args.bundle).map_err(|source| Error::Io { path: args.bundle.clone(), source })?;
-    let input = cairn_witness::json::input_from_json(&text).map_err(|source| Error::Bundle { path: args.bundle.clone(), source })?;
+    let text = std::fs::read_to_string(&args.bundle).map_err(|source| Error::Io {
+        path: args.bundle.clone(),
+        source,
+    })?;
+    let input = cairn_witness::json::input_from_json(&text).map_err(|source| Error::Bundle {
+        path: args.bundle.clone(),
+        source,
+    })?;
     let parsed = started.elapsed();
 
     let started = Instant::now();
@@ -36,7 +42,10 @@ pub fn run(args: ValidateArgs) -> Result<()> {
 
     let out = validated.output;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out).map_err(|source| Error::Json { source })?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|source| Error::Json { source })?
+        );
         return Ok(());
     }
     let txs: usize = validated.blocks.iter().map(|b| b.transactions).sum();

@@ -18,13 +18,28 @@ fn blocks(c: &mut Criterion) {
     group.throughput(Throughput::Elements(gas));
     group.sample_size(20);
     group.bench_function("a_bare_execution", |bench| {
-        bench.iter(|| blocks.iter().map(|b| run_bare(&config, b).expect("executes")).sum::<u64>())
+        bench.iter(|| {
+            blocks
+                .iter()
+                .map(|b| run_bare(&config, b).expect("executes"))
+                .sum::<u64>()
+        })
     });
     group.bench_function("a_bare_execution_known_senders", |bench| {
-        bench.iter(|| blocks.iter().map(|b| run_bare_known_senders(&config, b).expect("executes")).sum::<u64>())
+        bench.iter(|| {
+            blocks
+                .iter()
+                .map(|b| run_bare_known_senders(&config, b).expect("executes"))
+                .sum::<u64>()
+        })
     });
     group.bench_function("b_stateless_validation", |bench| {
-        bench.iter(|| blocks.iter().map(|b| run_stateless(b).expect("validates").total_gas_used).sum::<u64>())
+        bench.iter(|| {
+            blocks
+                .iter()
+                .map(|b| run_stateless(b).expect("validates").total_gas_used)
+                .sum::<u64>()
+        })
     });
     group.finish();
 }

@@ -53,9 +53,25 @@ pub fn prepare(file: &ChainFile) -> Result<(ChainConfig, Vec<BenchBlock>)> {
         let prestate = chain.flat_state().clone();
         let (hashes, first) = (chain.canonical_hashes().to_vec(), chain.first_number());
         let executed = chain.execute(&block)?;
-        let senders = recover_senders(&block).map_err(ExecError::Block)?.iter().map(|tx| tx.signer()).collect();
-        let input = ProgramInput { chain: chain.config().clone(), blocks: vec![block.clone()], witness: run.witness };
-        out.push(BenchBlock { block, gas_used: executed.gas_used, input, prestate, hashes, first, senders });
+        let senders = recover_senders(&block)
+            .map_err(ExecError::Block)?
+            .iter()
+            .map(|tx| tx.signer())
+            .collect();
+        let input = ProgramInput {
+            chain: chain.config().clone(),
+            blocks: vec![block.clone()],
+            witness: run.witness,
+        };
+        out.push(BenchBlock {
+            block,
+            gas_used: executed.gas_used,
+            input,
+            prestate,
+            hashes,
+            first,
+            senders,
+        });
     }
     Ok((file.chain.clone(), out))
 }
@@ -91,10 +107,18 @@ fn execute_on_prestate(
     txs: &[alloy_consensus::transaction::Recovered<&cairn_primitives::TransactionSigned>],
 ) -> Result<u64, StatelessError> {
     let number = b.block.header.number;
-    let db = FlatDb { state: &b.prestate, hashes: &b.hashes, first: b.first };
+    let db = FlatDb {
+        state: &b.prestate,
+        hashes: &b.hashes,
+        first: b.first,
+    };
     let mut state = State::builder().with_database(db).build();
-    let outcome = execute_block(chain, &b.block, txs, &mut state, NoOpInspector)
-        .map_err(|e| StatelessError::Execution { block: number, source: Box::new(e) })?;
+    let outcome = execute_block(chain, &b.block, txs, &mut state, NoOpInspector).map_err(|e| {
+        StatelessError::Execution {
+            block: number,
+            source: Box::new(e),
+        }
+    })?;
     Ok(outcome.gas_used)
 }
 

@@ -20,7 +20,9 @@ use alloy_hardforks::EthereumHardforks;
 use alloy_primitives::{Address, B256, Bloom, Bytes, U256, keccak256, map::B256Map};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use cairn_primitives::{Block, ChainConfig, ExecutionWitness, ProgramOutput, TransactionSigned};
-use cairn_stateless::{BlockSummary, StatelessError, check_outcome, consensus, execute_block, recover_senders};
+use cairn_stateless::{
+    BlockSummary, StatelessError, check_outcome, consensus, execute_block, recover_senders,
+};
 use cairn_witness::{AccountDiff, AccountFields, StateDiff, StateTrie};
 use revm::{
     database::{State, states::bundle_state::BundleRetention},
@@ -101,21 +103,44 @@ pub struct Chain {
 ///
 /// # Errors
 /// Only on an internal trie failure.
-pub fn genesis_state_root(alloc: impl IntoIterator<Item = (Address, GenesisAccount)>) -> Result<B256> {
+pub fn genesis_state_root(
+    alloc: impl IntoIterator<Item = (Address, GenesisAccount)>,
+) -> Result<B256> {
     genesis_state(alloc).map(|(_, _, root)| root)
 }
 
-fn genesis_state(alloc: impl IntoIterator<Item = (Address, GenesisAccount)>) -> Result<(FlatState, B256Map<Bytes>, B256)> {
+fn genesis_state(
+    alloc: impl IntoIterator<Item = (Address, GenesisAccount)>,
+) -> Result<(FlatState, B256Map<Bytes>, B256)> {
     let mut flat = FlatState::default();
     let mut diff = StateDiff::default();
     for (address, account) in alloc {
-        let code_hash = if account.code.is_empty() { KECCAK_EMPTY } else { keccak256(&account.code) };
+        let code_hash = if account.code.is_empty() {
+            KECCAK_EMPTY
+        } else {
+            keccak256(&account.code)
+        };
         if !account.code.is_empty() {
             flat.codes.insert(code_hash, account.code.clone());
         }
-        let fields = AccountFields { nonce: account.nonce, balance: account.balance, code_hash };
-        let storage: BTreeMap<U256, U256> = account.storage.into_iter().filter(|(_, v)| !v.is_zero()).collect();
-        diff.accounts.insert(address, AccountDiff { info: Some(fields), storage_wiped: true, storage });
+        let fields = AccountFields {
+            nonce: account.nonce,
+            balance: account.balance,
+            code_hash,
+        };
+        let storage: BTreeMap<U256, U256> = account
+            .storage
+            .into_iter()
+            .filter(|(_, v)| !v.is_zero())
+            .collect();
+        diff.accounts.insert(
+            address,
+            AccountDiff {
+                info: Some(fields),
+                storage_wiped: true,
+                storage,
+            },
+        );
     }
     flat.apply(&diff);
     let mut trie = StateTrie::new(EMPTY_ROOT_HASH);
@@ -148,10 +173,20 @@ impl Chain {
     ) -> Result<Self> {
         let (flat, nodes, root) = genesis_state(alloc)?;
         if root != genesis.state_root {
-            return Err(ExecError::GenesisStateRoot { got: root, expected: genesis.state_root });
+            return Err(ExecError::GenesisStateRoot {
+                got: root,
+                expected: genesis.state_root,
+            });
         }
         let hash = genesis.hash_slow();
-        Ok(Self { config, first_number: genesis.number, headers: vec![genesis], hashes: vec![hash], nodes, flat })
+        Ok(Self {
+            config,
+            first_number: genesis.number,
+            headers: vec![genesis],
+            hashes: vec![hash],
+            nodes,
+            flat,
+        })
     }
 
     /// The chain configuration.
@@ -225,7 +260,9 @@ impl Chain {
     /// # Errors
     /// [`ExecError::UnknownBlock`] when the block is not canonical.
     pub fn state_at(&self, number: u64) -> Result<(StateTrie, &B256Map<Bytes>)> {
-        let header = self.header(number).ok_or(ExecError::UnknownBlock { number })?;
+        let header = self
+            .header(number)
+            .ok_or(ExecError::UnknownBlock { number })?;
         Ok((StateTrie::new(header.state_root), &self.nodes))
     }
 
@@ -235,31 +272,61 @@ impl Chain {
         let header = &block.header;
         let number = header.number;
         let parent = self.head();
-        let consensus = |source| StatelessError::Consensus { block: number, source };
+        let consensus = |source| StatelessError::Consensus {
+            block: number,
+            source,
+        };
         if check_header {
-            consensus::validate_header(&self.config, header, parent, self.head_hash()).map_err(consensus)?;
+            consensus::validate_header(&self.config, header, parent, self.head_hash())
+                .map_err(consensus)?;
             consensus::validate_body(&self.config, block).map_err(consensus)?;
         }
         let txs = recover_senders(block)?;
-        let mut state =
-            State::builder().with_database(FlatDb { state: &self.flat, hashes: &self.hashes, first: self.first_number }).with_bundle_update().build();
-        let outcome = execute_block(&self.config, block, &txs, &mut state, NoOpInspector)
-            .map_err(|e| StatelessError::Execution { block: number, source: Box::new(e) })?;
+        let mut state = State::builder()
+            .with_database(FlatDb {
+                state: &self.flat,
+                hashes: &self.hashes,
+                first: self.first_number,
+            })
+            .with_bundle_update()
+            .build();
+        let outcome =
+            execute_block(&self.config, block, &txs, &mut state, NoOpInspector).map_err(|e| {
+                StatelessError::Execution {
+                    block: number,
+                    source: Box::new(e),
+                }
+            })?;
         if check_header {
             check_outcome(&self.config, header, &outcome)?;
         }
         state.merge_transitions(BundleRetention::PlainState);
         let bundle = state.take_bundle();
         let diff = StateDiff::from_bundle(&bundle);
-        let codes = bundle.contracts.iter().map(|(hash, code)| (*hash, code.original_bytes())).collect();
+        let codes = bundle
+            .contracts
+            .iter()
+            .map(|(hash, code)| (*hash, code.original_bytes()))
+            .collect();
         let mut trie = StateTrie::new(parent.state_root);
         trie.record_written();
         let mut nodes = &self.nodes;
         let state_root = trie.apply(&diff, &mut nodes)?;
         if check_header && state_root != header.state_root {
-            return Err(StatelessError::StateRootMismatch { block: number, got: state_root, expected: header.state_root }.into());
+            return Err(StatelessError::StateRootMismatch {
+                block: number,
+                got: state_root,
+                expected: header.state_root,
+            }
+            .into());
         }
-        Ok(Run { outcome, diff, codes, state_root, new_nodes: trie.take_written() })
+        Ok(Run {
+            outcome,
+            diff,
+            codes,
+            state_root,
+            new_nodes: trie.take_written(),
+        })
     }
 
     /// Imports a block on top of the head. On error nothing changes.
@@ -297,7 +364,11 @@ impl Chain {
     ///
     /// # Errors
     /// [`ExecError::Block`] when a transaction is invalid on the head state.
-    pub fn build_block(&self, attrs: BlockAttributes, txs: Vec<TransactionSigned>) -> Result<Block> {
+    pub fn build_block(
+        &self,
+        attrs: BlockAttributes,
+        txs: Vec<TransactionSigned>,
+    ) -> Result<Block> {
         let parent = self.head();
         let ts = attrs.timestamp;
         let cfg = &self.config;
@@ -342,11 +413,22 @@ impl Chain {
             parent_beacon_block_root: cancun.then_some(attrs.parent_beacon_block_root),
             ..Default::default()
         };
-        let mut block = Block { header: header.clone(), body: BlockBody { transactions: txs, ommers: vec![], withdrawals } };
+        let mut block = Block {
+            header: header.clone(),
+            body: BlockBody {
+                transactions: txs,
+                ommers: vec![],
+                withdrawals,
+            },
+        };
         let run = self.run(&block, false)?;
         header.gas_used = run.outcome.gas_used;
         header.receipts_root = calculate_receipt_root(&run.outcome.receipts);
-        header.logs_bloom = run.outcome.receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom());
+        header.logs_bloom = run
+            .outcome
+            .receipts
+            .iter()
+            .fold(Bloom::ZERO, |acc, r| acc | r.bloom());
         header.state_root = run.state_root;
         if cancun {
             header.blob_gas_used = Some(run.outcome.blob_gas_used);
@@ -366,17 +448,31 @@ impl Chain {
     /// # Errors
     /// [`ExecError::UnknownBlock`] when the first block's parent is not canonical.
     pub fn witness(&self, blocks: &[Block]) -> Result<WitnessRun> {
-        let first = blocks.first().map_or(self.head().number + 1, |b| b.header.number);
-        let parent_number = first.checked_sub(1).ok_or(ExecError::UnknownBlock { number: 0 })?;
-        let parent = self.header(parent_number).ok_or(ExecError::UnknownBlock { number: parent_number })?;
-        let parent_hash = self.hash(parent_number).ok_or(ExecError::UnknownBlock { number: parent_number })?;
+        let first = blocks
+            .first()
+            .map_or(self.head().number + 1, |b| b.header.number);
+        let parent_number = first
+            .checked_sub(1)
+            .ok_or(ExecError::UnknownBlock { number: 0 })?;
+        let parent = self.header(parent_number).ok_or(ExecError::UnknownBlock {
+            number: parent_number,
+        })?;
+        let parent_hash = self.hash(parent_number).ok_or(ExecError::UnknownBlock {
+            number: parent_number,
+        })?;
         let mut recorder = Recorder::new(self, parent_number);
         let db = cairn_witness::WitnessDb::new(&mut recorder, parent.state_root).record_keys();
         let result = cairn_stateless::validate_inner(&self.config, blocks, parent, parent_hash, db);
         let (keys, result) = match result {
-            Ok(v) => (v.db.keys().cloned().unwrap_or_default(), Ok((v.output, v.blocks))),
+            Ok(v) => (
+                v.db.keys().cloned().unwrap_or_default(),
+                Ok((v.output, v.blocks)),
+            ),
             Err(e) => (Default::default(), Err(e)),
         };
-        Ok(WitnessRun { witness: recorder.into_witness(&keys), result })
+        Ok(WitnessRun {
+            witness: recorder.into_witness(&keys),
+            result,
+        })
     }
 }

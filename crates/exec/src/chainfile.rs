@@ -46,8 +46,14 @@ impl ChainFile {
     /// # Errors
     /// [`ExecError::Io`] or [`ExecError::Json`] naming the path.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| ExecError::Io { path: path.to_path_buf(), source })?;
-        serde_json::from_str(&text).map_err(|source| ExecError::Json { path: path.to_path_buf(), source })
+        let text = std::fs::read_to_string(path).map_err(|source| ExecError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| ExecError::Json {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Writes the chain file (pretty JSON).
@@ -55,8 +61,14 @@ impl ChainFile {
     /// # Errors
     /// [`ExecError::Io`] naming the path.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|source| ExecError::Json { path: path.to_path_buf(), source })?;
-        std::fs::write(path, text).map_err(|source| ExecError::Io { path: path.to_path_buf(), source })
+        let text = serde_json::to_string_pretty(self).map_err(|source| ExecError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        std::fs::write(path, text).map_err(|source| ExecError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// The genesis header.
@@ -64,7 +76,11 @@ impl ChainFile {
     /// # Errors
     /// [`ExecError::Rlp`] when it does not decode.
     pub fn genesis_header(&self) -> Result<Header> {
-        decode_exact(&self.genesis).map_err(|source| ExecError::Rlp { what: "genesis header", index: 0, source })
+        decode_exact(&self.genesis).map_err(|source| ExecError::Rlp {
+            what: "genesis header",
+            index: 0,
+            source,
+        })
     }
 
     /// A [`Chain`] at genesis.
@@ -73,7 +89,15 @@ impl ChainFile {
     /// Decoding errors, or [`ExecError::GenesisStateRoot`].
     pub fn genesis_chain(&self) -> Result<Chain> {
         let alloc = self.alloc.iter().map(|(address, a)| {
-            (*address, GenesisAccount { nonce: a.nonce.to(), balance: a.balance, code: a.code.clone(), storage: a.storage.clone() })
+            (
+                *address,
+                GenesisAccount {
+                    nonce: a.nonce.to(),
+                    balance: a.balance,
+                    code: a.code.clone(),
+                    storage: a.storage.clone(),
+                },
+            )
         });
         Chain::from_genesis(self.chain.clone(), self.genesis_header()?, alloc)
     }
@@ -83,8 +107,14 @@ impl ChainFile {
     /// # Errors
     /// [`ExecError::Rlp`] naming the block index.
     pub fn block(&self, index: usize) -> Result<Block> {
-        let raw = self.blocks.get(index).ok_or(ExecError::UnknownBlock { number: index as u64 + 1 })?;
-        decode_exact(raw).map_err(|source| ExecError::Rlp { what: "block", index, source })
+        let raw = self.blocks.get(index).ok_or(ExecError::UnknownBlock {
+            number: index as u64 + 1,
+        })?;
+        decode_exact(raw).map_err(|source| ExecError::Rlp {
+            what: "block",
+            index,
+            source,
+        })
     }
 }
 

@@ -14,7 +14,8 @@ use crate::{
     error::Result,
 };
 use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Header, SignableTransaction, TxEip1559, TxEip2930, TxEip4844, TxEip7702, TxLegacy,
+    EMPTY_OMMER_ROOT_HASH, Header, SignableTransaction, TxEip1559, TxEip2930, TxEip4844, TxEip7702,
+    TxLegacy,
 };
 use alloy_eips::{
     eip2930::{AccessList, AccessListItem},
@@ -30,21 +31,31 @@ use std::collections::BTreeMap;
 
 /// `Store`: for each 64-byte `(slot, value)` pair of calldata, `SSTORE(slot, value)`.
 pub const STORE_RUNTIME: &[u8] = &[
-    0x5f, 0x5b, 0x80, 0x36, 0x11, 0x15, 0x60, 0x17, 0x57, 0x80, 0x60, 0x20, 0x01, 0x35, 0x81, 0x35, 0x55, 0x60,
-    0x40, 0x01, 0x60, 0x01, 0x56, 0x5b, 0x00,
+    0x5f, 0x5b, 0x80, 0x36, 0x11, 0x15, 0x60, 0x17, 0x57, 0x80, 0x60, 0x20, 0x01, 0x35, 0x81, 0x35,
+    0x55, 0x60, 0x40, 0x01, 0x60, 0x01, 0x56, 0x5b, 0x00,
 ];
 
 /// `Worker(n, seed)`: hashes `seed` `n` times, stores the result in slot 0 and logs it
 /// with topic `n`.
 pub const WORKER_RUNTIME: &[u8] = &[
-    0x60, 0x00, 0x35, 0x60, 0x20, 0x35, 0x5f, 0x52, 0x5b, 0x80, 0x15, 0x60, 0x1b, 0x57, 0x60, 0x20, 0x5f, 0x20,
-    0x5f, 0x52, 0x60, 0x01, 0x90, 0x03, 0x60, 0x08, 0x56, 0x5b, 0x5f, 0x51, 0x5f, 0x55, 0x60, 0x00, 0x35, 0x60,
-    0x20, 0x5f, 0xa1, 0x00,
+    0x60, 0x00, 0x35, 0x60, 0x20, 0x35, 0x5f, 0x52, 0x5b, 0x80, 0x15, 0x60, 0x1b, 0x57, 0x60, 0x20,
+    0x5f, 0x20, 0x5f, 0x52, 0x60, 0x01, 0x90, 0x03, 0x60, 0x08, 0x56, 0x5b, 0x5f, 0x51, 0x5f, 0x55,
+    0x60, 0x00, 0x35, 0x60, 0x20, 0x5f, 0xa1, 0x00,
 ];
 
 /// Init code that deploys `runtime` (at most 255 bytes).
 pub fn deploy_code(runtime: &[u8]) -> Bytes {
-    let mut code = vec![0x60, runtime.len() as u8, 0x80, 0x60, 0x09, 0x5f, 0x39, 0x5f, 0xf3];
+    let mut code = vec![
+        0x60,
+        runtime.len() as u8,
+        0x80,
+        0x60,
+        0x09,
+        0x5f,
+        0x39,
+        0x5f,
+        0xf3,
+    ];
     code.extend_from_slice(runtime);
     code.into()
 }
@@ -71,7 +82,11 @@ pub struct DevChainParams {
 
 impl Default for DevChainParams {
     fn default() -> Self {
-        Self { seed: 0xca12_2026, blocks: 50, txs_per_block: 60 }
+        Self {
+            seed: 0xca12_2026,
+            blocks: 50,
+            txs_per_block: 60,
+        }
     }
 }
 
@@ -136,25 +151,62 @@ pub fn generate(params: DevChainParams) -> Result<ChainFile> {
         counter += 1;
         if let Ok(key) = SigningKey::from_slice(seed.as_slice()) {
             let address = Address::from_public_key(key.verifying_key());
-            accounts.push(Account { key, address, nonce: 0 });
+            accounts.push(Account {
+                key,
+                address,
+                nonce: 0,
+            });
         }
     }
 
     let config = ChainConfig::at_genesis(DEV_CHAIN_ID, EthereumHardfork::Osaka);
     let mut alloc: BTreeMap<Address, AllocEntry> = BTreeMap::new();
     for a in &accounts {
-        alloc.insert(a.address, AllocEntry { balance: U256::from(1_000u128 * GWEI * GWEI), ..Default::default() });
+        alloc.insert(
+            a.address,
+            AllocEntry {
+                balance: U256::from(1_000u128 * GWEI * GWEI),
+                ..Default::default()
+            },
+        );
     }
     for (address, code) in [
-        (alloy_eips::eip4788::BEACON_ROOTS_ADDRESS, &alloy_eips::eip4788::BEACON_ROOTS_CODE),
-        (alloy_eips::eip2935::HISTORY_STORAGE_ADDRESS, &alloy_eips::eip2935::HISTORY_STORAGE_CODE),
-        (alloy_eips::eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, &alloy_eips::eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_CODE),
-        (alloy_eips::eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS, &alloy_eips::eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_CODE),
+        (
+            alloy_eips::eip4788::BEACON_ROOTS_ADDRESS,
+            &alloy_eips::eip4788::BEACON_ROOTS_CODE,
+        ),
+        (
+            alloy_eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            &alloy_eips::eip2935::HISTORY_STORAGE_CODE,
+        ),
+        (
+            alloy_eips::eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
+            &alloy_eips::eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_CODE,
+        ),
+        (
+            alloy_eips::eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
+            &alloy_eips::eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_CODE,
+        ),
     ] {
-        alloc.insert(address, AllocEntry { nonce: U64::from(1), code: code.clone(), ..Default::default() });
+        alloc.insert(
+            address,
+            AllocEntry {
+                nonce: U64::from(1),
+                code: code.clone(),
+                ..Default::default()
+            },
+        );
     }
     let genesis_alloc = alloc.iter().map(|(address, a)| {
-        (*address, GenesisAccount { nonce: a.nonce.to(), balance: a.balance, code: a.code.clone(), storage: a.storage.clone() })
+        (
+            *address,
+            GenesisAccount {
+                nonce: a.nonce.to(),
+                balance: a.balance,
+                code: a.code.clone(),
+                storage: a.storage.clone(),
+            },
+        )
     });
     let genesis = Header {
         ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -172,8 +224,12 @@ pub fn generate(params: DevChainParams) -> Result<ChainFile> {
         ..Default::default()
     };
     let mut chain = crate::Chain::from_genesis(config.clone(), genesis.clone(), genesis_alloc)?;
-    let mut file =
-        ChainFile { chain: config, genesis: alloy_rlp::encode(&genesis).into(), alloc, blocks: Vec::new() };
+    let mut file = ChainFile {
+        chain: config,
+        genesis: alloy_rlp::encode(&genesis).into(),
+        alloc,
+        blocks: Vec::new(),
+    };
 
     let chain_id = DEV_CHAIN_ID;
     let store = accounts[0].address.create(0);
@@ -209,7 +265,11 @@ pub fn generate(params: DevChainParams) -> Result<ChainFile> {
             40 => Some(Address::ZERO),
             _ => None,
         } {
-            let auth = Authorization { chain_id: U256::from(chain_id), address: target, nonce: accounts[2].nonce };
+            let auth = Authorization {
+                chain_id: U256::from(chain_id),
+                address: target,
+                nonce: accounts[2].nonce,
+            };
             let sig = sign(&accounts[2].key, auth.signature_hash())?;
             let auth = auth.into_signed(sig);
             accounts[2].nonce += 1;
@@ -235,7 +295,14 @@ pub fn generate(params: DevChainParams) -> Result<ChainFile> {
         for j in 0..params.txs_per_block {
             let sender = 4 + (rng.below(12) as usize);
             let recipient = accounts[rng.below(16) as usize].address;
-            let fresh = Address::from_word(keccak256([params.seed.to_be_bytes(), number.to_be_bytes(), (j as u64).to_be_bytes()].concat()));
+            let fresh = Address::from_word(keccak256(
+                [
+                    params.seed.to_be_bytes(),
+                    number.to_be_bytes(),
+                    (j as u64).to_be_bytes(),
+                ]
+                .concat(),
+            ));
             let a = &mut accounts[sender];
             let (max_fee, tip) = fee(1 + rng.below(3) as u128);
             let nonce = a.nonce;
@@ -245,123 +312,161 @@ pub fn generate(params: DevChainParams) -> Result<ChainFile> {
                 let mut data = Vec::new();
                 for _ in 0..pairs {
                     data.extend_from_slice(&U256::from(rng.below(48)).to_be_bytes::<32>());
-                    let value = if rng.below(10) < 3 { B256::ZERO } else { rng.word() };
+                    let value = if rng.below(10) < 3 {
+                        B256::ZERO
+                    } else {
+                        rng.word()
+                    };
                     data.extend_from_slice(value.as_slice());
                 }
                 (Bytes::from(data), 40_000 + 25_000 * pairs)
             };
             let tx = match kind {
-                0..30 => signed(&a.key, TxEip1559 {
-                    chain_id,
-                    nonce,
-                    gas_limit: 21_000,
-                    max_fee_per_gas: max_fee,
-                    max_priority_fee_per_gas: tip,
-                    to: TxKind::Call(if rng.below(3) == 0 { fresh } else { recipient }),
-                    value: U256::from(rng.below(1_000_000) + 1) * U256::from(GWEI),
-                    ..Default::default()
-                })?,
-                30..55 => {
-                    let (input, gas_limit) = store_calldata(&mut rng);
-                    signed(&a.key, TxEip1559 {
-                        chain_id,
-                        nonce,
-                        gas_limit,
-                        max_fee_per_gas: max_fee,
-                        max_priority_fee_per_gas: tip,
-                        to: TxKind::Call(store),
-                        input,
-                        ..Default::default()
-                    })?
-                }
-                55..70 => {
-                    let n = 20 + rng.below(280);
-                    let mut input = U256::from(n).to_be_bytes::<32>().to_vec();
-                    input.extend_from_slice(rng.word().as_slice());
-                    signed(&a.key, TxEip1559 {
-                        chain_id,
-                        nonce,
-                        gas_limit: 60_000 + n * 100,
-                        max_fee_per_gas: max_fee,
-                        max_priority_fee_per_gas: tip,
-                        to: TxKind::Call(worker),
-                        input: input.into(),
-                        ..Default::default()
-                    })?
-                }
-                70..75 => signed(&a.key, TxLegacy {
-                    chain_id: Some(chain_id),
-                    nonce,
-                    gas_price: max_fee,
-                    gas_limit: 21_000,
-                    to: TxKind::Call(recipient),
-                    value: U256::from(GWEI),
-                    ..Default::default()
-                })?,
-                75..80 => {
-                    let (input, gas_limit) = store_calldata(&mut rng);
-                    let access_list = AccessList(vec![AccessListItem { address: store, storage_keys: vec![B256::ZERO] }]);
-                    signed(&a.key, TxEip2930 {
-                        chain_id,
-                        nonce,
-                        gas_price: max_fee,
-                        gas_limit: gas_limit + 5_000,
-                        to: TxKind::Call(store),
-                        access_list,
-                        input,
-                        ..Default::default()
-                    })?
-                }
-                80..85 => {
-                    // Calls land in the code the delegated account currently points to.
-                    let (input, gas_limit) = store_calldata(&mut rng);
-                    signed(&a.key, TxEip1559 {
-                        chain_id,
-                        nonce,
-                        gas_limit: gas_limit + 20_000,
-                        max_fee_per_gas: max_fee,
-                        max_priority_fee_per_gas: tip,
-                        to: TxKind::Call(delegated),
-                        input,
-                        ..Default::default()
-                    })?
-                }
-                85..90 => signed(&a.key, TxEip1559 {
-                    chain_id,
-                    nonce,
-                    gas_limit: 120_000,
-                    max_fee_per_gas: max_fee,
-                    max_priority_fee_per_gas: tip,
-                    to: TxKind::Create,
-                    value: U256::from(7),
-                    input: self_destruct_code(recipient),
-                    ..Default::default()
-                })?,
-                90..95 => signed(&a.key, TxEip1559 {
-                    chain_id,
-                    nonce,
-                    gas_limit: 200_000,
-                    max_fee_per_gas: max_fee,
-                    max_priority_fee_per_gas: tip,
-                    to: TxKind::Create,
-                    input: deploy_code(if rng.below(2) == 0 { STORE_RUNTIME } else { WORKER_RUNTIME }),
-                    ..Default::default()
-                })?,
-                _ => {
-                    let mut blob = rng.word();
-                    blob.0[0] = 0x01; // EIP-4844 KZG versioned hash
-                    signed(&a.key, TxEip4844 {
+                0..30 => signed(
+                    &a.key,
+                    TxEip1559 {
                         chain_id,
                         nonce,
                         gas_limit: 21_000,
                         max_fee_per_gas: max_fee,
                         max_priority_fee_per_gas: tip,
-                        to: recipient,
-                        value: U256::from(1),
-                        blob_versioned_hashes: vec![blob],
-                        max_fee_per_blob_gas: 10 * GWEI,
+                        to: TxKind::Call(if rng.below(3) == 0 { fresh } else { recipient }),
+                        value: U256::from(rng.below(1_000_000) + 1) * U256::from(GWEI),
                         ..Default::default()
-                    })?
+                    },
+                )?,
+                30..55 => {
+                    let (input, gas_limit) = store_calldata(&mut rng);
+                    signed(
+                        &a.key,
+                        TxEip1559 {
+                            chain_id,
+                            nonce,
+                            gas_limit,
+                            max_fee_per_gas: max_fee,
+                            max_priority_fee_per_gas: tip,
+                            to: TxKind::Call(store),
+                            input,
+                            ..Default::default()
+                        },
+                    )?
+                }
+                55..70 => {
+                    let n = 20 + rng.below(280);
+                    let mut input = U256::from(n).to_be_bytes::<32>().to_vec();
+                    input.extend_from_slice(rng.word().as_slice());
+                    signed(
+                        &a.key,
+                        TxEip1559 {
+                            chain_id,
+                            nonce,
+                            gas_limit: 60_000 + n * 100,
+                            max_fee_per_gas: max_fee,
+                            max_priority_fee_per_gas: tip,
+                            to: TxKind::Call(worker),
+                            input: input.into(),
+                            ..Default::default()
+                        },
+                    )?
+                }
+                70..75 => signed(
+                    &a.key,
+                    TxLegacy {
+                        chain_id: Some(chain_id),
+                        nonce,
+                        gas_price: max_fee,
+                        gas_limit: 21_000,
+                        to: TxKind::Call(recipient),
+                        value: U256::from(GWEI),
+                        ..Default::default()
+                    },
+                )?,
+                75..80 => {
+                    let (input, gas_limit) = store_calldata(&mut rng);
+                    let access_list = AccessList(vec![AccessListItem {
+                        address: store,
+                        storage_keys: vec![B256::ZERO],
+                    }]);
+                    signed(
+                        &a.key,
+                        TxEip2930 {
+                            chain_id,
+                            nonce,
+                            gas_price: max_fee,
+                            gas_limit: gas_limit + 5_000,
+                            to: TxKind::Call(store),
+                            access_list,
+                            input,
+                            ..Default::default()
+                        },
+                    )?
+                }
+                80..85 => {
+                    // Calls land in the code the delegated account currently points to.
+                    let (input, gas_limit) = store_calldata(&mut rng);
+                    signed(
+                        &a.key,
+                        TxEip1559 {
+                            chain_id,
+                            nonce,
+                            gas_limit: gas_limit + 20_000,
+                            max_fee_per_gas: max_fee,
+                            max_priority_fee_per_gas: tip,
+                            to: TxKind::Call(delegated),
+                            input,
+                            ..Default::default()
+                        },
+                    )?
+                }
+                85..90 => signed(
+                    &a.key,
+                    TxEip1559 {
+                        chain_id,
+                        nonce,
+                        gas_limit: 120_000,
+                        max_fee_per_gas: max_fee,
+                        max_priority_fee_per_gas: tip,
+                        to: TxKind::Create,
+                        value: U256::from(7),
+                        input: self_destruct_code(recipient),
+                        ..Default::default()
+                    },
+                )?,
+                90..95 => signed(
+                    &a.key,
+                    TxEip1559 {
+                        chain_id,
+                        nonce,
+                        gas_limit: 200_000,
+                        max_fee_per_gas: max_fee,
+                        max_priority_fee_per_gas: tip,
+                        to: TxKind::Create,
+                        input: deploy_code(if rng.below(2) == 0 {
+                            STORE_RUNTIME
+                        } else {
+                            WORKER_RUNTIME
+                        }),
+                        ..Default::default()
+                    },
+                )?,
+                _ => {
+                    let mut blob = rng.word();
+                    blob.0[0] = 0x01; // EIP-4844 KZG versioned hash
+                    signed(
+                        &a.key,
+                        TxEip4844 {
+                            chain_id,
+                            nonce,
+                            gas_limit: 21_000,
+                            max_fee_per_gas: max_fee,
+                            max_priority_fee_per_gas: tip,
+                            to: recipient,
+                            value: U256::from(1),
+                            blob_versioned_hashes: vec![blob],
+                            max_fee_per_blob_gas: 10 * GWEI,
+                            ..Default::default()
+                        },
+                    )?
                 }
             };
             a.nonce += 1;

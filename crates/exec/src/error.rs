@@ -27,7 +27,9 @@ pub enum ExecError {
         head: B256,
     },
     /// Full execution and stateless validation reached different results.
-    #[error("block {number}: full execution gives state root {full}, stateless validation {stateless}")]
+    #[error(
+        "block {number}: full execution gives state root {full}, stateless validation {stateless}"
+    )]
     PathsDisagree {
         /// The block.
         number: u64,

@@ -34,7 +34,9 @@ mod replay;
 mod state;
 mod witness;
 
-pub use chain::{BlockAttributes, Chain, ExecutedBlock, GenesisAccount, WitnessRun, genesis_state_root};
+pub use chain::{
+    BlockAttributes, Chain, ExecutedBlock, GenesisAccount, WitnessRun, genesis_state_root,
+};
 pub use chainfile::{AllocEntry, ChainFile};
 pub use error::{ExecError, FlatDbError, Result};
 pub use replay::{ReplayRow, replay};

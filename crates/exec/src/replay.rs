@@ -54,11 +54,16 @@ pub fn replay(file: &ChainFile, mut on_block: impl FnMut(&ReplayRow)) -> Result<
         let executed = chain.execute(&block)?;
         let execute_time = started.elapsed();
 
-        let input = ProgramInput { chain: chain.config().clone(), blocks: vec![block], witness: run.witness };
+        let input = ProgramInput {
+            chain: chain.config().clone(),
+            blocks: vec![block],
+            witness: run.witness,
+        };
         let started = Instant::now();
         let output = cairn_stateless::validate(&input).map_err(ExecError::Block)?;
         let validate_time = started.elapsed();
-        if output.final_state_root != executed.state_root || output.last_block_hash != executed.hash {
+        if output.final_state_root != executed.state_root || output.last_block_hash != executed.hash
+        {
             return Err(ExecError::PathsDisagree {
                 number: input.blocks[0].header.number,
                 full: executed.state_root,

@@ -1,7 +1,10 @@
 //! The flat, latest-only view of the world state that full execution reads.
 
 use crate::error::FlatDbError;
-use alloy_primitives::{Address, B256, Bytes, U256, map::{AddressMap, B256Map, HashMap}};
+use alloy_primitives::{
+    Address, B256, Bytes, U256,
+    map::{AddressMap, B256Map, HashMap},
+};
 use alloy_trie::KECCAK_EMPTY;
 use cairn_witness::{AccountFields, StateDiff};
 use revm::{Database, bytecode::Bytecode, state::AccountInfo};
@@ -59,7 +62,10 @@ pub(crate) struct FlatDb<'a> {
 
 impl cairn_stateless::StorageProbe for FlatDb<'_> {
     fn has_storage(&mut self, address: Address) -> bool {
-        self.state.accounts.get(&address).is_some_and(|a| !a.storage.is_empty())
+        self.state
+            .accounts
+            .get(&address)
+            .is_some_and(|a| !a.storage.is_empty())
     }
 }
 
@@ -80,12 +86,22 @@ impl Database for FlatDb<'_> {
         if code_hash == KECCAK_EMPTY {
             return Ok(Bytecode::default());
         }
-        let code = self.state.codes.get(&code_hash).ok_or(FlatDbError::MissingCode { code_hash })?;
+        let code = self
+            .state
+            .codes
+            .get(&code_hash)
+            .ok_or(FlatDbError::MissingCode { code_hash })?;
         Bytecode::new_raw_checked(code.clone()).map_err(|_| FlatDbError::MissingCode { code_hash })
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, FlatDbError> {
-        Ok(self.state.accounts.get(&address).and_then(|a| a.storage.get(&index)).copied().unwrap_or_default())
+        Ok(self
+            .state
+            .accounts
+            .get(&address)
+            .and_then(|a| a.storage.get(&index))
+            .copied()
+            .unwrap_or_default())
     }
 
     fn block_hash(&mut self, number: u64) -> Result<B256, FlatDbError> {

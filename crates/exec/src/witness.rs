@@ -49,7 +49,12 @@ impl<'a> Recorder<'a> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        ExecutionWitness { state: self.nodes, codes: self.codes, keys, headers }
+        ExecutionWitness {
+            state: self.nodes,
+            codes: self.codes,
+            keys,
+            headers,
+        }
     }
 }
 

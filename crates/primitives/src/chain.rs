@@ -2,13 +2,14 @@
 
 use crate::error::{PrimitivesError, Result};
 use alloc::{string::ToString, vec::Vec};
-use alloy_eips::{eip4844, eip7594, eip7840::BlobParams, eip7840::BLOB_BASE_COST};
+use alloy_eips::{eip4844, eip7594, eip7840::BLOB_BASE_COST, eip7840::BlobParams};
 use alloy_hardforks::{EthereumHardfork, EthereumHardforks, ForkCondition};
 use alloy_primitives::{Address, U256, address};
 use serde::{Deserialize, Serialize};
 
 /// The mainnet deposit contract (EIP-6110), also used by the EEST fixtures.
-pub const MAINNET_DEPOSIT_CONTRACT: Address = address!("0x00000000219ab540356cbb839cbe05303d7705fa");
+pub const MAINNET_DEPOSIT_CONTRACT: Address =
+    address!("0x00000000219ab540356cbb839cbe05303d7705fa");
 
 /// Forks in activation order, from genesis onwards, as EEST networks name them.
 const ORDER: &[EthereumHardfork] = &[
@@ -79,11 +80,21 @@ pub struct ChainConfig {
 
 impl ChainConfig {
     /// Builds a config from a fork list (sorted here) and a chain id.
-    pub fn new(chain_id: u64, forks: impl IntoIterator<Item = (EthereumHardfork, ForkCondition)>) -> Self {
-        let mut forks: Vec<ForkEntry> =
-            forks.into_iter().map(|(fork, activation)| ForkEntry { fork, activation }).collect();
+    pub fn new(
+        chain_id: u64,
+        forks: impl IntoIterator<Item = (EthereumHardfork, ForkCondition)>,
+    ) -> Self {
+        let mut forks: Vec<ForkEntry> = forks
+            .into_iter()
+            .map(|(fork, activation)| ForkEntry { fork, activation })
+            .collect();
         forks.sort_by_key(|f| f.fork);
-        Self { chain_id, forks, blob_schedule: Vec::new(), deposit_contract: Some(MAINNET_DEPOSIT_CONTRACT) }
+        Self {
+            chain_id,
+            forks,
+            blob_schedule: Vec::new(),
+            deposit_contract: Some(MAINNET_DEPOSIT_CONTRACT),
+        }
     }
 
     /// Ethereum mainnet.
@@ -93,8 +104,14 @@ impl ChainConfig {
 
     /// A chain with every fork up to and including `last` active at genesis.
     pub fn at_genesis(chain_id: u64, last: EthereumHardfork) -> Self {
-        let upto = ORDER.iter().position(|f| *f == last).map_or(ORDER.len(), |i| i + 1);
-        Self::new(chain_id, ORDER[..upto].iter().map(|f| (*f, genesis_condition(*f))))
+        let upto = ORDER
+            .iter()
+            .position(|f| *f == last)
+            .map_or(ORDER.len(), |i| i + 1);
+        Self::new(
+            chain_id,
+            ORDER[..upto].iter().map(|f| (*f, genesis_condition(*f))),
+        )
     }
 
     /// The fork schedule of an execution-spec-tests network: a fork name (`"Prague"`) or a
@@ -103,7 +120,9 @@ impl ChainConfig {
     /// # Errors
     /// [`PrimitivesError::UnknownNetwork`] when the name is not recognised.
     pub fn eest_network(name: &str, chain_id: u64) -> Result<Self> {
-        let unknown = || PrimitivesError::UnknownNetwork { name: name.to_string() };
+        let unknown = || PrimitivesError::UnknownNetwork {
+            name: name.to_string(),
+        };
         if let Some((from, rest)) = name.split_once("To") {
             let (to, at) = rest.split_once("At").ok_or_else(unknown)?;
             let mut config = Self::at_genesis(chain_id, eest_fork(from).ok_or_else(unknown)?);
@@ -114,13 +133,18 @@ impl ChainConfig {
                 ForkCondition::Block(parse_count(at).ok_or_else(unknown)?)
             };
             let start = ORDER.iter().position(|f| *f == to).ok_or_else(unknown)?;
-            let from_pos = ORDER.iter().position(|f| config.forks.last().is_some_and(|l| l.fork == *f));
+            let from_pos = ORDER
+                .iter()
+                .position(|f| config.forks.last().is_some_and(|l| l.fork == *f));
             for fork in &ORDER[from_pos.map_or(start, |p| p + 1)..=start] {
                 config.set_fork(*fork, activation);
             }
             return Ok(config);
         }
-        Ok(Self::at_genesis(chain_id, eest_fork(name).ok_or_else(unknown)?))
+        Ok(Self::at_genesis(
+            chain_id,
+            eest_fork(name).ok_or_else(unknown)?,
+        ))
     }
 
     /// Sets (or replaces) the activation of one fork.
@@ -135,11 +159,23 @@ impl ChainConfig {
     ///
     /// # Errors
     /// [`PrimitivesError::UnknownFork`] for a name that is not a fork.
-    pub fn set_blob_params(&mut self, fork_name: &str, target: u64, max: u64, fraction: u128) -> Result<()> {
-        let fork =
-            eest_fork(fork_name).ok_or_else(|| PrimitivesError::UnknownFork { name: fork_name.to_string() })?;
+    pub fn set_blob_params(
+        &mut self,
+        fork_name: &str,
+        target: u64,
+        max: u64,
+        fraction: u128,
+    ) -> Result<()> {
+        let fork = eest_fork(fork_name).ok_or_else(|| PrimitivesError::UnknownFork {
+            name: fork_name.to_string(),
+        })?;
         self.blob_schedule.retain(|e| e.fork != fork);
-        self.blob_schedule.push(BlobScheduleEntry { fork, target, max, base_fee_update_fraction: fraction });
+        self.blob_schedule.push(BlobScheduleEntry {
+            fork,
+            target,
+            max,
+            base_fee_update_fraction: fraction,
+        });
         self.blob_schedule.sort_by_key(|e| e.fork);
         Ok(())
     }
@@ -150,15 +186,23 @@ impl ChainConfig {
             return None;
         }
         let osaka = self.is_osaka_active_at_timestamp(timestamp);
-        let active = |fork: EthereumHardfork| self.ethereum_fork_activation(fork).active_at_timestamp(timestamp);
-        let scheduled = self.blob_schedule.iter().rev().find(|e| active(e.fork)).map(|e| BlobParams {
-            target_blob_count: e.target,
-            max_blob_count: e.max,
-            update_fraction: e.base_fee_update_fraction,
-            min_blob_fee: eip4844::BLOB_TX_MIN_BLOB_GASPRICE,
-            max_blobs_per_tx: e.max,
-            blob_base_cost: 0,
-        });
+        let active = |fork: EthereumHardfork| {
+            self.ethereum_fork_activation(fork)
+                .active_at_timestamp(timestamp)
+        };
+        let scheduled = self
+            .blob_schedule
+            .iter()
+            .rev()
+            .find(|e| active(e.fork))
+            .map(|e| BlobParams {
+                target_blob_count: e.target,
+                max_blob_count: e.max,
+                update_fraction: e.base_fee_update_fraction,
+                min_blob_fee: eip4844::BLOB_TX_MIN_BLOB_GASPRICE,
+                max_blobs_per_tx: e.max,
+                blob_base_cost: 0,
+            });
         let mut params = scheduled.unwrap_or_else(|| {
             let defaults = [
                 (EthereumHardfork::Bpo2, BlobParams::bpo2()),
@@ -166,11 +210,16 @@ impl ChainConfig {
                 (EthereumHardfork::Osaka, BlobParams::osaka()),
                 (EthereumHardfork::Prague, BlobParams::prague()),
             ];
-            defaults.into_iter().find(|(f, _)| active(*f)).map_or_else(BlobParams::cancun, |(_, p)| p)
+            defaults
+                .into_iter()
+                .find(|(f, _)| active(*f))
+                .map_or_else(BlobParams::cancun, |(_, p)| p)
         });
         if osaka {
             // EIP-7594 caps blobs per transaction; EIP-7918 bounds the blob base fee.
-            params.max_blobs_per_tx = params.max_blobs_per_tx.min(eip7594::MAX_BLOBS_PER_TX_FUSAKA);
+            params.max_blobs_per_tx = params
+                .max_blobs_per_tx
+                .min(eip7594::MAX_BLOBS_PER_TX_FUSAKA);
             params.blob_base_cost = BLOB_BASE_COST;
         }
         Some(params)
@@ -181,7 +230,10 @@ impl ChainConfig {
         self.forks
             .iter()
             .rev()
-            .find(|f| f.activation.active_at_timestamp_or_number(timestamp, number))
+            .find(|f| {
+                f.activation
+                    .active_at_timestamp_or_number(timestamp, number)
+            })
             .map_or("Frontier", |f| fork_display_name(f.fork))
     }
 }
@@ -301,9 +353,17 @@ mod tests {
         assert_eq!(c.blob_params_at(0).unwrap().max_blobs_per_tx, 6);
         c.set_blob_params("Osaka", 3, 4, 5).unwrap();
         let p = c.blob_params_at(0).unwrap();
-        assert_eq!((p.target_blob_count, p.max_blob_count, p.update_fraction), (3, 4, 5));
+        assert_eq!(
+            (p.target_blob_count, p.max_blob_count, p.update_fraction),
+            (3, 4, 5)
+        );
         assert_eq!(p.max_blobs_per_tx, 4);
-        assert_eq!(ChainConfig::eest_network("Shanghai", 1).unwrap().blob_params_at(0), None);
+        assert_eq!(
+            ChainConfig::eest_network("Shanghai", 1)
+                .unwrap()
+                .blob_params_at(0),
+            None
+        );
     }
 
     #[test]

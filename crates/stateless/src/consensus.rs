@@ -31,30 +31,58 @@ pub const MAX_RLP_BLOCK_SIZE: usize = 10_485_760 - 2_097_152;
 ///
 /// # Errors
 /// The first rule the header breaks.
-pub fn validate_header(chain: &ChainConfig, header: &Header, parent: &Header, parent_hash: B256) -> Result<(), ConsensusError> {
+pub fn validate_header(
+    chain: &ChainConfig,
+    header: &Header,
+    parent: &Header,
+    parent_hash: B256,
+) -> Result<(), ConsensusError> {
     use ConsensusError as E;
     if header.parent_hash != parent_hash {
-        return Err(E::ParentHash { got: header.parent_hash, expected: parent_hash });
+        return Err(E::ParentHash {
+            got: header.parent_hash,
+            expected: parent_hash,
+        });
     }
     if parent.number.checked_add(1) != Some(header.number) {
-        return Err(E::Number { got: header.number, parent: parent.number });
+        return Err(E::Number {
+            got: header.number,
+            parent: parent.number,
+        });
     }
     if header.timestamp <= parent.timestamp {
-        return Err(E::Timestamp { got: header.timestamp, parent: parent.timestamp });
+        return Err(E::Timestamp {
+            got: header.timestamp,
+            parent: parent.timestamp,
+        });
     }
     if header.extra_data.len() > MAXIMUM_EXTRA_DATA_SIZE {
-        return Err(E::ExtraDataTooLong { len: header.extra_data.len() });
+        return Err(E::ExtraDataTooLong {
+            len: header.extra_data.len(),
+        });
     }
     if header.gas_used > header.gas_limit {
-        return Err(E::GasUsedExceedsLimit { gas_used: header.gas_used, gas_limit: header.gas_limit });
+        return Err(E::GasUsedExceedsLimit {
+            gas_used: header.gas_used,
+            gas_limit: header.gas_limit,
+        });
     }
-    let london_block = chain.ethereum_fork_activation(EthereumHardfork::London).transitions_at_block(header.number);
-    let parent_gas_limit = if london_block { parent.gas_limit.saturating_mul(ELASTICITY_MULTIPLIER) } else { parent.gas_limit };
+    let london_block = chain
+        .ethereum_fork_activation(EthereumHardfork::London)
+        .transitions_at_block(header.number);
+    let parent_gas_limit = if london_block {
+        parent.gas_limit.saturating_mul(ELASTICITY_MULTIPLIER)
+    } else {
+        parent.gas_limit
+    };
     if header.gas_limit.abs_diff(parent_gas_limit) >= parent_gas_limit / 1024
         || header.gas_limit < MIN_GAS_LIMIT
         || header.gas_limit > MAX_GAS_LIMIT
     {
-        return Err(E::GasLimit { got: header.gas_limit, parent: parent_gas_limit });
+        return Err(E::GasLimit {
+            got: header.gas_limit,
+            parent: parent_gas_limit,
+        });
     }
 
     if chain.is_paris_active_at_block(header.number) {
@@ -65,7 +93,10 @@ pub fn validate_header(chain: &ChainConfig, header: &Header, parent: &Header, pa
             return Err(E::NonZeroNonce);
         }
         if header.ommers_hash != EMPTY_OMMER_ROOT_HASH {
-            return Err(E::OmmersHash { got: header.ommers_hash, expected: EMPTY_OMMER_ROOT_HASH });
+            return Err(E::OmmersHash {
+                got: header.ommers_hash,
+                expected: EMPTY_OMMER_ROOT_HASH,
+            });
         }
     }
 
@@ -73,37 +104,70 @@ pub fn validate_header(chain: &ChainConfig, header: &Header, parent: &Header, pa
         let expected = if london_block {
             INITIAL_BASE_FEE
         } else {
-            let parent_base_fee = parent.base_fee_per_gas.ok_or(E::MissingField { field: "parent baseFeePerGas" })?;
-            calc_next_block_base_fee(parent.gas_used, parent.gas_limit, parent_base_fee, BaseFeeParams::ethereum())
+            let parent_base_fee = parent.base_fee_per_gas.ok_or(E::MissingField {
+                field: "parent baseFeePerGas",
+            })?;
+            calc_next_block_base_fee(
+                parent.gas_used,
+                parent.gas_limit,
+                parent_base_fee,
+                BaseFeeParams::ethereum(),
+            )
         };
         if header.base_fee_per_gas != Some(expected) {
-            return Err(E::BaseFee { got: header.base_fee_per_gas, expected });
+            return Err(E::BaseFee {
+                got: header.base_fee_per_gas,
+                expected,
+            });
         }
     } else if header.base_fee_per_gas.is_some() {
-        return Err(E::UnexpectedField { field: "baseFeePerGas" });
+        return Err(E::UnexpectedField {
+            field: "baseFeePerGas",
+        });
     }
 
     let ts = header.timestamp;
-    presence(chain.is_shanghai_active_at_timestamp(ts), header.withdrawals_root.is_some(), "withdrawalsRoot")?;
+    presence(
+        chain.is_shanghai_active_at_timestamp(ts),
+        header.withdrawals_root.is_some(),
+        "withdrawalsRoot",
+    )?;
     let cancun = chain.is_cancun_active_at_timestamp(ts);
     presence(cancun, header.blob_gas_used.is_some(), "blobGasUsed")?;
     presence(cancun, header.excess_blob_gas.is_some(), "excessBlobGas")?;
-    presence(cancun, header.parent_beacon_block_root.is_some(), "parentBeaconBlockRoot")?;
-    presence(chain.is_prague_active_at_timestamp(ts), header.requests_hash.is_some(), "requestsHash")?;
+    presence(
+        cancun,
+        header.parent_beacon_block_root.is_some(),
+        "parentBeaconBlockRoot",
+    )?;
+    presence(
+        chain.is_prague_active_at_timestamp(ts),
+        header.requests_hash.is_some(),
+        "requestsHash",
+    )?;
     if chain.is_amsterdam_active_at_timestamp(ts) {
         return Err(E::UnsupportedFork { fork: "Amsterdam" });
     }
-    presence(false, header.block_access_list_hash.is_some(), "blockAccessListHash")?;
+    presence(
+        false,
+        header.block_access_list_hash.is_some(),
+        "blockAccessListHash",
+    )?;
     presence(false, header.slot_number.is_some(), "slotNumber")?;
 
-    if let (Some(params), Some(blob_gas_used), Some(excess)) =
-        (chain.blob_params_at(ts), header.blob_gas_used, header.excess_blob_gas)
-    {
+    if let (Some(params), Some(blob_gas_used), Some(excess)) = (
+        chain.blob_params_at(ts),
+        header.blob_gas_used,
+        header.excess_blob_gas,
+    ) {
         if blob_gas_used % DATA_GAS_PER_BLOB != 0 {
             return Err(E::BlobGasUsedNotMultiple { blob_gas_used });
         }
         if blob_gas_used > params.max_blob_gas_per_block() {
-            return Err(E::BlobGasUsedExceedsMax { blob_gas_used, max: params.max_blob_gas_per_block() });
+            return Err(E::BlobGasUsedExceedsMax {
+                blob_gas_used,
+                max: params.max_blob_gas_per_block(),
+            });
         }
         // At the Cancun block the parent has no blob fields: both count as zero.
         let expected = params.next_block_excess_blob_gas_osaka(
@@ -112,7 +176,10 @@ pub fn validate_header(chain: &ChainConfig, header: &Header, parent: &Header, pa
             parent.base_fee_per_gas.unwrap_or(0),
         );
         if excess != expected {
-            return Err(E::ExcessBlobGas { got: excess, expected });
+            return Err(E::ExcessBlobGas {
+                got: excess,
+                expected,
+            });
         }
     }
     Ok(())
@@ -136,11 +203,17 @@ pub fn validate_body(chain: &ChainConfig, block: &Block) -> Result<(), Consensus
     let header = &block.header;
     let ommers_hash = calculate_ommers_root(&block.body.ommers);
     if ommers_hash != header.ommers_hash {
-        return Err(E::OmmersHash { got: ommers_hash, expected: header.ommers_hash });
+        return Err(E::OmmersHash {
+            got: ommers_hash,
+            expected: header.ommers_hash,
+        });
     }
     let tx_root = calculate_transaction_root(&block.body.transactions);
     if tx_root != header.transactions_root {
-        return Err(E::TransactionsRoot { got: tx_root, expected: header.transactions_root });
+        return Err(E::TransactionsRoot {
+            got: tx_root,
+            expected: header.transactions_root,
+        });
     }
     match (&block.body.withdrawals, header.withdrawals_root) {
         (Some(withdrawals), Some(expected)) => {
@@ -150,13 +223,24 @@ pub fn validate_body(chain: &ChainConfig, block: &Block) -> Result<(), Consensus
             }
         }
         (None, None) => {}
-        (Some(_), None) => return Err(E::UnexpectedField { field: "withdrawals" }),
-        (None, Some(_)) => return Err(E::MissingField { field: "withdrawals" }),
+        (Some(_), None) => {
+            return Err(E::UnexpectedField {
+                field: "withdrawals",
+            });
+        }
+        (None, Some(_)) => {
+            return Err(E::MissingField {
+                field: "withdrawals",
+            });
+        }
     }
     if chain.is_osaka_active_at_timestamp(header.timestamp()) {
         let size = alloy_rlp::Encodable::length(block);
         if size > MAX_RLP_BLOCK_SIZE {
-            return Err(E::BlockTooLarge { size, max: MAX_RLP_BLOCK_SIZE });
+            return Err(E::BlockTooLarge {
+                size,
+                max: MAX_RLP_BLOCK_SIZE,
+            });
         }
     }
     Ok(())

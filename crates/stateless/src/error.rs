@@ -263,7 +263,12 @@ impl StatelessError {
     /// Whether the failure is the witness's fault (incomplete or malformed) rather than the
     /// block's.
     pub const fn is_witness_fault(&self) -> bool {
-        matches!(self, Self::InvalidWitness(_) | Self::WitnessIncomplete { .. } | Self::ParentNotInWitness { .. })
+        matches!(
+            self,
+            Self::InvalidWitness(_)
+                | Self::WitnessIncomplete { .. }
+                | Self::ParentNotInWitness { .. }
+        )
     }
 
     /// A short stable name of the check that failed, for reports.

@@ -41,7 +41,7 @@ pub trait StorageProbe {
 
 impl<S: cairn_witness::WitnessSource> StorageProbe for cairn_witness::WitnessDb<S> {
     fn has_storage(&mut self, address: Address) -> bool {
-        cairn_witness::WitnessDb::has_storage(self, address)
+        Self::has_storage(self, address)
     }
 }
 
@@ -61,7 +61,9 @@ where
         ctx: &mut EthEvmContext<&'a mut State<DB>>,
         inputs: &mut CreateInputs,
     ) -> Option<CreateOutcome> {
-        use revm::context_interface::{ContextTr, JournalTr, journaled_state::account::JournaledAccountTr};
+        use revm::context_interface::{
+            ContextTr, JournalTr, journaled_state::account::JournaledAccountTr,
+        };
         if ctx.journal().depth() >= CALL_STACK_LIMIT as usize {
             return None;
         }
@@ -83,11 +85,17 @@ where
         if !ctx.journal_mut().db_mut().database.has_storage(target) {
             return None;
         }
-        ctx.journal_mut().load_account_mut(caller).ok()?.bump_nonce();
+        ctx.journal_mut()
+            .load_account_mut(caller)
+            .ok()?
+            .bump_nonce();
         Some(CreateOutcome {
             result: InterpreterResult {
                 result: InstructionResult::CreateCollision,
-                gas: Gas::new_with_regular_gas_and_reservoir(inputs.gas_limit(), inputs.reservoir()),
+                gas: Gas::new_with_regular_gas_and_reservoir(
+                    inputs.gas_limit(),
+                    inputs.reservoir(),
+                ),
                 output: Bytes::new(),
             },
             address: None,
@@ -120,7 +128,10 @@ impl ReceiptBuilder for CairnReceiptBuilder {
     type Transaction = TransactionSigned;
     type Receipt = ReceiptEnvelope;
 
-    fn build_receipt<E: alloy_evm::Evm>(&self, ctx: ReceiptBuilderCtx<'_, TxType, E>) -> ReceiptEnvelope {
+    fn build_receipt<E: alloy_evm::Evm>(
+        &self,
+        ctx: ReceiptBuilderCtx<'_, TxType, E>,
+    ) -> ReceiptEnvelope {
         let receipt = alloy_consensus::Receipt {
             status: Eip658Value::Eip658(ctx.result.is_success()),
             cumulative_gas_used: ctx.cumulative_gas_used,
@@ -139,7 +150,12 @@ impl ReceiptBuilder for CairnReceiptBuilder {
 
 /// The EVM environment (spec, chain id, block fields, blob fee) for a block.
 pub fn evm_env(chain: &ChainConfig, header: &Header) -> EvmEnv {
-    EvmEnv::for_eth_block(header, ChainSpec(chain), chain.chain_id, chain.blob_params_at(header.timestamp))
+    EvmEnv::for_eth_block(
+        header,
+        ChainSpec(chain),
+        chain.chain_id,
+        chain.blob_params_at(header.timestamp),
+    )
 }
 
 /// The executor context for a block (parent hash, beacon root, ommers, withdrawals).
@@ -148,7 +164,11 @@ pub fn block_ctx(block: &Block) -> EthBlockExecutionCtx<'_> {
         parent_hash: block.header.parent_hash,
         parent_beacon_block_root: block.header.parent_beacon_block_root,
         ommers: &block.body.ommers,
-        withdrawals: block.body.withdrawals.as_ref().map(|w| Cow::Borrowed(w.as_slice())),
+        withdrawals: block
+            .body
+            .withdrawals
+            .as_ref()
+            .map(|w| Cow::Borrowed(w.as_slice())),
         extra_data: block.header.extra_data.clone(),
         tx_count_hint: Some(block.body.transactions.len()),
         slot_number: block.header.slot_number,
@@ -168,7 +188,11 @@ pub fn recover_senders(block: &Block) -> Result<Vec<Recovered<&TransactionSigned
         .map(|(index, tx)| {
             tx.recover_signer()
                 .map(|signer| Recovered::new_unchecked(tx, signer))
-                .map_err(|source| StatelessError::Signature { block: block.header.number, index, source })
+                .map_err(|source| StatelessError::Signature {
+                    block: block.header.number,
+                    index,
+                    source,
+                })
         })
         .collect()
 }
@@ -186,12 +210,15 @@ pub fn execute_block<'a, DB, I>(
     inspector: I,
 ) -> Result<BlockExecutionResult<ReceiptEnvelope>, BlockExecutionError>
 where
-    DB: Database<Error: core::error::Error + Send + Sync + 'static> + core::fmt::Debug + StorageProbe,
+    DB: Database<Error: core::error::Error + Send + Sync + 'static>
+        + core::fmt::Debug
+        + StorageProbe,
     I: Inspector<EthEvmContext<&'a mut State<DB>>>,
 {
     let env = evm_env(chain, &block.header);
     let evm = EthEvmFactory::default().create_evm_with_inspector(state, env, (Eip7610, inspector));
-    let executor = EthBlockExecutor::new(evm, block_ctx(block), ChainSpec(chain), CairnReceiptBuilder);
+    let executor =
+        EthBlockExecutor::new(evm, block_ctx(block), ChainSpec(chain), CairnReceiptBuilder);
     executor.execute_block(txs.iter())
 }
 
@@ -200,29 +227,62 @@ where
 ///
 /// # Errors
 /// The first mismatch, with what execution produced and what the header says.
-pub fn check_outcome(chain: &ChainConfig, header: &Header, outcome: &BlockExecutionResult<ReceiptEnvelope>) -> Result<()> {
+pub fn check_outcome(
+    chain: &ChainConfig,
+    header: &Header,
+    outcome: &BlockExecutionResult<ReceiptEnvelope>,
+) -> Result<()> {
     let block = header.number;
     if outcome.gas_used != header.gas_used {
-        return Err(StatelessError::GasUsedMismatch { block, got: outcome.gas_used, expected: header.gas_used });
+        return Err(StatelessError::GasUsedMismatch {
+            block,
+            got: outcome.gas_used,
+            expected: header.gas_used,
+        });
     }
-    if chain.is_cancun_active_at_timestamp(header.timestamp) && header.blob_gas_used != Some(outcome.blob_gas_used) {
-        return Err(StatelessError::BlobGasUsedMismatch { block, got: outcome.blob_gas_used, expected: header.blob_gas_used });
+    if chain.is_cancun_active_at_timestamp(header.timestamp)
+        && header.blob_gas_used != Some(outcome.blob_gas_used)
+    {
+        return Err(StatelessError::BlobGasUsedMismatch {
+            block,
+            got: outcome.blob_gas_used,
+            expected: header.blob_gas_used,
+        });
     }
     let receipts_root = calculate_receipt_root(&outcome.receipts);
     if receipts_root != header.receipts_root {
-        return Err(StatelessError::ReceiptsRootMismatch { block, got: receipts_root, expected: header.receipts_root });
+        return Err(StatelessError::ReceiptsRootMismatch {
+            block,
+            got: receipts_root,
+            expected: header.receipts_root,
+        });
     }
-    let bloom = outcome.receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom());
+    let bloom = outcome
+        .receipts
+        .iter()
+        .fold(Bloom::ZERO, |acc, r| acc | r.bloom());
     if bloom != header.logs_bloom {
-        return Err(StatelessError::LogsBloomMismatch { block, got: Box::new(bloom), expected: Box::new(header.logs_bloom) });
+        return Err(StatelessError::LogsBloomMismatch {
+            block,
+            got: Box::new(bloom),
+            expected: Box::new(header.logs_bloom),
+        });
     }
     if chain.is_prague_active_at_timestamp(header.timestamp) {
         let got = outcome.requests.requests_hash();
         if header.requests_hash != Some(got) {
-            return Err(StatelessError::RequestsHashMismatch { block, got, expected: header.requests_hash });
+            return Err(StatelessError::RequestsHashMismatch {
+                block,
+                got,
+                expected: header.requests_hash,
+            });
         }
     } else if header.requests_hash.is_some() {
-        return Err(StatelessError::RequestsHashMismatch { block, got: EMPTY_REQUESTS_HASH, expected: header.requests_hash });
+        return Err(StatelessError::RequestsHashMismatch {
+            block,
+            got: EMPTY_REQUESTS_HASH,
+            expected: header.requests_hash,
+        });
     }
     Ok(())
 }

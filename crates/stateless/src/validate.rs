@@ -95,7 +95,13 @@ pub fn validate_with_source<S: WitnessSource>(
     parent_hash: B256,
     source: S,
 ) -> Result<Validated<S>> {
-    validate_inner(chain, blocks, parent, parent_hash, WitnessDb::new(source, parent.state_root))
+    validate_inner(
+        chain,
+        blocks,
+        parent,
+        parent_hash,
+        WitnessDb::new(source, parent.state_root),
+    )
 }
 
 /// Like [`validate_with_source`], on a database the caller set up (e.g. recording keys).
@@ -111,7 +117,10 @@ pub fn validate_inner<S: WitnessSource>(
 ) -> Result<Validated<S>> {
     let first = blocks.first().ok_or(StatelessError::NoBlocks)?;
     let initial_state_root = parent.state_root;
-    let mut state = State::builder().with_database(db).with_bundle_update().build();
+    let mut state = State::builder()
+        .with_database(db)
+        .with_bundle_update()
+        .build();
     let mut summaries = Vec::with_capacity(blocks.len());
     let (mut parent, mut parent_hash) = (parent.clone(), parent_hash);
     let first_parent_hash = parent_hash;
@@ -121,7 +130,10 @@ pub fn validate_inner<S: WitnessSource>(
         let header = &block.header;
         let number = header.number;
         let _span = tracing::debug_span!(target: "cairn::stateless", "block", number).entered();
-        let consensus = |source| StatelessError::Consensus { block: number, source };
+        let consensus = |source| StatelessError::Consensus {
+            block: number,
+            source,
+        };
         consensus::validate_header(chain, header, &parent, parent_hash).map_err(consensus)?;
         consensus::validate_body(chain, block).map_err(consensus)?;
         let txs = recover_senders(block)?;
@@ -131,8 +143,14 @@ pub fn validate_inner<S: WitnessSource>(
             Ok(outcome) => outcome,
             Err(e) => {
                 return Err(match state.database.take_failure() {
-                    Some(source) => StatelessError::WitnessIncomplete { block: number, source },
-                    None => StatelessError::Execution { block: number, source: alloc::boxed::Box::new(e) },
+                    Some(source) => StatelessError::WitnessIncomplete {
+                        block: number,
+                        source,
+                    },
+                    None => StatelessError::Execution {
+                        block: number,
+                        source: alloc::boxed::Box::new(e),
+                    },
                 });
             }
         };
@@ -144,9 +162,16 @@ pub fn validate_inner<S: WitnessSource>(
         let root = state
             .database
             .commit_block(number, hash, &diff)
-            .map_err(|source| StatelessError::WitnessIncomplete { block: number, source })?;
+            .map_err(|source| StatelessError::WitnessIncomplete {
+                block: number,
+                source,
+            })?;
         if root != header.state_root {
-            return Err(StatelessError::StateRootMismatch { block: number, got: root, expected: header.state_root });
+            return Err(StatelessError::StateRootMismatch {
+                block: number,
+                got: root,
+                expected: header.state_root,
+            });
         }
         tracing::debug!(target: "cairn::stateless", number, gas_used = outcome.gas_used, "validated");
         total_gas_used = total_gas_used.saturating_add(outcome.gas_used);

@@ -23,6 +23,8 @@ pub(crate) enum ChildRef<'a> {
 }
 
 /// A node decoded from its RLP encoding, borrowing from it.
+// Decoded nodes live briefly on the stack; boxing the branch would allocate per decode.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DecodedNode<'a> {
     /// The empty trie (`0x80`).
@@ -32,7 +34,10 @@ pub(crate) enum DecodedNode<'a> {
     /// An extension: shared key nibbles and the child (always a branch in a valid trie).
     Extension { key: Nibbles, child: ChildRef<'a> },
     /// A branch: sixteen children and an optional value.
-    Branch { children: [ChildRef<'a>; 16], value: Option<&'a [u8]> },
+    Branch {
+        children: [ChildRef<'a>; 16],
+        value: Option<&'a [u8]>,
+    },
 }
 
 /// Why a node failed to decode.
@@ -74,7 +79,10 @@ pub(crate) fn decode_node(mut buf: &[u8]) -> Result<DecodedNode<'_>, DecodeError
             let path = string_payload(items[0])?;
             let (key, is_leaf) = decode_path(path)?;
             if is_leaf {
-                Ok(DecodedNode::Leaf { key, value: string_payload(items[1])? })
+                Ok(DecodedNode::Leaf {
+                    key,
+                    value: string_payload(items[1])?,
+                })
             } else {
                 if key.is_empty() {
                     return Err(DecodeError::Invalid("extension with an empty path"));
@@ -140,7 +148,9 @@ fn child_ref(item: &[u8]) -> Result<ChildRef<'_>, DecodeError> {
     if buf.len() == 32 {
         return Ok(ChildRef::Hash(B256::from_slice(buf)));
     }
-    Err(DecodeError::Invalid("child reference is neither a hash nor an embedded node"))
+    Err(DecodeError::Invalid(
+        "child reference is neither a hash nor an embedded node",
+    ))
 }
 
 /// Decodes a hex-prefix (compact) path into nibbles and the leaf flag.
@@ -174,7 +184,11 @@ pub(crate) fn encode_leaf(key: &Nibbles, value: &[u8], out: &mut alloc::vec::Vec
 }
 
 /// Encodes an extension into `out` (cleared first) and returns its reference.
-pub(crate) fn encode_extension(key: &Nibbles, child: &RlpNode, out: &mut alloc::vec::Vec<u8>) -> RlpNode {
+pub(crate) fn encode_extension(
+    key: &Nibbles,
+    child: &RlpNode,
+    out: &mut alloc::vec::Vec<u8>,
+) -> RlpNode {
     out.clear();
     ExtensionNodeRef::new(key, child).rlp(out)
 }
@@ -188,8 +202,16 @@ pub(crate) fn encode_branch(
     use alloy_rlp::Encodable;
     out.clear();
     let value_len = value.map_or(1, |v| v.length());
-    let payload_length = children.iter().map(|c| c.as_ref().map_or(1, |c| c.len())).sum::<usize>() + value_len;
-    Header { list: true, payload_length }.encode(out);
+    let payload_length = children
+        .iter()
+        .map(|c| c.as_ref().map_or(1, |c| c.len()))
+        .sum::<usize>()
+        + value_len;
+    Header {
+        list: true,
+        payload_length,
+    }
+    .encode(out);
     for child in children {
         match child {
             Some(c) => out.extend_from_slice(c),

@@ -68,7 +68,15 @@ impl Default for SparseTrie {
 impl SparseTrie {
     /// An empty trie.
     pub fn new() -> Self {
-        Self { nodes: alloc::vec![Slot { kind: Kind::Empty, cache: None }], root: 0, buf: Vec::new(), written: None }
+        Self {
+            nodes: alloc::vec![Slot {
+                kind: Kind::Empty,
+                cache: None
+            }],
+            root: 0,
+            buf: Vec::new(),
+            written: None,
+        }
     }
 
     /// A trie known only by its root hash.
@@ -77,7 +85,10 @@ impl SparseTrie {
             return Self::new();
         }
         Self {
-            nodes: alloc::vec![Slot { kind: Kind::Hash(root), cache: Some(RlpNode::word_rlp(&root)) }],
+            nodes: alloc::vec![Slot {
+                kind: Kind::Hash(root),
+                cache: Some(RlpNode::word_rlp(&root))
+            }],
             root: 0,
             buf: Vec::new(),
             written: None,
@@ -93,7 +104,10 @@ impl SparseTrie {
 
     /// The node encodings recorded since the last call (see [`SparseTrie::record_written`]).
     pub fn take_written(&mut self) -> Vec<Bytes> {
-        self.written.as_mut().map(core::mem::take).unwrap_or_default()
+        self.written
+            .as_mut()
+            .map(core::mem::take)
+            .unwrap_or_default()
     }
 
     /// Number of nodes held in memory (decoded or not).
@@ -107,15 +121,29 @@ impl SparseTrie {
     }
 
     /// Decodes the node behind a hash reference in place.
-    fn resolve(&mut self, id: NodeId, path: Nibbles, provider: &mut impl NodeProvider) -> Result<()> {
-        let Kind::Hash(hash) = self.nodes[id as usize].kind else { return Ok(()) };
+    fn resolve(
+        &mut self,
+        id: NodeId,
+        path: Nibbles,
+        provider: &mut impl NodeProvider,
+    ) -> Result<()> {
+        let Kind::Hash(hash) = self.nodes[id as usize].kind else {
+            return Ok(());
+        };
         let bytes = provider
             .trie_node(&hash)
-            .map_err(|source| TrieError::Provider { hash, source: source.into() })?
+            .map_err(|source| TrieError::Provider {
+                hash,
+                source: source.into(),
+            })?
             .ok_or(TrieError::MissingNode { hash, path })?;
         let kind = self.decode(&bytes, path, Some(hash))?;
         if matches!(kind, Kind::Empty) {
-            return Err(TrieError::InvalidNode { path, hash: Some(hash), reason: "empty node referenced by hash" });
+            return Err(TrieError::InvalidNode {
+                path,
+                hash: Some(hash),
+                reason: "empty node referenced by hash",
+            });
         }
         self.nodes[id as usize].kind = kind;
         Ok(())
@@ -131,13 +159,24 @@ impl SparseTrie {
             DecodedNode::Empty => Kind::Empty,
             DecodedNode::Leaf { key, value } => {
                 if path.len() + key.len() > 64 {
-                    return Err(TrieError::InvalidNode { path, hash, reason: "leaf path longer than 64 nibbles" });
+                    return Err(TrieError::InvalidNode {
+                        path,
+                        hash,
+                        reason: "leaf path longer than 64 nibbles",
+                    });
                 }
-                Kind::Leaf { key, value: value.to_vec() }
+                Kind::Leaf {
+                    key,
+                    value: value.to_vec(),
+                }
             }
             DecodedNode::Extension { key, child } => {
                 if path.len() + key.len() >= 64 {
-                    return Err(TrieError::InvalidNode { path, hash, reason: "extension path too long" });
+                    return Err(TrieError::InvalidNode {
+                        path,
+                        hash,
+                        reason: "extension path too long",
+                    });
                 }
                 let child = self.child_slot(child, path.join(&key))?;
                 Kind::Extension { key, child }
@@ -148,13 +187,20 @@ impl SparseTrie {
                     if child != ChildRef::Empty {
                         let mut child_path = path;
                         if child_path.len() >= 64 {
-                            return Err(TrieError::InvalidNode { path, hash, reason: "branch below 64 nibbles" });
+                            return Err(TrieError::InvalidNode {
+                                path,
+                                hash,
+                                reason: "branch below 64 nibbles",
+                            });
                         }
                         child_path.push(nibble as u8);
                         ids[nibble] = self.child_slot(child, child_path)?;
                     }
                 }
-                Kind::Branch { children: ids, value: value.map(<[u8]>::to_vec) }
+                Kind::Branch {
+                    children: ids,
+                    value: value.map(<[u8]>::to_vec),
+                }
             }
         })
     }
@@ -163,15 +209,25 @@ impl SparseTrie {
         match child {
             ChildRef::Empty => Ok(NONE),
             ChildRef::Hash(hash) => {
-                self.nodes.push(Slot { kind: Kind::Hash(hash), cache: Some(RlpNode::word_rlp(&hash)) });
+                self.nodes.push(Slot {
+                    kind: Kind::Hash(hash),
+                    cache: Some(RlpNode::word_rlp(&hash)),
+                });
                 Ok((self.nodes.len() - 1) as NodeId)
             }
             ChildRef::Inline(bytes) => {
                 let kind = self.decode(bytes, path, None)?;
                 if matches!(kind, Kind::Empty) {
-                    return Err(TrieError::InvalidNode { path, hash: None, reason: "embedded empty node" });
+                    return Err(TrieError::InvalidNode {
+                        path,
+                        hash: None,
+                        reason: "embedded empty node",
+                    });
                 }
-                self.nodes.push(Slot { kind, cache: RlpNode::from_raw(bytes) });
+                self.nodes.push(Slot {
+                    kind,
+                    cache: RlpNode::from_raw(bytes),
+                });
                 Ok((self.nodes.len() - 1) as NodeId)
             }
         }
@@ -219,8 +275,14 @@ impl SparseTrie {
     ///
     /// # Errors
     /// [`TrieError::MissingNode`] when a node on the path is not available.
-    pub fn get(&mut self, key: &Nibbles, provider: &mut impl NodeProvider) -> Result<Option<&[u8]>> {
-        let Some(id) = self.walk(key, provider)? else { return Ok(None) };
+    pub fn get(
+        &mut self,
+        key: &Nibbles,
+        provider: &mut impl NodeProvider,
+    ) -> Result<Option<&[u8]>> {
+        let Some(id) = self.walk(key, provider)? else {
+            return Ok(None);
+        };
         Ok(match &self.nodes[id as usize].kind {
             Kind::Leaf { value, .. } => Some(value.as_slice()),
             Kind::Branch { value, .. } => value.as_deref(),
@@ -233,7 +295,12 @@ impl SparseTrie {
     /// # Errors
     /// [`TrieError::MissingNode`] when a node on the path is not available; the trie is then
     /// unchanged.
-    pub fn insert(&mut self, key: &Nibbles, value: Vec<u8>, provider: &mut impl NodeProvider) -> Result<()> {
+    pub fn insert(
+        &mut self,
+        key: &Nibbles,
+        value: Vec<u8>,
+        provider: &mut impl NodeProvider,
+    ) -> Result<()> {
         if value.is_empty() {
             return self.remove(key, provider).map(drop);
         }
@@ -261,7 +328,10 @@ impl SparseTrie {
                     if k.len() == c {
                         bvalue = Some(v);
                     } else {
-                        children[k.get_unchecked(c) as usize] = self.push(Kind::Leaf { key: k.slice(c + 1..), value: v });
+                        children[k.get_unchecked(c) as usize] = self.push(Kind::Leaf {
+                            key: k.slice(c + 1..),
+                            value: v,
+                        });
                     }
                     self.nodes[id as usize].kind = self.split(c, rest, value, children, bvalue);
                 }
@@ -271,23 +341,35 @@ impl SparseTrie {
                 let c = k.common_prefix_length(&rest);
                 if c == k.len() {
                     let new_child = self.insert_at(child, key, pos + c, value);
-                    self.nodes[id as usize].kind = Kind::Extension { key: k, child: new_child };
+                    self.nodes[id as usize].kind = Kind::Extension {
+                        key: k,
+                        child: new_child,
+                    };
                 } else {
                     let mut children = [NONE; 16];
                     let below = k.slice(c + 1..);
-                    children[k.get_unchecked(c) as usize] =
-                        if below.is_empty() { child } else { self.push(Kind::Extension { key: below, child }) };
+                    children[k.get_unchecked(c) as usize] = if below.is_empty() {
+                        child
+                    } else {
+                        self.push(Kind::Extension { key: below, child })
+                    };
                     self.nodes[id as usize].kind = self.split(c, rest, value, children, None);
                 }
             }
-            Kind::Branch { children, value: bvalue } => {
+            Kind::Branch {
+                children,
+                value: bvalue,
+            } => {
                 if rest.is_empty() {
                     *bvalue = Some(value);
                 } else {
                     let nibble = rest.get_unchecked(0) as usize;
                     let child = children[nibble];
                     let new_child = if child == NONE {
-                        self.push(Kind::Leaf { key: rest.slice(1..), value })
+                        self.push(Kind::Leaf {
+                            key: rest.slice(1..),
+                            value,
+                        })
                     } else {
                         self.insert_at(child, key, pos + 1, value)
                     };
@@ -314,14 +396,23 @@ impl SparseTrie {
         if rest.len() == c {
             bvalue = Some(value);
         } else {
-            children[rest.get_unchecked(c) as usize] = self.push(Kind::Leaf { key: rest.slice(c + 1..), value });
+            children[rest.get_unchecked(c) as usize] = self.push(Kind::Leaf {
+                key: rest.slice(c + 1..),
+                value,
+            });
         }
-        let branch = Kind::Branch { children, value: bvalue };
+        let branch = Kind::Branch {
+            children,
+            value: bvalue,
+        };
         if c == 0 {
             branch
         } else {
             let child = self.push(branch);
-            Kind::Extension { key: rest.slice(..c), child }
+            Kind::Extension {
+                key: rest.slice(..c),
+                child,
+            }
         }
     }
 
@@ -365,8 +456,12 @@ impl SparseTrie {
                 _ => break,
             }
         }
-        let Some((branch, at)) = deepest else { return Ok(()) };
-        let Kind::Branch { children, value } = &self.nodes[branch as usize].kind else { return Ok(()) };
+        let Some((branch, at)) = deepest else {
+            return Ok(());
+        };
+        let Kind::Branch { children, value } = &self.nodes[branch as usize].kind else {
+            return Ok(());
+        };
         // Entries left in the branch once the key is gone.
         let removing_value = at == key.len();
         let mut left = children
@@ -384,7 +479,8 @@ impl SparseTrie {
                 return Ok(());
             }
         }
-        let (Some((nibble, sibling)), None, false) = (left.next(), left.next(), remaining_value) else {
+        let (Some((nibble, sibling)), None, false) = (left.next(), left.next(), remaining_value)
+        else {
             return Ok(());
         };
         let mut path = key.slice(..at);
@@ -402,7 +498,9 @@ impl SparseTrie {
                 Some(self.merge_extension(id, k, new_child))
             }
             Shallow::Branch => {
-                let Kind::Branch { children, value } = &mut self.nodes[id as usize].kind else { return Some(id) };
+                let Kind::Branch { children, value } = &mut self.nodes[id as usize].kind else {
+                    return Some(id);
+                };
                 if pos == key.len() {
                     *value = None;
                 } else {
@@ -421,12 +519,17 @@ impl SparseTrie {
 
     /// Replaces a branch left with a single entry by the equivalent leaf or extension.
     fn collapse_branch(&mut self, id: NodeId) -> NodeId {
-        let Kind::Branch { children, value } = &mut self.nodes[id as usize].kind else { return id };
+        let Kind::Branch { children, value } = &mut self.nodes[id as usize].kind else {
+            return id;
+        };
         let mut occupied = children.iter().enumerate().filter(|(_, c)| **c != NONE);
         let only = match (occupied.next(), occupied.next(), value.is_some()) {
             (None, _, true) => {
                 let value = value.take().unwrap_or_default();
-                self.nodes[id as usize].kind = Kind::Leaf { key: Nibbles::new(), value };
+                self.nodes[id as usize].kind = Kind::Leaf {
+                    key: Nibbles::new(),
+                    value,
+                };
                 return id;
             }
             (Some((nibble, child)), None, false) => (nibble as u8, *child),
@@ -435,8 +538,14 @@ impl SparseTrie {
         let (nibble, child) = only;
         let prefix = Nibbles::from_nibbles_unchecked([nibble]);
         let kind = match &mut self.nodes[child as usize].kind {
-            Kind::Leaf { key, value } => Kind::Leaf { key: prefix.join(key), value: core::mem::take(value) },
-            Kind::Extension { key, child } => Kind::Extension { key: prefix.join(key), child: *child },
+            Kind::Leaf { key, value } => Kind::Leaf {
+                key: prefix.join(key),
+                value: core::mem::take(value),
+            },
+            Kind::Extension { key, child } => Kind::Extension {
+                key: prefix.join(key),
+                child: *child,
+            },
             // A branch (or, only in a trie the caller failed to prepare, a hash).
             _ => Kind::Extension { key: prefix, child },
         };
@@ -447,8 +556,14 @@ impl SparseTrie {
     /// An extension `k` above `child` after `child` changed: merge with a leaf or extension.
     fn merge_extension(&mut self, id: NodeId, k: Nibbles, child: NodeId) -> NodeId {
         let kind = match &mut self.nodes[child as usize].kind {
-            Kind::Leaf { key, value } => Kind::Leaf { key: k.join(key), value: core::mem::take(value) },
-            Kind::Extension { key, child } => Kind::Extension { key: k.join(key), child: *child },
+            Kind::Leaf { key, value } => Kind::Leaf {
+                key: k.join(key),
+                value: core::mem::take(value),
+            },
+            Kind::Extension { key, child } => Kind::Extension {
+                key: k.join(key),
+                child: *child,
+            },
             _ => Kind::Extension { key: k, child },
         };
         self.nodes[id as usize].kind = kind;
@@ -542,7 +657,9 @@ impl SparseTrie {
                 out.push(Bytes::copy_from_slice(&self.buf));
             }
             match &self.nodes[id as usize].kind {
-                Kind::Extension { key: k, child } if key.len() - pos >= k.len() && key.slice(pos..pos + k.len()) == *k => {
+                Kind::Extension { key: k, child }
+                    if key.len() - pos >= k.len() && key.slice(pos..pos + k.len()) == *k =>
+                {
                     pos += k.len();
                     id = *child;
                 }

@@ -8,11 +8,7 @@ use crate::{
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloy_primitives::{Address, B256, U256};
 use alloy_trie::KECCAK_EMPTY;
-use revm::{
-    Database,
-    bytecode::Bytecode,
-    state::AccountInfo,
-};
+use revm::{Database, bytecode::Bytecode, state::AccountInfo};
 
 /// A revm [`Database`] that answers every read from a [`WitnessSource`] and proves it: accounts
 /// and slots through the state tries, code by hash, block hashes from the verified header
@@ -35,7 +31,13 @@ pub struct WitnessDb<S> {
 impl<S: WitnessSource> WitnessDb<S> {
     /// A database over `source`, with the state at `state_root`.
     pub fn new(source: S, state_root: B256) -> Self {
-        Self { source, state: StateTrie::new(state_root), executed: BTreeMap::new(), keys: None, failure: None }
+        Self {
+            source,
+            state: StateTrie::new(state_root),
+            executed: BTreeMap::new(),
+            keys: None,
+            failure: None,
+        }
     }
 
     /// Also remember every address and slot read (for the witness's `keys` list).
@@ -77,7 +79,10 @@ impl<S: WitnessSource> WitnessDb<S> {
     /// A read the witness cannot prove counts as "no" and is kept as the failure.
     pub fn has_storage(&mut self, address: Address) -> bool {
         let account = self.state.account(address, &mut self.source);
-        self.note(account).ok().flatten().is_some_and(|a| a.storage_root != alloy_trie::EMPTY_ROOT_HASH)
+        self.note(account)
+            .ok()
+            .flatten()
+            .is_some_and(|a| a.storage_root != alloy_trie::EMPTY_ROOT_HASH)
     }
 
     /// The underlying source.
@@ -119,7 +124,9 @@ impl<S: WitnessSource> Database for WitnessDb<S> {
             return Ok(Bytecode::default());
         }
         let code = match self.source.code(&code_hash) {
-            Ok(Some(code)) => Bytecode::new_raw_checked(code).map_err(|_| WitnessError::InvalidCode { code_hash }),
+            Ok(Some(code)) => {
+                Bytecode::new_raw_checked(code).map_err(|_| WitnessError::InvalidCode { code_hash })
+            }
             Ok(None) => Err(WitnessError::MissingCode { code_hash }),
             Err(e) => Err(WitnessError::Source(e.into())),
         };

@@ -1,4 +1,4 @@
-use alloc::sync::Arc;
+use alloc::{boxed::Box, sync::Arc};
 use alloy_primitives::{Address, B256, U256};
 use cairn_trie::TrieError;
 
@@ -12,7 +12,7 @@ pub enum WitnessError {
         address: Address,
         /// The trie's error (names the missing or invalid node).
         #[source]
-        source: TrieError,
+        source: Box<TrieError>,
     },
     /// A storage trie could not answer for a slot.
     #[error("storage of {address} slot {slot}: {source}")]
@@ -23,16 +23,7 @@ pub enum WitnessError {
         slot: U256,
         /// The trie's error.
         #[source]
-        source: TrieError,
-    },
-    /// A storage trie could not be hashed or restructured after writes.
-    #[error("storage trie of {address}: {source}")]
-    StorageTrie {
-        /// The account owning the storage.
-        address: Address,
-        /// The trie's error.
-        #[source]
-        source: TrieError,
+        source: Box<TrieError>,
     },
     /// An account leaf does not hold a valid RLP account.
     #[error("account {address}: invalid account rlp: {source}")]
@@ -82,7 +73,9 @@ pub enum WitnessError {
         source: alloy_rlp::Error,
     },
     /// The witness's headers do not form a chain (each the parent of the next).
-    #[error("witness header {index} (block {number}) does not extend the previous header {expected_parent}")]
+    #[error(
+        "witness header {index} (block {number}) does not extend the previous header {expected_parent}"
+    )]
     BrokenHeaderChain {
         /// Position in the witness's `headers` list.
         index: usize,

@@ -57,7 +57,7 @@ trait CustomIn {
 
 impl CustomIn for serde_json::Error {
     fn custom_in(field: &str, e: serde_json::Error) -> serde_json::Error {
-        <serde_json::Error as serde::de::Error>::custom(alloc::format!("{field}: {e}"))
+        <Self as serde::de::Error>::custom(alloc::format!("{field}: {e}"))
     }
 }
 
@@ -96,19 +96,36 @@ pub fn from_value(value: Value) -> Result<ExecutionWitness> {
         .map(|(i, h)| header_from_json(i, h))
         .collect::<Result<Vec<_>>>()?;
     Ok(ExecutionWitness {
-        state: any.state.map(|s| s.into_list("state")).transpose()?.unwrap_or_default(),
-        codes: any.codes.map(|s| s.into_list("codes")).transpose()?.unwrap_or_default(),
-        keys: any.keys.map(|s| s.into_list("keys")).transpose()?.unwrap_or_default(),
+        state: any
+            .state
+            .map(|s| s.into_list("state"))
+            .transpose()?
+            .unwrap_or_default(),
+        codes: any
+            .codes
+            .map(|s| s.into_list("codes"))
+            .transpose()?
+            .unwrap_or_default(),
+        keys: any
+            .keys
+            .map(|s| s.into_list("keys"))
+            .transpose()?
+            .unwrap_or_default(),
         headers,
     })
 }
 
 fn header_from_json(index: usize, value: Value) -> Result<Bytes> {
-    let custom = |msg: String| WitnessError::from(<serde_json::Error as serde::de::Error>::custom(msg));
+    let custom =
+        |msg: String| WitnessError::from(<serde_json::Error as serde::de::Error>::custom(msg));
     match value {
         Value::String(_) => Ok(serde_json::from_value::<Bytes>(value)?),
         Value::Object(ref map) => {
-            let claimed = map.get("hash").cloned().map(serde_json::from_value::<B256>).transpose()?;
+            let claimed = map
+                .get("hash")
+                .cloned()
+                .map(serde_json::from_value::<B256>)
+                .transpose()?;
             let header: Header = serde_json::from_value(value)?;
             let rlp = Bytes::from(alloy_rlp::encode(&header));
             if let Some(claimed) = claimed
@@ -121,7 +138,9 @@ fn header_from_json(index: usize, value: Value) -> Result<Bytes> {
             }
             Ok(rlp)
         }
-        other => Err(custom(alloc::format!("header {index}: expected rlp hex or a header object, got {other}"))),
+        other => Err(custom(alloc::format!(
+            "header {index}: expected rlp hex or a header object, got {other}"
+        ))),
     }
 }
 
@@ -183,15 +202,23 @@ pub fn input_from_json(text: &str) -> Result<ProgramInput> {
         .enumerate()
         .map(|(index, raw)| {
             let mut buf = raw.as_ref();
-            let block = Block::decode(&mut buf).map_err(|source| WitnessError::InvalidBlock { index, source })?;
+            let block = Block::decode(&mut buf)
+                .map_err(|source| WitnessError::InvalidBlock { index, source })?;
             if buf.is_empty() {
                 Ok(block)
             } else {
-                Err(WitnessError::InvalidBlock { index, source: alloy_rlp::Error::UnexpectedLength })
+                Err(WitnessError::InvalidBlock {
+                    index,
+                    source: alloy_rlp::Error::UnexpectedLength,
+                })
             }
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(ProgramInput { chain, blocks, witness: from_value(bundle.witness)? })
+    Ok(ProgramInput {
+        chain,
+        blocks,
+        witness: from_value(bundle.witness)?,
+    })
 }
 
 /// Writes a validation bundle (blocks as RLP, the witness in `format`).
@@ -199,7 +226,11 @@ pub fn input_from_json(text: &str) -> Result<ProgramInput> {
 /// # Errors
 /// See [`to_value`].
 pub fn input_to_json(input: &ProgramInput, format: WitnessFormat) -> Result<Value> {
-    let blocks: Vec<Bytes> = input.blocks.iter().map(|b| Bytes::from(alloy_rlp::encode(b))).collect();
+    let blocks: Vec<Bytes> = input
+        .blocks
+        .iter()
+        .map(|b| Bytes::from(alloy_rlp::encode(b)))
+        .collect();
     Ok(json!({
         "chain": input.chain,
         "blocks": blocks,
@@ -212,7 +243,11 @@ mod tests {
     use super::*;
 
     fn sample() -> ExecutionWitness {
-        let header = Header { number: 7, gas_limit: 30_000_000, ..Default::default() };
+        let header = Header {
+            number: 7,
+            gas_limit: 30_000_000,
+            ..Default::default()
+        };
         ExecutionWitness {
             state: alloc::vec![Bytes::from_static(&[0xc2, 0x80, 0x80])],
             codes: alloc::vec![Bytes::from_static(&[0x60, 0x00])],
@@ -239,7 +274,10 @@ mod tests {
         assert_eq!(back.headers, w.headers);
         assert!(back.keys.is_empty());
         v["headers"][0]["gasLimit"] = json!("0x1");
-        assert!(from_value(v).is_err(), "a header whose fields do not match its hash is rejected");
+        assert!(
+            from_value(v).is_err(),
+            "a header whose fields do not match its hash is rejected"
+        );
     }
 
     #[test]

@@ -61,11 +61,28 @@ impl WitnessMaps {
     /// [`WitnessError::BrokenHeaderChain`], [`WitnessError::TooManyHeaders`].
     pub fn new(witness: &ExecutionWitness) -> Result<Self> {
         let headers = decode_header_chain(&witness.headers)?;
-        let (parent, parent_hash) = headers.last().cloned().ok_or(WitnessError::NoParentHeader)?;
+        let (parent, parent_hash) = headers
+            .last()
+            .cloned()
+            .ok_or(WitnessError::NoParentHeader)?;
         let ancestors = headers.iter().map(|(h, hash)| (h.number, *hash)).collect();
-        let nodes = witness.state.iter().map(|n| (keccak256(n), n.clone())).collect();
-        let codes = witness.codes.iter().map(|c| (keccak256(c), c.clone())).collect();
-        Ok(Self { nodes, codes, ancestors, parent, parent_hash })
+        let nodes = witness
+            .state
+            .iter()
+            .map(|n| (keccak256(n), n.clone()))
+            .collect();
+        let codes = witness
+            .codes
+            .iter()
+            .map(|c| (keccak256(c), c.clone()))
+            .collect();
+        Ok(Self {
+            nodes,
+            codes,
+            ancestors,
+            parent,
+            parent_hash,
+        })
     }
 
     /// The parent header of the first block (the newest witness header).
@@ -90,19 +107,30 @@ impl WitnessMaps {
 /// See [`WitnessMaps::new`].
 pub fn decode_header_chain(headers: &[Bytes]) -> Result<Vec<(Header, B256)>> {
     if headers.len() > MAX_WITNESS_HEADERS {
-        return Err(WitnessError::TooManyHeaders { count: headers.len() });
+        return Err(WitnessError::TooManyHeaders {
+            count: headers.len(),
+        });
     }
     let mut out: Vec<(Header, B256)> = Vec::with_capacity(headers.len());
     for (index, raw) in headers.iter().enumerate() {
         let mut buf = raw.as_ref();
-        let header = Header::decode(&mut buf).map_err(|source| WitnessError::InvalidHeader { index, source })?;
+        let header = Header::decode(&mut buf)
+            .map_err(|source| WitnessError::InvalidHeader { index, source })?;
         if !buf.is_empty() {
-            return Err(WitnessError::InvalidHeader { index, source: alloy_rlp::Error::UnexpectedLength });
+            return Err(WitnessError::InvalidHeader {
+                index,
+                source: alloy_rlp::Error::UnexpectedLength,
+            });
         }
         if let Some((prev, prev_hash)) = out.last()
-            && (header.parent_hash != *prev_hash || prev.number.checked_add(1) != Some(header.number))
+            && (header.parent_hash != *prev_hash
+                || prev.number.checked_add(1) != Some(header.number))
         {
-            return Err(WitnessError::BrokenHeaderChain { index, number: header.number, expected_parent: *prev_hash });
+            return Err(WitnessError::BrokenHeaderChain {
+                index,
+                number: header.number,
+                expected_parent: *prev_hash,
+            });
         }
         out.push((header, keccak256(raw)));
     }
@@ -119,7 +147,8 @@ pub(crate) fn decode_header_chain_unchecked(headers: &[Bytes]) -> Result<Vec<(He
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            let header = Header::decode(&mut raw.as_ref()).map_err(|source| WitnessError::InvalidHeader { index, source })?;
+            let header = Header::decode(&mut raw.as_ref())
+                .map_err(|source| WitnessError::InvalidHeader { index, source })?;
             Ok((header, keccak256(raw)))
         })
         .collect()

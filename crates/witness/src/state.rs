@@ -21,7 +21,11 @@ pub struct AccountFields {
 
 impl Default for AccountFields {
     fn default() -> Self {
-        Self { nonce: 0, balance: U256::ZERO, code_hash: KECCAK_EMPTY }
+        Self {
+            nonce: 0,
+            balance: U256::ZERO,
+            code_hash: KECCAK_EMPTY,
+        }
     }
 }
 
@@ -56,12 +60,23 @@ impl StateDiff {
                 .map(|(k, slot)| (*k, slot.present_value))
                 .collect();
             let wiped = account.status.was_destroyed();
-            let fields =
-                |i: &revm::state::AccountInfo| AccountFields { nonce: i.nonce, balance: i.balance, code_hash: i.code_hash };
+            let fields = |i: &revm::state::AccountInfo| AccountFields {
+                nonce: i.nonce,
+                balance: i.balance,
+                code_hash: i.code_hash,
+            };
             let info = account.info.as_ref().map(fields);
-            let unchanged = !wiped && storage.is_empty() && info == account.original_info.as_ref().map(fields);
+            let unchanged =
+                !wiped && storage.is_empty() && info == account.original_info.as_ref().map(fields);
             if !unchanged {
-                accounts.insert(*address, AccountDiff { info, storage_wiped: wiped, storage });
+                accounts.insert(
+                    *address,
+                    AccountDiff {
+                        info,
+                        storage_wiped: wiped,
+                        storage,
+                    },
+                );
             }
         }
         Self { accounts }
@@ -79,7 +94,11 @@ pub struct StateTrie {
 impl StateTrie {
     /// State known only by its root.
     pub fn new(root: B256) -> Self {
-        Self { accounts: SparseTrie::from_root(root), storage: AddressMap::default(), record: false }
+        Self {
+            accounts: SparseTrie::from_root(root),
+            storage: AddressMap::default(),
+            record: false,
+        }
     }
 
     /// Remember the encodings of all nodes hashed from now on (see
@@ -87,7 +106,9 @@ impl StateTrie {
     pub fn record_written(&mut self) {
         self.record = true;
         self.accounts.record_written();
-        self.storage.values_mut().for_each(SparseTrie::record_written);
+        self.storage
+            .values_mut()
+            .for_each(SparseTrie::record_written);
     }
 
     /// Node encodings written since the last call, from the account and storage tries.
@@ -112,18 +133,31 @@ impl StateTrie {
     /// # Errors
     /// [`WitnessError::Account`] for a missing node, [`WitnessError::InvalidAccount`] for a
     /// leaf that is not an account.
-    pub fn account(&mut self, address: Address, nodes: &mut impl NodeProvider) -> Result<Option<TrieAccount>> {
+    pub fn account(
+        &mut self,
+        address: Address,
+        nodes: &mut impl NodeProvider,
+    ) -> Result<Option<TrieAccount>> {
         let key = Nibbles::unpack(keccak256(address));
-        let leaf = self.accounts.get(&key, nodes).map_err(|source| WitnessError::Account { address, source })?;
+        let leaf = self
+            .accounts
+            .get(&key, nodes)
+            .map_err(|source| WitnessError::Account { address, source: source.into() })?;
         leaf.map(|mut rlp| TrieAccount::decode(&mut rlp))
             .transpose()
             .map_err(|source| WitnessError::InvalidAccount { address, source })
     }
 
     /// Opens (once) the storage trie of `address` at its current root.
-    fn storage_trie(&mut self, address: Address, nodes: &mut impl NodeProvider) -> Result<&mut SparseTrie> {
+    fn storage_trie(
+        &mut self,
+        address: Address,
+        nodes: &mut impl NodeProvider,
+    ) -> Result<&mut SparseTrie> {
         if !self.storage.contains_key(&address) {
-            let root = self.account(address, nodes)?.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+            let root = self
+                .account(address, nodes)?
+                .map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
             let trie = self.open(root);
             self.storage.insert(address, trie);
         }
@@ -135,14 +169,30 @@ impl StateTrie {
     /// # Errors
     /// [`WitnessError::Storage`] for a missing node, or an account-trie error while finding
     /// the storage root.
-    pub fn storage(&mut self, address: Address, slot: U256, nodes: &mut impl NodeProvider) -> Result<U256> {
+    pub fn storage(
+        &mut self,
+        address: Address,
+        slot: U256,
+        nodes: &mut impl NodeProvider,
+    ) -> Result<U256> {
         let trie = self.storage_trie(address, nodes)?;
         let key = Nibbles::unpack(keccak256(slot.to_be_bytes::<32>()));
-        let leaf = trie.get(&key, nodes).map_err(|source| WitnessError::Storage { address, slot, source })?;
+        let leaf = trie
+            .get(&key, nodes)
+            .map_err(|source| WitnessError::Storage {
+                address,
+                slot,
+                source: source.into(),
+            })?;
         match leaf {
             None => Ok(U256::ZERO),
-            Some(mut rlp) => U256::decode(&mut rlp)
-                .map_err(|source| WitnessError::InvalidStorageValue { address, slot, source }),
+            Some(mut rlp) => {
+                U256::decode(&mut rlp).map_err(|source| WitnessError::InvalidStorageValue {
+                    address,
+                    slot,
+                    source,
+                })
+            }
         }
     }
 
@@ -155,7 +205,8 @@ impl StateTrie {
     /// # Errors
     /// Trie errors naming the account, slot and missing node.
     pub fn apply(&mut self, diff: &StateDiff, nodes: &mut impl NodeProvider) -> Result<B256> {
-        let mut updates: Vec<(Address, Option<TrieAccount>)> = Vec::with_capacity(diff.accounts.len());
+        let mut updates: Vec<(Address, Option<TrieAccount>)> =
+            Vec::with_capacity(diff.accounts.len());
         for (address, change) in &diff.accounts {
             let address = *address;
             let Some(info) = change.info else {
@@ -172,23 +223,39 @@ impl StateTrie {
                 let (writes, deletes): (Vec<_>, Vec<_>) = slots.partition(|(_, v)| !v.is_zero());
                 for (slot, value) in writes.into_iter().chain(deletes) {
                     let key = Nibbles::unpack(keccak256(slot.to_be_bytes::<32>()));
-                    let encoded = if value.is_zero() { Vec::new() } else { alloy_rlp::encode(value) };
+                    let encoded = if value.is_zero() {
+                        Vec::new()
+                    } else {
+                        alloy_rlp::encode(value)
+                    };
                     trie.insert(&key, encoded, nodes)
-                        .map_err(|source| WitnessError::Storage { address, slot: *slot, source })?;
+                        .map_err(|source| WitnessError::Storage {
+                            address,
+                            slot: *slot,
+                            source: source.into(),
+                        })?;
                 }
                 trie.root()
             } else {
                 match self.storage.get_mut(&address) {
                     Some(trie) => trie.root(),
-                    None => self.account(address, nodes)?.map_or(EMPTY_ROOT_HASH, |a| a.storage_root),
+                    None => self
+                        .account(address, nodes)?
+                        .map_or(EMPTY_ROOT_HASH, |a| a.storage_root),
                 }
             };
             updates.push((
                 address,
-                Some(TrieAccount { nonce: info.nonce, balance: info.balance, storage_root, code_hash: info.code_hash }),
+                Some(TrieAccount {
+                    nonce: info.nonce,
+                    balance: info.balance,
+                    storage_root,
+                    code_hash: info.code_hash,
+                }),
             ));
         }
-        let (writes, deletes): (Vec<_>, Vec<_>) = updates.into_iter().partition(|(_, a)| a.is_some());
+        let (writes, deletes): (Vec<_>, Vec<_>) =
+            updates.into_iter().partition(|(_, a)| a.is_some());
         for (address, account) in writes.into_iter().chain(deletes) {
             let key = Nibbles::unpack(keccak256(address));
             let encoded = account.map(|a| {
@@ -204,7 +271,7 @@ impl StateTrie {
                     self.accounts.remove(&key, nodes).map(drop)
                 }
             };
-            result.map_err(|source| WitnessError::Account { address, source })?;
+            result.map_err(|source| WitnessError::Account { address, source: source.into() })?;
         }
         Ok(self.accounts.root())
     }
@@ -225,15 +292,21 @@ impl StateTrie {
         nodes: &mut impl NodeProvider,
     ) -> Result<(Vec<Bytes>, Vec<Vec<Bytes>>)> {
         let key = Nibbles::unpack(keccak256(address));
-        let account_proof =
-            self.accounts.proof(&key, nodes).map_err(|source| WitnessError::Account { address, source })?;
+        let account_proof = self
+            .accounts
+            .proof(&key, nodes)
+            .map_err(|source| WitnessError::Account { address, source: source.into() })?;
         let trie = self.storage_trie(address, nodes)?;
         let mut storage_proofs = Vec::with_capacity(slots.len());
         for slot in slots {
             let key = Nibbles::unpack(keccak256(slot.to_be_bytes::<32>()));
-            storage_proofs.push(
-                trie.proof(&key, nodes).map_err(|source| WitnessError::Storage { address, slot: *slot, source })?,
-            );
+            storage_proofs.push(trie.proof(&key, nodes).map_err(|source| {
+                WitnessError::Storage {
+                    address,
+                    slot: *slot,
+                    source: source.into(),
+                }
+            })?);
         }
         Ok((account_proof, storage_proofs))
     }

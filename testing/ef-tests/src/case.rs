@@ -42,12 +42,22 @@ pub struct CheckedBlock {
 /// # Errors
 /// A message for an unknown network or blob-schedule fork.
 pub fn chain_config(test: &BlockchainTest) -> Result<ChainConfig, String> {
-    let chain_id = test.config.as_ref().and_then(|c| c.chainid).map_or(1, |id| id.to::<u64>());
-    let mut config = ChainConfig::eest_network(&test.network, chain_id).map_err(|e| e.to_string())?;
+    let chain_id = test
+        .config
+        .as_ref()
+        .and_then(|c| c.chainid)
+        .map_or(1, |id| id.to::<u64>());
+    let mut config =
+        ChainConfig::eest_network(&test.network, chain_id).map_err(|e| e.to_string())?;
     if let Some(fc) = &test.config {
         for (fork, p) in &fc.blob_schedule {
             config
-                .set_blob_params(fork, p.target.to(), p.max.to(), p.base_fee_update_fraction.to())
+                .set_blob_params(
+                    fork,
+                    p.target.to(),
+                    p.max.to(),
+                    p.base_fee_update_fraction.to(),
+                )
                 .map_err(|e| e.to_string())?;
         }
     }
@@ -67,12 +77,20 @@ fn genesis(test: &BlockchainTest, config: ChainConfig) -> Result<Chain, String> 
     let genesis = decode_block(&test.genesis_rlp).map_err(|e| format!("genesis rlp: {e}"))?;
     let hash = genesis.header.hash_slow();
     if hash != test.genesis_block_header.hash {
-        return Err(format!("genesis hash {hash} != {}", test.genesis_block_header.hash));
+        return Err(format!(
+            "genesis hash {hash} != {}",
+            test.genesis_block_header.hash
+        ));
     }
     let alloc = test.pre.iter().map(|(address, a)| {
         (
             *address,
-            GenesisAccount { nonce: a.nonce.to(), balance: a.balance, code: a.code.clone(), storage: a.storage.clone() },
+            GenesisAccount {
+                nonce: a.nonce.to(),
+                balance: a.balance,
+                code: a.code.clone(),
+                storage: a.storage.clone(),
+            },
         )
     });
     Chain::from_genesis(config, genesis.header, alloc).map_err(|e| format!("genesis: {e}"))
@@ -80,7 +98,10 @@ fn genesis(test: &BlockchainTest, config: ChainConfig) -> Result<Chain, String> 
 
 /// Runs a blockchain test through both paths. `keep` receives every block with the witness
 /// generated for it (for the witness mutation and minimality tests).
-pub fn run_blockchain_test(test: &BlockchainTest, mut keep: impl FnMut(CheckedBlock, &ChainConfig)) -> Outcome {
+pub fn run_blockchain_test(
+    test: &BlockchainTest,
+    mut keep: impl FnMut(CheckedBlock, &ChainConfig),
+) -> Outcome {
     let config = match chain_config(test) {
         Ok(c) => c,
         Err(e) => return Outcome::Failed(e),
@@ -110,19 +131,30 @@ pub fn run_blockchain_test(test: &BlockchainTest, mut keep: impl FnMut(CheckedBl
             Err(e) => return Outcome::Failed(format!("block {number}: witness generation: {e}")),
         };
         let full = chain.execute(&block);
-        let input = ProgramInput { chain: config.clone(), blocks: vec![block.clone()], witness: run.witness.clone() };
+        let input = ProgramInput {
+            chain: config.clone(),
+            blocks: vec![block.clone()],
+            witness: run.witness.clone(),
+        };
         let stateless = cairn_stateless::validate(&input);
         match expect {
             Some(exception) => {
                 if let Ok(done) = &full {
-                    return Outcome::Failed(format!("block {number}: expected {exception}, full execution accepted {}", done.hash));
+                    return Outcome::Failed(format!(
+                        "block {number}: expected {exception}, full execution accepted {}",
+                        done.hash
+                    ));
                 }
                 match &stateless {
                     Ok(_) => {
-                        return Outcome::Failed(format!("block {number}: expected {exception}, stateless validation accepted"));
+                        return Outcome::Failed(format!(
+                            "block {number}: expected {exception}, stateless validation accepted"
+                        ));
                     }
                     Err(e) if e.is_witness_fault() => {
-                        return Outcome::Failed(format!("block {number}: expected {exception}, stateless rejected for the witness: {e}"));
+                        return Outcome::Failed(format!(
+                            "block {number}: expected {exception}, stateless rejected for the witness: {e}"
+                        ));
                     }
                     Err(_) => {}
                 }
@@ -136,8 +168,13 @@ pub fn run_blockchain_test(test: &BlockchainTest, mut keep: impl FnMut(CheckedBl
                 }
                 match &stateless {
                     Err(e) => return Outcome::Failed(format!("block {number}: stateless: {e}")),
-                    Ok(out) if out.final_state_root != block.header.state_root || out.last_block_hash != chain.head_hash() => {
-                        return Outcome::Failed(format!("block {number}: stateless output {out:?} disagrees with the header"));
+                    Ok(out)
+                        if out.final_state_root != block.header.state_root
+                            || out.last_block_hash != chain.head_hash() =>
+                    {
+                        return Outcome::Failed(format!(
+                            "block {number}: stateless output {out:?} disagrees with the header"
+                        ));
                     }
                     Ok(_) => {}
                 }
@@ -145,10 +182,21 @@ pub fn run_blockchain_test(test: &BlockchainTest, mut keep: impl FnMut(CheckedBl
                 bytes += run.witness.byte_size();
             }
         }
-        keep(CheckedBlock { block, witness: run.witness, valid: expect.is_none() }, &config);
+        keep(
+            CheckedBlock {
+                block,
+                witness: run.witness,
+                valid: expect.is_none(),
+            },
+            &config,
+        );
     }
     if chain.head_hash() != test.lastblockhash {
-        return Outcome::Failed(format!("head {} != lastblockhash {}", chain.head_hash(), test.lastblockhash));
+        return Outcome::Failed(format!(
+            "head {} != lastblockhash {}",
+            chain.head_hash(),
+            test.lastblockhash
+        ));
     }
     if let Some(expected) = &test.post_state
         && let Err(e) = compare_state(&chain, expected)
@@ -158,30 +206,65 @@ pub fn run_blockchain_test(test: &BlockchainTest, mut keep: impl FnMut(CheckedBl
     if let Some(root) = test.post_state_hash
         && chain.head().state_root != root
     {
-        return Outcome::Failed(format!("post state root {} != {root}", chain.head().state_root));
+        return Outcome::Failed(format!(
+            "post state root {} != {root}",
+            chain.head().state_root
+        ));
     }
-    Outcome::Passed { witness_nodes: nodes, witness_bytes: bytes }
+    Outcome::Passed {
+        witness_nodes: nodes,
+        witness_bytes: bytes,
+    }
 }
 
-fn compare_state(chain: &Chain, expected: &BTreeMap<Address, FixtureAccount>) -> Result<(), String> {
+fn compare_state(
+    chain: &Chain,
+    expected: &BTreeMap<Address, FixtureAccount>,
+) -> Result<(), String> {
     let live = chain.accounts().count();
     if live != expected.len() {
-        let extra: Vec<_> = chain.accounts().map(|(a, _)| *a).filter(|a| !expected.contains_key(a)).collect();
-        return Err(format!("{live} accounts, expected {}; unexpected {extra:?}", expected.len()));
+        let extra: Vec<_> = chain
+            .accounts()
+            .map(|(a, _)| *a)
+            .filter(|a| !expected.contains_key(a))
+            .collect();
+        return Err(format!(
+            "{live} accounts, expected {}; unexpected {extra:?}",
+            expected.len()
+        ));
     }
     for (address, want) in expected {
-        let got = chain.account(address).ok_or_else(|| format!("missing account {address}"))?;
+        let got = chain
+            .account(address)
+            .ok_or_else(|| format!("missing account {address}"))?;
         if got.fields.nonce != want.nonce.to::<u64>() || got.fields.balance != want.balance {
-            return Err(format!("{address}: nonce/balance {}/{} != {}/{}", got.fields.nonce, got.fields.balance, want.nonce, want.balance));
+            return Err(format!(
+                "{address}: nonce/balance {}/{} != {}/{}",
+                got.fields.nonce, got.fields.balance, want.nonce, want.balance
+            ));
         }
-        let code_hash = if want.code.is_empty() { alloy_trie_empty() } else { keccak256(&want.code) };
+        let code_hash = if want.code.is_empty() {
+            alloy_trie_empty()
+        } else {
+            keccak256(&want.code)
+        };
         if got.fields.code_hash != code_hash {
-            return Err(format!("{address}: code hash {} != {code_hash}", got.fields.code_hash));
+            return Err(format!(
+                "{address}: code hash {} != {code_hash}",
+                got.fields.code_hash
+            ));
         }
-        let want_storage: BTreeMap<U256, U256> = want.storage.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v)).collect();
+        let want_storage: BTreeMap<U256, U256> = want
+            .storage
+            .iter()
+            .filter(|(_, v)| !v.is_zero())
+            .map(|(k, v)| (*k, *v))
+            .collect();
         let got_storage: BTreeMap<U256, U256> = got.storage.iter().map(|(k, v)| (*k, *v)).collect();
         if got_storage != want_storage {
-            return Err(format!("{address}: storage {got_storage:?} != {want_storage:?}"));
+            return Err(format!(
+                "{address}: storage {got_storage:?} != {want_storage:?}"
+            ));
         }
     }
     Ok(())
@@ -213,7 +296,11 @@ pub fn run_zkevm_test(test: &BlockchainTest) -> Outcome {
     }
     let (mut nodes, mut bytes) = (0, 0);
     for (i, fb) in test.blocks.iter().enumerate() {
-        let expected_ok = fb.stateless_output_bytes.as_ref().and_then(|b| b.get(32)).is_some_and(|f| *f == 1);
+        let expected_ok = fb
+            .stateless_output_bytes
+            .as_ref()
+            .and_then(|b| b.get(32))
+            .is_some_and(|f| *f == 1);
         let verdict = zkevm_block(&config, fb);
         match (verdict, expected_ok) {
             (Ok(w), true) => {
@@ -221,18 +308,32 @@ pub fn run_zkevm_test(test: &BlockchainTest) -> Outcome {
                 bytes += w.byte_size();
             }
             (Err(_), false) => {}
-            (Ok(_), false) => return Outcome::Failed(format!("block {i}: accepted, the fixture says it must fail")),
+            (Ok(_), false) => {
+                return Outcome::Failed(format!(
+                    "block {i}: accepted, the fixture says it must fail"
+                ));
+            }
             (Err(e), true) => return Outcome::Failed(format!("block {i}: {e}")),
         }
     }
-    Outcome::Passed { witness_nodes: nodes, witness_bytes: bytes }
+    Outcome::Passed {
+        witness_nodes: nodes,
+        witness_bytes: bytes,
+    }
 }
 
-fn zkevm_block(config: &ChainConfig, fb: &crate::fixture::FixtureBlock) -> Result<ExecutionWitness, String> {
+fn zkevm_block(
+    config: &ChainConfig,
+    fb: &crate::fixture::FixtureBlock,
+) -> Result<ExecutionWitness, String> {
     let block = decode_block(&fb.rlp).map_err(|e| format!("rlp: {e}"))?;
     let witness = fb.execution_witness.clone().ok_or("no executionWitness")?;
     let witness = cairn_witness::json::from_value(witness).map_err(|e| e.to_string())?;
-    let input = ProgramInput { chain: config.clone(), blocks: vec![block], witness };
+    let input = ProgramInput {
+        chain: config.clone(),
+        blocks: vec![block],
+        witness,
+    };
     cairn_stateless::validate(&input).map_err(|e: StatelessError| e.to_string())?;
     Ok(input.witness)
 }
@@ -249,9 +350,27 @@ pub fn chain_file(test: &BlockchainTest) -> Result<cairn_exec::ChainFile, String
         .pre
         .iter()
         .map(|(address, a)| {
-            (*address, cairn_exec::AllocEntry { nonce: a.nonce, balance: a.balance, code: a.code.clone(), storage: a.storage.clone() })
+            (
+                *address,
+                cairn_exec::AllocEntry {
+                    nonce: a.nonce,
+                    balance: a.balance,
+                    code: a.code.clone(),
+                    storage: a.storage.clone(),
+                },
+            )
         })
         .collect();
-    let blocks = test.blocks.iter().filter(|b| b.expect_exception.is_none()).map(|b| b.rlp.clone()).collect();
-    Ok(cairn_exec::ChainFile { chain, genesis: alloy_rlp::encode(&genesis.header).into(), alloc, blocks })
+    let blocks = test
+        .blocks
+        .iter()
+        .filter(|b| b.expect_exception.is_none())
+        .map(|b| b.rlp.clone())
+        .collect();
+    Ok(cairn_exec::ChainFile {
+        chain,
+        genesis: alloy_rlp::encode(&genesis.header).into(),
+        alloc,
+        blocks,
+    })
 }

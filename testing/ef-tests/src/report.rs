@@ -56,13 +56,15 @@ pub struct JsonReport<'a> {
 impl Report {
     /// Sums over all folders.
     pub fn totals(&self) -> FolderStats {
-        self.folders.values().fold(FolderStats::default(), |a, f| FolderStats {
-            passed: a.passed + f.passed,
-            failed: a.failed + f.failed,
-            skipped: a.skipped + f.skipped,
-            witness_nodes: a.witness_nodes + f.witness_nodes,
-            witness_bytes: a.witness_bytes + f.witness_bytes,
-        })
+        self.folders
+            .values()
+            .fold(FolderStats::default(), |a, f| FolderStats {
+                passed: a.passed + f.passed,
+                failed: a.failed + f.failed,
+                skipped: a.skipped + f.skipped,
+                witness_nodes: a.witness_nodes + f.witness_nodes,
+                witness_bytes: a.witness_bytes + f.witness_bytes,
+            })
     }
 
     /// The `{"total","passed","failed","skipped","failures"}` report.
@@ -94,13 +96,31 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let width = self.folders.keys().map(String::len).max().unwrap_or(6).max(6);
-        writeln!(f, "{:<width$} {:>7} {:>7} {:>7} {:>13} {:>13}", "folder", "pass", "fail", "skip", "witness nodes", "witness bytes")?;
+        let width = self
+            .folders
+            .keys()
+            .map(String::len)
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        writeln!(
+            f,
+            "{:<width$} {:>7} {:>7} {:>7} {:>13} {:>13}",
+            "folder", "pass", "fail", "skip", "witness nodes", "witness bytes"
+        )?;
         for (name, s) in &self.folders {
-            writeln!(f, "{name:<width$} {:>7} {:>7} {:>7} {:>13} {:>13}", s.passed, s.failed, s.skipped, s.witness_nodes, s.witness_bytes)?;
+            writeln!(
+                f,
+                "{name:<width$} {:>7} {:>7} {:>7} {:>13} {:>13}",
+                s.passed, s.failed, s.skipped, s.witness_nodes, s.witness_bytes
+            )?;
         }
         let t = self.totals();
-        writeln!(f, "{:<width$} {:>7} {:>7} {:>7} {:>13} {:>13}", "TOTAL", t.passed, t.failed, t.skipped, t.witness_nodes, t.witness_bytes)?;
+        writeln!(
+            f,
+            "{:<width$} {:>7} {:>7} {:>7} {:>13} {:>13}",
+            "TOTAL", t.passed, t.failed, t.skipped, t.witness_nodes, t.witness_bytes
+        )?;
         let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
         for s in &self.skips {
             *reasons.entry(&s.reason).or_default() += 1;

@@ -41,7 +41,10 @@ pub enum RunnerError {
 /// # Errors
 /// [`RunnerError::Io`] when a folder cannot be listed.
 pub fn fixture_files(dir: &Path) -> Result<Vec<PathBuf>, RunnerError> {
-    let io = |source| RunnerError::Io { path: dir.to_path_buf(), source };
+    let io = |source| RunnerError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     if dir.is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
@@ -52,7 +55,10 @@ pub fn fixture_files(dir: &Path) -> Result<Vec<PathBuf>, RunnerError> {
             let path = entry.map_err(io)?.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.to_str().is_some_and(|p| p.ends_with(".json") || p.ends_with(".json.gz")) {
+            } else if path
+                .to_str()
+                .is_some_and(|p| p.ends_with(".json") || p.ends_with(".json.gz"))
+            {
                 out.push(path);
             }
         }
@@ -73,32 +79,47 @@ pub fn load_cases(path: &Path) -> Result<BTreeMap<String, BlockchainTest>, Strin
         Box::new(BufReader::new(file))
     };
     let mut text = String::new();
-    BufReader::new(reader).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    BufReader::new(reader)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
 /// Runs every case of one file into `report`.
 pub fn run_file(path: &Path, folder: &str, report: &mut Report) {
     let stats = report.folders.entry(folder.to_string()).or_default();
-    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let cases = match load_cases(path) {
         Ok(cases) => cases,
         Err(reason) => {
             stats.failed += 1;
-            report.failures.push(CaseNote { case: format!("{folder}/{file_name}"), reason });
+            report.failures.push(CaseNote {
+                case: format!("{folder}/{file_name}"),
+                reason,
+            });
             return;
         }
     };
     for (name, test) in cases {
         let zkevm = test.blocks.iter().any(|b| b.execution_witness.is_some());
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            if zkevm { run_zkevm_test(&test) } else { run_blockchain_test(&test, |_, _| {}) }
+            if zkevm {
+                run_zkevm_test(&test)
+            } else {
+                run_blockchain_test(&test, |_, _| {})
+            }
         }))
         .unwrap_or_else(|_| Outcome::Failed("panicked".into()));
         let case = format!("{folder}/{file_name}::{name}");
         let stats = report.folders.entry(folder.to_string()).or_default();
         match outcome {
-            Outcome::Passed { witness_nodes, witness_bytes } => {
+            Outcome::Passed {
+                witness_nodes,
+                witness_bytes,
+            } => {
                 stats.passed += 1;
                 stats.witness_nodes += witness_nodes;
                 stats.witness_bytes += witness_bytes;
@@ -123,7 +144,9 @@ pub fn run_file(path: &Path, folder: &str, report: &mut Report) {
 pub fn run(dir: &Path, threads: usize) -> Result<Report, RunnerError> {
     let files = fixture_files(dir)?;
     if files.is_empty() {
-        return Err(RunnerError::Empty { path: dir.to_path_buf() });
+        return Err(RunnerError::Empty {
+            path: dir.to_path_buf(),
+        });
     }
     let next = AtomicUsize::new(0);
     let merged = Mutex::new(Report::default());
@@ -142,11 +165,16 @@ pub fn run(dir: &Path, threads: usize) -> Result<Report, RunnerError> {
                         .unwrap_or_else(|| ".".into());
                     run_file(path, &folder, &mut local);
                 }
-                merged.lock().unwrap_or_else(std::sync::PoisonError::into_inner).merge(local);
+                merged
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .merge(local);
             });
         }
     });
-    let mut report = merged.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut report = merged
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     report.failures.sort_by(|a, b| a.case.cmp(&b.case));
     report.skips.sort_by(|a, b| a.case.cmp(&b.case));
     Ok(report)

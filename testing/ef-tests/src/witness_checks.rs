@@ -50,9 +50,15 @@ pub fn surplus_items(input: &ProgramInput) -> Vec<(Part, usize)> {
 /// Applies tampering (drop an item, add a stray node, flip a byte in a node, a code and a
 /// header) chosen from `seed`; each must be rejected or give exactly `expected`. Returns a
 /// description of every tampering that was accepted with a different output.
-pub fn tampering_accepted(input: &ProgramInput, expected: &ProgramOutput, seed: u64) -> Vec<String> {
+pub fn tampering_accepted(
+    input: &ProgramInput,
+    expected: &ProgramOutput,
+    seed: u64,
+) -> Vec<String> {
     let mut bad = Vec::new();
-    let pick = |n: usize, salt: u64| (seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(salt) % n.max(1) as u64) as usize;
+    let pick = |n: usize, salt: u64| {
+        (seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(salt) % n.max(1) as u64) as usize
+    };
     let mut cases: Vec<(String, ProgramInput)> = Vec::new();
     for part in [Part::State, Part::Codes, Part::Headers] {
         let n = list(&mut input.witness.clone(), part).len();
@@ -60,27 +66,45 @@ pub fn tampering_accepted(input: &ProgramInput, expected: &ProgramOutput, seed: 
             continue;
         }
         let i = pick(n, part as u64);
-        cases.push((format!("drop {part:?}[{i}]"), with_witness(input, |w| {
-            list(w, part).remove(i);
-        })));
+        cases.push((
+            format!("drop {part:?}[{i}]"),
+            with_witness(input, |w| {
+                list(w, part).remove(i);
+            }),
+        ));
         let item_len = list(&mut input.witness.clone(), part)[i].len();
         let at = pick(item_len, 7 + part as u64);
-        cases.push((format!("flip byte {at} of {part:?}[{i}]"), with_witness(input, |w| {
-            let item = &mut list(w, part)[i];
-            let mut bytes = item.to_vec();
-            if let Some(b) = bytes.get_mut(at) {
-                *b ^= 0x5a;
-            }
-            *item = bytes.into();
-        })));
+        cases.push((
+            format!("flip byte {at} of {part:?}[{i}]"),
+            with_witness(input, |w| {
+                let item = &mut list(w, part)[i];
+                let mut bytes = item.to_vec();
+                if let Some(b) = bytes.get_mut(at) {
+                    *b ^= 0x5a;
+                }
+                *item = bytes.into();
+            }),
+        ));
     }
-    let stray = alloy_primitives::Bytes::from(alloy_rlp::encode(vec![alloy_primitives::Bytes::from_static(b"stray"); 2]));
-    cases.push(("add a stray node".into(), with_witness(input, |w| w.state.push(stray.clone()))));
-    cases.push(("duplicate the first node".into(), with_witness(input, |w| {
-        if let Some(first) = w.state.first().cloned() {
-            w.state.push(first);
-        }
-    })));
+    let stray =
+        alloy_primitives::Bytes::from(alloy_rlp::encode(vec![
+            alloy_primitives::Bytes::from_static(
+                b"stray"
+            );
+            2
+        ]));
+    cases.push((
+        "add a stray node".into(),
+        with_witness(input, |w| w.state.push(stray.clone())),
+    ));
+    cases.push((
+        "duplicate the first node".into(),
+        with_witness(input, |w| {
+            if let Some(first) = w.state.first().cloned() {
+                w.state.push(first);
+            }
+        }),
+    ));
     for (what, tampered) in cases {
         if let Ok(out) = validate(&tampered)
             && out != *expected

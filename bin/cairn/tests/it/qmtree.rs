@@ -1,40 +1,11 @@
 //! `cairn qmtree …`.
 
-use std::{fs, path::Path, process::Command};
+use std::{fs, path::Path};
+
+use crate::{cairn, fails_with};
 
 use alloy_primitives::B256;
 use cairn_qmtree::{MemoryTree, Store, StoreOptions};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn cairn(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(args)
-        .env("CAIRN_LOG", "warn")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Exit 1 with exactly one line on stderr containing `needle`.
-fn fails_with(run: &Run, needle: &str) {
-    assert_eq!(run.code, 1, "stdout: {} stderr: {}", run.stdout, run.stderr);
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
-    assert!(
-        run.stderr.contains(needle),
-        "{:?} lacks {needle:?}",
-        run.stderr
-    );
-}
 
 fn tree() -> MemoryTree {
     let mut t = MemoryTree::new();

@@ -2,7 +2,12 @@ use cairn_exec::devchain::{DevChainParams, generate};
 use cairn_primitives::ProgramInput;
 
 fn small() -> cairn_exec::ChainFile {
-    generate(DevChainParams { seed: 7, blocks: 6, txs_per_block: 20 }).expect("generator builds valid blocks")
+    generate(DevChainParams {
+        seed: 7,
+        blocks: 6,
+        txs_per_block: 20,
+    })
+    .expect("generator builds valid blocks")
 }
 
 #[test]
@@ -26,26 +31,40 @@ fn every_block_validates_from_its_generated_witness() {
         let run = chain.witness(std::slice::from_ref(&block)).unwrap();
         run.result.as_ref().expect("recording run validates");
         let executed = chain.execute(&block).unwrap();
-        let input = ProgramInput { chain: file.chain.clone(), blocks: vec![block.clone()], witness: run.witness };
+        let input = ProgramInput {
+            chain: file.chain.clone(),
+            blocks: vec![block.clone()],
+            witness: run.witness,
+        };
         let out = cairn_stateless::validate(&input).unwrap();
         assert_eq!(out.final_state_root, executed.state_root);
         assert_eq!(out.last_block_hash, executed.hash);
         assert_eq!(out.total_gas_used, executed.gas_used);
     }
-    assert_eq!(kinds, [0u8, 1, 2, 3, 4].into_iter().collect(), "all five transaction types appear");
+    assert_eq!(
+        kinds,
+        [0u8, 1, 2, 3, 4].into_iter().collect(),
+        "all five transaction types appear"
+    );
 }
 
 #[test]
 fn a_batch_validates_from_one_witness() {
     let file = small();
     let mut chain = file.genesis_chain().unwrap();
-    let blocks: Vec<_> = (0..file.blocks.len()).map(|i| file.block(i).unwrap()).collect();
+    let blocks: Vec<_> = (0..file.blocks.len())
+        .map(|i| file.block(i).unwrap())
+        .collect();
     let run = chain.witness(&blocks).unwrap();
     let (recorded, _) = run.result.expect("recording run validates");
     for b in &blocks {
         chain.execute(b).unwrap();
     }
-    let input = ProgramInput { chain: file.chain.clone(), blocks, witness: run.witness };
+    let input = ProgramInput {
+        chain: file.chain,
+        blocks,
+        witness: run.witness,
+    };
     let out = cairn_stateless::validate(&input).unwrap();
     assert_eq!(out, recorded);
     assert_eq!(out.final_state_root, chain.head().state_root);

@@ -35,7 +35,11 @@ fn bytes(v: &Value) -> Option<Vec<u8>> {
 fn root_of(pairs: &[(Vec<u8>, Option<Vec<u8>>)], secure: bool) -> alloy_primitives::B256 {
     let mut trie = SparseTrie::new();
     for (k, v) in pairs {
-        let k = if secure { keccak256(k).to_vec() } else { k.clone() };
+        let k = if secure {
+            keccak256(k).to_vec()
+        } else {
+            k.clone()
+        };
         let key = Nibbles::unpack(&k);
         match v {
             Some(v) if !v.is_empty() => trie.insert(&key, v.clone(), &mut NoNodes).unwrap(),
@@ -47,7 +51,9 @@ fn root_of(pairs: &[(Vec<u8>, Option<Vec<u8>>)], secure: bool) -> alloy_primitiv
 
 #[test]
 fn trie_tests() {
-    let Some(dir) = fixtures("TrieTests") else { return };
+    let Some(dir) = fixtures("TrieTests") else {
+        return;
+    };
     let files = [
         ("trietest.json", false),
         ("trieanyorder.json", false),
@@ -59,8 +65,14 @@ fn trie_tests() {
     for (file, secure) in files {
         for (name, case) in load(&dir.join(file)) {
             let pairs: Vec<(Vec<u8>, Option<Vec<u8>>)> = match &case["in"] {
-                Value::Array(items) => items.iter().map(|kv| (bytes(&kv[0]).unwrap(), bytes(&kv[1]))).collect(),
-                Value::Object(map) => map.iter().map(|(k, v)| (bytes(&Value::String(k.clone())).unwrap(), bytes(v))).collect(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|kv| (bytes(&kv[0]).unwrap(), bytes(&kv[1])))
+                    .collect(),
+                Value::Object(map) => map
+                    .iter()
+                    .map(|(k, v)| (bytes(&Value::String(k.clone())).unwrap(), bytes(v)))
+                    .collect(),
                 other => panic!("{file}/{name}: unexpected input {other}"),
             };
             let expected: alloy_primitives::B256 = case["root"].as_str().unwrap().parse().unwrap();
@@ -70,7 +82,11 @@ fn trie_tests() {
                 let reversed: Vec<_> = pairs.iter().rev().cloned().collect();
                 ok &= root_of(&reversed, secure) == expected;
             }
-            if ok { passed += 1 } else { failed.push(format!("{file}/{name}")) }
+            if ok {
+                passed += 1
+            } else {
+                failed.push(format!("{file}/{name}"))
+            }
         }
     }
     // Ordered traversal: `trietestnextprev.json` asks for each key's neighbours.
@@ -78,28 +94,53 @@ fn trie_tests() {
         let mut trie = SparseTrie::new();
         for k in case["in"].as_array().unwrap() {
             let k = bytes(k).unwrap();
-            trie.insert(&Nibbles::unpack(&k), k.clone(), &mut NoNodes).unwrap();
+            trie.insert(&Nibbles::unpack(&k), k.clone(), &mut NoNodes)
+                .unwrap();
         }
-        let keys: Vec<Vec<u8>> = trie.entries(&mut NoNodes).unwrap().into_iter().map(|(_, v)| v).collect();
+        let keys: Vec<Vec<u8>> = trie
+            .entries(&mut NoNodes)
+            .unwrap()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
         let mut ok = keys.windows(2).all(|w| w[0] < w[1]);
         for t in case["tests"].as_array().unwrap() {
             let probe = bytes(&t[0]).unwrap();
-            let prev = keys.iter().rev().find(|k| **k < probe).cloned().unwrap_or_default();
-            let next = keys.iter().find(|k| **k > probe).cloned().unwrap_or_default();
+            let prev = keys
+                .iter()
+                .rev()
+                .find(|k| **k < probe)
+                .cloned()
+                .unwrap_or_default();
+            let next = keys
+                .iter()
+                .find(|k| **k > probe)
+                .cloned()
+                .unwrap_or_default();
             ok &= prev == bytes(&t[1]).unwrap() && next == bytes(&t[2]).unwrap();
         }
-        if ok { passed += 1 } else { failed.push(format!("trietestnextprev.json/{name}")) }
+        if ok {
+            passed += 1
+        } else {
+            failed.push(format!("trietestnextprev.json/{name}"))
+        }
     }
-    eprintln!("TrieTests: {passed} passed, {} failed, 0 skipped", failed.len());
+    eprintln!(
+        "TrieTests: {passed} passed, {} failed, 0 skipped",
+        failed.len()
+    );
     assert!(failed.is_empty(), "failed: {failed:?}");
-    assert!(passed >= 26, "expected every TrieTests vector to run, ran {passed}");
+    assert!(
+        passed >= 26,
+        "expected every TrieTests vector to run, ran {passed}"
+    );
 }
 
 /// A decoded RLP item.
 #[derive(Debug, PartialEq)]
 enum Item {
     Bytes(Vec<u8>),
-    List(Vec<Item>),
+    List(Vec<Self>),
 }
 
 /// Strict decoding: canonical headers (alloy-rlp enforces them) and no trailing bytes.
@@ -135,7 +176,11 @@ fn encode_item(item: &Item, out: &mut Vec<u8>) {
         Item::List(items) => {
             let mut payload = Vec::new();
             items.iter().for_each(|i| encode_item(i, &mut payload));
-            Header { list: true, payload_length: payload.len() }.encode(out);
+            Header {
+                list: true,
+                payload_length: payload.len(),
+            }
+            .encode(out);
             out.extend_from_slice(&payload);
         }
     }
@@ -151,7 +196,13 @@ fn expected_item(v: &Value) -> Item {
         },
         Value::Number(n) => {
             let n = n.as_u64().unwrap();
-            Item::Bytes(n.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect())
+            Item::Bytes(
+                n.to_be_bytes()
+                    .iter()
+                    .copied()
+                    .skip_while(|b| *b == 0)
+                    .collect(),
+            )
         }
         Value::Array(items) => Item::List(items.iter().map(expected_item).collect()),
         other => panic!("unexpected rlp test input {other}"),
@@ -179,12 +230,21 @@ fn decimal_to_be_bytes(dec: &str) -> Vec<u8> {
 
 #[test]
 fn rlp_tests() {
-    let Some(dir) = fixtures("RLPTests") else { return };
+    let Some(dir) = fixtures("RLPTests") else {
+        return;
+    };
     let (mut passed, mut failed) = (0, Vec::new());
-    let files = ["rlptest.json", "invalidRLPTest.json", "RandomRLPTests/example.json"];
+    let files = [
+        "rlptest.json",
+        "invalidRLPTest.json",
+        "RandomRLPTests/example.json",
+    ];
     for file in files {
         for (name, case) in load(&dir.join(file)) {
-            let out = alloy_primitives::hex::decode(case["out"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+            let out = alloy_primitives::hex::decode(
+                case["out"].as_str().unwrap().trim_start_matches("0x"),
+            )
+            .unwrap();
             let decoded = decode_exact(&out);
             let ok = match &case["in"] {
                 Value::String(s) if s == "INVALID" => decoded.is_err(),
@@ -199,10 +259,17 @@ fn rlp_tests() {
                     item == expected_item(input) && re == out
                 }),
             };
-            if ok { passed += 1 } else { failed.push(format!("{file}/{name}")) }
+            if ok {
+                passed += 1
+            } else {
+                failed.push(format!("{file}/{name}"))
+            }
         }
     }
-    eprintln!("RLPTests: {passed} passed, {} failed, 0 skipped", failed.len());
+    eprintln!(
+        "RLPTests: {passed} passed, {} failed, 0 skipped",
+        failed.len()
+    );
     assert!(failed.is_empty(), "failed: {failed:?}");
     assert!(passed > 50, "expected the RLP vectors to run, ran {passed}");
 }

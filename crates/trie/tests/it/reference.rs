@@ -16,18 +16,30 @@ enum Op {
 /// Keys with heavily shared prefixes (to force extensions and deep branches), of a fixed length
 /// so that none is a prefix of another (a `HashBuilder` requirement).
 fn key(len: usize) -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(prop_oneof![Just(0x00u8), Just(0x01), Just(0x10), Just(0x11), any::<u8>()], len)
+    prop::collection::vec(
+        prop_oneof![
+            Just(0x00u8),
+            Just(0x01),
+            Just(0x10),
+            Just(0x11),
+            any::<u8>()
+        ],
+        len,
+    )
 }
 
 fn value() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>(), 1..40)
 }
 
-fn ops(key_len: usize) -> impl Strategy<Value = (Vec<(Vec<u8>, Vec<u8>)>, Vec<Op>)> {
+/// Initial key/value pairs and the operations that follow.
+type Scenario = (Vec<(Vec<u8>, Vec<u8>)>, Vec<Op>);
+
+fn ops(key_len: usize) -> impl Strategy<Value = Scenario> {
     let keys = prop::collection::vec(key(key_len), 1..24);
     keys.prop_flat_map(|keys| {
         let pick = prop::sample::select(keys.clone());
-        let initial = prop::collection::vec((prop::sample::select(keys.clone()), value()), 0..24);
+        let initial = prop::collection::vec((prop::sample::select(keys), value()), 0..24);
         let op = prop_oneof![
             (pick.clone(), value()).prop_map(|(k, v)| Op::Insert(k, v)),
             pick.prop_map(Op::Delete),
@@ -51,7 +63,11 @@ fn all_nodes(model: &BTreeMap<Vec<u8>, Vec<u8>>, targets: Vec<Nibbles>) -> B256M
         hb.add_leaf(Nibbles::unpack(k), v);
     }
     hb.root();
-    hb.take_proof_nodes().into_inner().into_values().map(|n| (keccak256(&n), n)).collect()
+    hb.take_proof_nodes()
+        .into_inner()
+        .into_values()
+        .map(|n| (keccak256(&n), n))
+        .collect()
 }
 
 fn apply(model: &mut BTreeMap<Vec<u8>, Vec<u8>>, op: &Op) {
@@ -72,21 +88,35 @@ fn run_op(trie: &mut SparseTrie, op: &Op, nodes: &mut B256Map<Bytes>) -> Result<
     }
 }
 
-fn check_full(key_len: usize, initial: Vec<(Vec<u8>, Vec<u8>)>, ops: Vec<Op>) -> Result<(), TestCaseError> {
+fn check_full(
+    key_len: usize,
+    initial: Vec<(Vec<u8>, Vec<u8>)>,
+    ops: Vec<Op>,
+) -> Result<(), TestCaseError> {
     let mut model = BTreeMap::new();
     let mut trie = SparseTrie::new();
     for (k, v) in initial {
-        trie.insert(&Nibbles::unpack(&k), v.clone(), &mut NoNodes).unwrap();
+        trie.insert(&Nibbles::unpack(&k), v.clone(), &mut NoNodes)
+            .unwrap();
         model.insert(k, v);
     }
     prop_assert_eq!(trie.root(), reference_root(&model));
     for op in &ops {
         run_op(&mut trie, op, &mut B256Map::default()).unwrap();
         apply(&mut model, op);
-        prop_assert_eq!(trie.root(), reference_root(&model), "after {:?} (key len {})", op, key_len);
+        prop_assert_eq!(
+            trie.root(),
+            reference_root(&model),
+            "after {:?} (key len {})",
+            op,
+            key_len
+        );
     }
     for (k, v) in &model {
-        prop_assert_eq!(trie.get(&Nibbles::unpack(k), &mut NoNodes).unwrap(), Some(v.as_slice()));
+        prop_assert_eq!(
+            trie.get(&Nibbles::unpack(k), &mut NoNodes).unwrap(),
+            Some(v.as_slice())
+        );
     }
     Ok(())
 }
@@ -103,7 +133,14 @@ fn check_from_proofs(initial: Vec<(Vec<u8>, Vec<u8>)>, ops: Vec<Op>) -> Result<(
             Op::Insert(k, _) | Op::Delete(k) => Nibbles::unpack(k),
         })
         .collect();
-    let everything = all_nodes(&model, model.keys().map(Nibbles::unpack).chain(touched.iter().copied()).collect());
+    let everything = all_nodes(
+        &model,
+        model
+            .keys()
+            .map(Nibbles::unpack)
+            .chain(touched.iter().copied())
+            .collect(),
+    );
     let mut nodes = all_nodes(&model, touched);
     let mut trie = SparseTrie::from_root(root);
     prop_assert_eq!(trie.root(), root);
@@ -115,7 +152,11 @@ fn check_from_proofs(initial: Vec<(Vec<u8>, Vec<u8>)>, ops: Vec<Op>) -> Result<(
                 Err(TrieError::MissingNode { hash, .. }) => {
                     prop_assert_eq!(trie.root(), before, "a failed operation changed the trie");
                     let node = everything.get(&hash).cloned();
-                    prop_assert!(node.is_some(), "missing node {} is not part of the trie", hash);
+                    prop_assert!(
+                        node.is_some(),
+                        "missing node {} is not part of the trie",
+                        hash
+                    );
                     prop_assert!(!nodes.contains_key(&hash), "node {} was available", hash);
                     nodes.insert(hash, node.unwrap());
                 }
@@ -184,8 +225,13 @@ fn missing_node_error_names_hash_and_path() {
         }
         other => panic!("expected a missing root, got {other:?}"),
     }
-    let mut root_only: B256Map<Bytes> =
-        full.proof(&a, &mut NoNodes).unwrap().into_iter().take(1).map(|n| (keccak256(&n), n)).collect();
+    let mut root_only: B256Map<Bytes> = full
+        .proof(&a, &mut NoNodes)
+        .unwrap()
+        .into_iter()
+        .take(1)
+        .map(|n| (keccak256(&n), n))
+        .collect();
     match sparse.get(&a, &mut root_only) {
         Err(TrieError::MissingNode { path, .. }) => assert_eq!(path, Nibbles::from_nibbles([0xa])),
         other => panic!("expected a missing leaf, got {other:?}"),
@@ -199,5 +245,8 @@ fn tampered_node_is_rejected() {
     let hash = keccak256(&garbage);
     nodes.insert(hash, garbage);
     let mut trie = SparseTrie::from_root(hash);
-    assert!(matches!(trie.get(&Nibbles::unpack([1u8; 32]), &mut nodes), Err(TrieError::InvalidNode { .. })));
+    assert!(matches!(
+        trie.get(&Nibbles::unpack([1u8; 32]), &mut nodes),
+        Err(TrieError::InvalidNode { .. })
+    ));
 }

@@ -29,10 +29,17 @@ fn generated_witnesses_are_minimal_and_tamper_evident() {
             let mut kept = Vec::new();
             let outcome = run_blockchain_test(&test, |block, config| {
                 if block.valid {
-                    kept.push(ProgramInput { chain: config.clone(), blocks: vec![block.block], witness: block.witness });
+                    kept.push(ProgramInput {
+                        chain: config.clone(),
+                        blocks: vec![block.block],
+                        witness: block.witness,
+                    });
                 }
             });
-            assert!(matches!(outcome, Outcome::Passed { .. }), "{name}: {outcome:?}");
+            assert!(
+                matches!(outcome, Outcome::Passed { .. }),
+                "{name}: {outcome:?}"
+            );
             for (b, input) in kept.iter().take(2).enumerate() {
                 let expected = cairn_stateless::validate(input).unwrap();
                 for (part, i) in surplus_items(input) {
@@ -46,7 +53,13 @@ fn generated_witnesses_are_minimal_and_tamper_evident() {
             }
         }
     }
-    eprintln!("witness checks: {blocks_checked} blocks, {items_checked} witness items removed one by one, {} problems", problems.len());
-    assert!(blocks_checked > 100, "the sample must be substantial, got {blocks_checked}");
+    eprintln!(
+        "witness checks: {blocks_checked} blocks, {items_checked} witness items removed one by one, {} problems",
+        problems.len()
+    );
+    assert!(
+        blocks_checked > 100,
+        "the sample must be substantial, got {blocks_checked}"
+    );
     assert!(problems.is_empty(), "{problems:#?}");
 }
