@@ -80,6 +80,14 @@ pub enum Error {
         /// All cases.
         total: usize,
     },
+    /// A data directory's committed blocks are not the chain file's.
+    #[error("{}: committed block {number} differs from the chain file's", path.display())]
+    Diverged {
+        /// The data directory.
+        path: PathBuf,
+        /// The first block that differs.
+        number: u64,
+    },
     /// Serialising a report.
     #[error("cannot serialise the report: {source}")]
     Json {

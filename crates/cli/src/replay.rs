@@ -1,5 +1,6 @@
 //! `cairn replay [CHAIN]`: every block generated a witness, imported, and validated from
-//! the witness alone, with per-block figures.
+//! the witness alone, with per-block figures; with `--datadir`, every block imported with
+//! commitments into a persistent QMTree (restartable).
 
 use crate::{Error, Result, chain::ChainArgs};
 use cairn_primitives::ProgramInput;
@@ -12,8 +13,13 @@ pub struct ReplayArgs {
     #[command(flatten)]
     pub chain: ChainArgs,
     /// Also write a validation bundle per block (`block-<n>.json`, input of `cairn validate`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "datadir")]
     pub bundle_dir: Option<PathBuf>,
+    /// Import with commitments into this data directory: every transaction (and system
+    /// step) becomes a QMTree leaf, one root per block. Run again to continue from the last
+    /// committed block; an interrupted run loses nothing committed.
+    #[arg(long, env = "CAIRN_DATADIR")]
+    pub datadir: Option<PathBuf>,
 }
 
 /// Runs `cairn replay`.
@@ -22,6 +28,9 @@ pub struct ReplayArgs {
 /// The first block that fails, or a path disagreement, naming the block.
 pub fn run(args: ReplayArgs) -> Result<()> {
     let file = args.chain.load()?;
+    if let Some(dir) = &args.datadir {
+        return import(&file, dir);
+    }
     if let Some(dir) = &args.bundle_dir {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.clone(),
@@ -102,5 +111,74 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         }
         println!("wrote {} bundles to {}", file.blocks.len(), dir.display());
     }
+    Ok(())
+}
+
+/// `cairn replay --datadir`: import into a committing node.
+fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
+    use std::io::IsTerminal;
+    let mut node = cairn_exec::commit::Node::open(dir, Some(file))?;
+    let genesis = file.genesis_header()?.number;
+    let head = node.head_number();
+    let done = usize::try_from(head - genesis).unwrap_or(usize::MAX);
+    // The blocks already committed must be the chain file's.
+    for index in 0..done.min(file.blocks.len()) {
+        let block = file.block(index)?;
+        let number = block.header.number;
+        if node.layout(number).map(|l| l.hash) != Some(block.header.hash_slow()) {
+            return Err(Error::Diverged { path: dir.to_path_buf(), number });
+        }
+    }
+    let todo = file.blocks.len().saturating_sub(done);
+    if done > 0 {
+        tracing::info!(target: "cairn::replay", head, "continuing from the last committed block");
+    }
+    let bar = std::io::stdout().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(todo as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} blocks {per_sec} eta {eta} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    if bar.is_none() {
+        println!("{:>6} {:>4} {:>10} {:>6} {:>9} {:>9} {:>9}  qmtree root", "block", "txs", "gas", "leaves", "execute", "change", "prestate");
+    }
+    let (mut gas, mut leaves, started) = (0u64, 0usize, std::time::Instant::now());
+    for index in done..file.blocks.len() {
+        let block = file.block(index)?;
+        let imported = node.import(&block)?;
+        gas += imported.gas_used;
+        leaves += imported.layout.kinds.len();
+        let t = imported.timings;
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        match &bar {
+            Some(bar) => {
+                bar.set_message(format!("block {} root {}", imported.layout.number, imported.layout.root));
+                bar.inc(1);
+            }
+            None => println!(
+                "{:>6} {:>4} {:>10} {:>6} {:>7.2}ms {:>7.2}ms {:>7.2}ms  {}",
+                imported.layout.number,
+                imported.transactions,
+                imported.gas_used,
+                imported.layout.kinds.len(),
+                ms(t.execute),
+                ms(t.state_change),
+                ms(t.pre_state),
+                imported.layout.root
+            ),
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let head = node.head_number();
+    let root = node.layout(head).map(|l| l.root).unwrap_or_default();
+    println!(
+        "committed {todo} blocks ({leaves} leaves, {gas} gas) in {:.2} s; head {head}, {} leaves in all, qmtree root {root}",
+        started.elapsed().as_secs_f64(),
+        node.tree().leaf_count()
+    );
     Ok(())
 }

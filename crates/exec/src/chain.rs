@@ -21,7 +21,7 @@ use alloy_primitives::{Address, B256, Bloom, Bytes, U256, keccak256, map::B256Ma
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use cairn_primitives::{Block, ChainConfig, ExecutionWitness, ProgramOutput, TransactionSigned};
 use cairn_stateless::{
-    BlockSummary, StatelessError, check_outcome, consensus, execute_block, recover_senders,
+    BlockSummary, StatelessError, check_outcome, consensus, execute_block_phases, recover_senders,
 };
 use cairn_witness::{AccountDiff, AccountFields, StateDiff, StateTrie};
 use revm::{
@@ -153,12 +153,12 @@ fn genesis_state(
     Ok((flat, nodes, root))
 }
 
-struct Run {
-    outcome: BlockExecutionResult<ReceiptEnvelope>,
-    diff: StateDiff,
-    codes: Vec<(B256, Bytes)>,
-    state_root: B256,
-    new_nodes: Vec<Bytes>,
+pub(crate) struct Run {
+    pub(crate) outcome: BlockExecutionResult<ReceiptEnvelope>,
+    pub(crate) diff: StateDiff,
+    pub(crate) codes: Vec<(B256, Bytes)>,
+    pub(crate) state_root: B256,
+    pub(crate) new_nodes: Vec<Bytes>,
 }
 
 impl Chain {
@@ -269,64 +269,61 @@ impl Chain {
     /// Executes `block` on the flat state: header and body rules, senders, execution,
     /// outcome checks; then its changes go into the tries and the root must match.
     fn run(&self, block: &Block, check_header: bool) -> Result<Run> {
-        let header = &block.header;
-        let number = header.number;
-        let parent = self.head();
-        let consensus = |source| StatelessError::Consensus {
-            block: number,
-            source,
-        };
+        let txs = self.prepare(block, check_header)?;
+        let mut state = self.flat_db_state();
+        let outcome = execute_block_phases(&self.config, block, &txs, &mut state, NoOpInspector, |_| {})
+            .map_err(|e| execution_error(block, e))?;
+        self.finish_run(block, check_header, state, outcome)
+    }
+
+    /// Header and body rules (unless building), then the senders.
+    pub(crate) fn prepare<'b>(
+        &self,
+        block: &'b Block,
+        check_header: bool,
+    ) -> Result<Vec<alloy_consensus::transaction::Recovered<&'b TransactionSigned>>> {
+        let number = block.header.number;
+        let consensus = |source| StatelessError::Consensus { block: number, source };
         if check_header {
-            consensus::validate_header(&self.config, header, parent, self.head_hash())
-                .map_err(consensus)?;
+            consensus::validate_header(&self.config, &block.header, self.head(), self.head_hash()).map_err(consensus)?;
             consensus::validate_body(&self.config, block).map_err(consensus)?;
         }
-        let txs = recover_senders(block)?;
-        let mut state = State::builder()
-            .with_database(FlatDb {
-                state: &self.flat,
-                hashes: &self.hashes,
-                first: self.first_number,
-            })
+        Ok(recover_senders(block)?)
+    }
+
+    /// revm's `State` over the flat state at the head, recording the block's changes.
+    pub(crate) fn flat_db_state(&self) -> State<FlatDb<'_>> {
+        State::builder()
+            .with_database(FlatDb { state: &self.flat, hashes: &self.hashes, first: self.first_number })
             .with_bundle_update()
-            .build();
-        let outcome =
-            execute_block(&self.config, block, &txs, &mut state, NoOpInspector).map_err(|e| {
-                StatelessError::Execution {
-                    block: number,
-                    source: Box::new(e),
-                }
-            })?;
+            .build()
+    }
+
+    /// After execution: outcome checks, the block's changes into the tries, the root check.
+    pub(crate) fn finish_run(
+        &self,
+        block: &Block,
+        check_header: bool,
+        mut state: State<FlatDb<'_>>,
+        outcome: BlockExecutionResult<ReceiptEnvelope>,
+    ) -> Result<Run> {
+        let header = &block.header;
+        let number = header.number;
         if check_header {
             check_outcome(&self.config, header, &outcome)?;
         }
         state.merge_transitions(BundleRetention::PlainState);
         let bundle = state.take_bundle();
         let diff = StateDiff::from_bundle(&bundle);
-        let codes = bundle
-            .contracts
-            .iter()
-            .map(|(hash, code)| (*hash, code.original_bytes()))
-            .collect();
-        let mut trie = StateTrie::new(parent.state_root);
+        let codes = bundle.contracts.iter().map(|(hash, code)| (*hash, code.original_bytes())).collect();
+        let mut trie = StateTrie::new(self.head().state_root);
         trie.record_written();
         let mut nodes = &self.nodes;
         let state_root = trie.apply(&diff, &mut nodes)?;
         if check_header && state_root != header.state_root {
-            return Err(StatelessError::StateRootMismatch {
-                block: number,
-                got: state_root,
-                expected: header.state_root,
-            }
-            .into());
+            return Err(StatelessError::StateRootMismatch { block: number, got: state_root, expected: header.state_root }.into());
         }
-        Ok(Run {
-            outcome,
-            diff,
-            codes,
-            state_root,
-            new_nodes: trie.take_written(),
-        })
+        Ok(Run { outcome, diff, codes, state_root, new_nodes: trie.take_written() })
     }
 
     /// Imports a block on top of the head. On error nothing changes.
@@ -342,6 +339,11 @@ impl Chain {
             });
         }
         let run = self.run(block, true)?;
+        Ok(self.import(block, run))
+    }
+
+    /// Adds an executed block (its nodes, codes, state change and header).
+    pub(crate) fn import(&mut self, block: &Block, run: Run) -> ExecutedBlock {
         for node in run.new_nodes {
             self.nodes.insert(keccak256(&node), node);
         }
@@ -351,13 +353,13 @@ impl Chain {
         self.headers.push(block.header.clone());
         self.hashes.push(hash);
         tracing::debug!(target: "cairn::exec", number = block.header.number, gas_used = run.outcome.gas_used, "imported");
-        Ok(ExecutedBlock {
+        ExecutedBlock {
             hash,
             gas_used: run.outcome.gas_used,
             receipts: run.outcome.receipts,
             state_root: run.state_root,
             diff: run.diff,
-        })
+        }
     }
 
     /// Builds (but does not import) the next block from `txs`.
@@ -460,7 +462,7 @@ impl Chain {
         let parent_hash = self.hash(parent_number).ok_or(ExecError::UnknownBlock {
             number: parent_number,
         })?;
-        let mut recorder = Recorder::new(self, parent_number);
+        let mut recorder = Recorder::new(self, Some(parent_number));
         let db = cairn_witness::WitnessDb::new(&mut recorder, parent.state_root).record_keys();
         let result = cairn_stateless::validate_inner(&self.config, blocks, parent, parent_hash, db);
         let (keys, result) = match result {
@@ -475,4 +477,9 @@ impl Chain {
             result,
         })
     }
+}
+
+/// A block executor error as the block's execution failure.
+pub(crate) fn execution_error(block: &Block, e: alloy_evm::block::BlockExecutionError) -> ExecError {
+    StatelessError::Execution { block: block.header.number, source: Box::new(e) }.into()
 }

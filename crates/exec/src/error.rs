@@ -38,6 +38,44 @@ pub enum ExecError {
         /// Root from stateless validation.
         stateless: B256,
     },
+    /// Commitments could not be attributed to the block's execution steps.
+    #[error("block {number}: commitments inconsistent: {reason}")]
+    CommitmentMismatch {
+        /// The block.
+        number: u64,
+        /// What did not line up.
+        reason: &'static str,
+    },
+    /// Re-executing a committed block does not reproduce a leaf stored in the data directory.
+    #[error("block {number}: recomputed leaf at txNum {tx_num} differs from the stored one")]
+    StoredLeafMismatch {
+        /// The block.
+        number: u64,
+        /// The leaf.
+        tx_num: u64,
+    },
+    /// A call could not be executed.
+    #[error("call at block {number}: {reason}")]
+    CallFailed {
+        /// The block.
+        number: u64,
+        /// Why.
+        reason: String,
+    },
+    /// An earlier import failed after the chain advanced; reopen the data directory.
+    #[error("node is unusable after a failed import; reopen its data directory")]
+    Poisoned,
+    /// A QMTree operation failed.
+    #[error("qmtree: {0}")]
+    Qmtree(#[from] cairn_qmtree::Error),
+    /// A data directory does not hold what it should.
+    #[error("{path}: {reason}")]
+    DataDir {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// No canonical block with this number.
     #[error("unknown block {number}")]
     UnknownBlock {

@@ -26,13 +26,14 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod bench;
+pub mod commit;
 mod chain;
 mod chainfile;
 pub mod devchain;
 mod error;
 mod replay;
 mod state;
-mod witness;
+pub(crate) mod witness;
 
 pub use chain::{
     BlockAttributes, Chain, ExecutedBlock, GenesisAccount, WitnessRun, genesis_state_root,

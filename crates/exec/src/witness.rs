@@ -12,7 +12,8 @@ use std::collections::BTreeSet;
 #[derive(Debug)]
 pub(crate) struct Recorder<'a> {
     chain: &'a Chain,
-    parent: u64,
+    /// The newest ancestor BLOCKHASH may reach (`None`: no ancestors at all).
+    parent: Option<u64>,
     nodes: Vec<Bytes>,
     seen_nodes: B256Set,
     codes: Vec<Bytes>,
@@ -21,7 +22,7 @@ pub(crate) struct Recorder<'a> {
 }
 
 impl<'a> Recorder<'a> {
-    pub(crate) fn new(chain: &'a Chain, parent: u64) -> Self {
+    pub(crate) fn new(chain: &'a Chain, parent: Option<u64>) -> Self {
         Self {
             chain,
             parent,
@@ -29,14 +30,18 @@ impl<'a> Recorder<'a> {
             seen_nodes: B256Set::default(),
             codes: Vec::new(),
             seen_codes: B256Set::default(),
-            oldest: parent,
+            oldest: parent.unwrap_or(u64::MAX),
         }
     }
 
     /// The witness: recorded nodes and codes, the `keys` read, and the contiguous headers
     /// from the oldest ancestor BLOCKHASH asked for up to the parent.
     pub(crate) fn into_witness(self, keys: &BTreeSet<(Address, Option<U256>)>) -> ExecutionWitness {
-        let headers = (self.oldest..=self.parent)
+        let headers = self
+            .parent
+            .map(|parent| self.oldest..=parent)
+            .into_iter()
+            .flatten()
             .filter_map(|n| self.chain.header(n))
             .map(|h| Bytes::from(alloy_rlp::encode(h)))
             .collect();
@@ -82,7 +87,7 @@ impl WitnessSource for Recorder<'_> {
     }
 
     fn ancestor_hash(&mut self, number: u64) -> Result<Option<B256>, ProviderError> {
-        if number > self.parent {
+        if self.parent.is_none_or(|parent| number > parent) {
             return Ok(None);
         }
         let hash = self.chain.hash(number);

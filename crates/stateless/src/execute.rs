@@ -210,16 +210,52 @@ pub fn execute_block<'a, DB, I>(
     inspector: I,
 ) -> Result<BlockExecutionResult<ReceiptEnvelope>, BlockExecutionError>
 where
-    DB: Database<Error: core::error::Error + Send + Sync + 'static>
-        + core::fmt::Debug
-        + StorageProbe,
+    DB: Database<Error: core::error::Error + Send + Sync + 'static> + core::fmt::Debug + StorageProbe,
+    I: Inspector<EthEvmContext<&'a mut State<DB>>>,
+{
+    execute_block_phases(chain, block, txs, state, inspector, |_| {})
+}
+
+/// A point between the phases of a block's execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The pre-block system calls (EIP-2935, EIP-4788) are done.
+    PreBlock,
+    /// Transaction `index` is done.
+    Transaction(usize),
+    /// The post-block work (EIP-7002 / EIP-7251 system calls, withdrawals) is done.
+    PostBlock,
+}
+
+/// Like [`execute_block`], calling `on_phase` after the pre-block system calls, after each
+/// transaction, and after the post-block work (e.g. to attribute state commits to them).
+///
+/// # Errors
+/// See [`execute_block`].
+pub fn execute_block_phases<'a, DB, I>(
+    chain: &ChainConfig,
+    block: &Block,
+    txs: &[Recovered<&TransactionSigned>],
+    state: &'a mut State<DB>,
+    inspector: I,
+    mut on_phase: impl FnMut(Phase),
+) -> Result<BlockExecutionResult<ReceiptEnvelope>, BlockExecutionError>
+where
+    DB: Database<Error: core::error::Error + Send + Sync + 'static> + core::fmt::Debug + StorageProbe,
     I: Inspector<EthEvmContext<&'a mut State<DB>>>,
 {
     let env = evm_env(chain, &block.header);
     let evm = EthEvmFactory::default().create_evm_with_inspector(state, env, (Eip7610, inspector));
-    let executor =
-        EthBlockExecutor::new(evm, block_ctx(block), ChainSpec(chain), CairnReceiptBuilder);
-    executor.execute_block(txs.iter())
+    let mut executor = EthBlockExecutor::new(evm, block_ctx(block), ChainSpec(chain), CairnReceiptBuilder);
+    executor.apply_pre_execution_changes()?;
+    on_phase(Phase::PreBlock);
+    for (index, tx) in txs.iter().enumerate() {
+        executor.execute_transaction(tx)?;
+        on_phase(Phase::Transaction(index));
+    }
+    let result = executor.apply_post_execution_changes()?;
+    on_phase(Phase::PostBlock);
+    Ok(result)
 }
 
 /// Checks an execution outcome against the header: gas used, blob gas used, receipts root,

@@ -112,3 +112,59 @@ fn conformance_writes_the_json_report() {
     assert_eq!(report["total"], report["passed"]);
     assert!(report["failures"].as_array().unwrap().is_empty());
 }
+
+/// The last line of a datadir replay names the head and the QMTree root.
+fn final_root(stdout: &str) -> String {
+    let line = stdout.lines().rev().find(|l| l.starts_with("committed ")).unwrap_or_default();
+    line.rsplit(' ').next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn datadir_replay_survives_kills_and_continues() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let reference = tempfile::tempdir().unwrap();
+    let full = cairn(&["replay", "--datadir", reference.path().to_str().unwrap()]);
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    let expected = final_root(&full.stdout);
+    assert!(expected.starts_with("0x"), "{}", full.stdout);
+
+    let dir = tempfile::tempdir().unwrap();
+    // Interrupt three times, at later blocks each time, with SIGKILL and SIGINT.
+    for (signal, after) in [("-KILL", 3u64), ("-INT", 12), ("-KILL", 30)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["replay", "--datadir", dir.path().to_str().unwrap()])
+            .env("CAIRN_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let block: Option<u64> = line.split_whitespace().next().and_then(|w| w.parse().ok());
+            if block.is_some_and(|b| b >= after) {
+                break;
+            }
+        }
+        let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let _ = child.wait();
+        // What was committed is still there and consistent.
+        let inspect = cairn(&["qmtree", "inspect", dir.path().join("qmtree").to_str().unwrap()]);
+        assert_eq!(inspect.code, 0, "{}", inspect.stderr);
+        assert!(inspect.stdout.contains("integrity:      ok"), "{}", inspect.stdout);
+    }
+    let resumed = cairn(&["replay", "--datadir", dir.path().to_str().unwrap()]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(final_root(&resumed.stdout), expected, "an interrupted import ends where an uninterrupted one does");
+    assert!(resumed.stdout.contains("head 50"), "{}", resumed.stdout);
+
+    // A different chain cannot be imported into this directory.
+    let other = tempfile::tempdir().unwrap();
+    let chain = other.path().join("other.json");
+    let made = cairn(&["devchain", "--out", chain.to_str().unwrap(), "--blocks", "2", "--seed", "5"]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    fails_with(&cairn(&["replay", chain.to_str().unwrap(), "--datadir", dir.path().to_str().unwrap()]), "another chain");
+}

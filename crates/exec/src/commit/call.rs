@@ -1,0 +1,303 @@
+//! `qm_call`: an `eth_call` against the state at the end of a block, with a proof that a
+//! client can check offline given nothing but a trusted QMTree root for that block.
+//!
+//! A [`CallProof`] carries the call and its result, the header of the block, the call's
+//! execution witness (trie nodes, codes and ancestor headers it read), the call's
+//! `transitionHash`, and the block's closing leaf with its inclusion proof. [`verify_call_proof`]
+//! checks, with the client's own chain configuration, in order:
+//! 1. the closing leaf is included in the trusted root, and is the tree's last leaf at that
+//!    block (so it is the block's closing leaf);
+//! 2. the header hashes to the closing leaf's `transitionHash` (the block hash), names the
+//!    claimed block number, and its state root is the leaf's `preStateHash`;
+//! 3. re-executing the call statelessly from the witness, on that state root with that
+//!    header's block environment, gives the same result and the same `transitionHash`.
+//!
+//! Call semantics follow `eth_call`: no nonce check; a missing or zero gas price executes with a
+//! zero base fee (so the caller needs no ether for gas); the gas limit defaults to the block's
+//! (capped at the EIP-7825 transaction cap under Osaka).
+
+use super::trace::{TraceCommitment, TransitionInspector};
+use alloy_consensus::Header;
+use alloy_evm::{Evm, EvmFactory, eth::EthEvmFactory};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256, map::B256Map};
+use alloy_rlp::Decodable;
+use cairn_primitives::{ChainConfig, ExecutionWitness};
+use cairn_qmtree::{InclusionProof, LeafComponents, verify_inclusion};
+use cairn_stateless::{Eip7610, evm_env};
+use cairn_trie::{NodeProvider, ProviderError};
+use cairn_witness::{WitnessDb, WitnessError, WitnessSource, decode_header_chain};
+use revm::{context::TxEnv, context_interface::result::ExecutionResult, database::State};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An `eth_call` request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRequest {
+    /// Caller (default: the zero address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Address>,
+    /// Callee; absent for a contract creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Address>,
+    /// Gas limit (default: the block's, capped per EIP-7825).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "alloy_serde_opt_u64")]
+    pub gas: Option<u64>,
+    /// Gas price (default: zero, with a zero base fee).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_price: Option<U256>,
+    /// Value sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<U256>,
+    /// Call data (`input`, or `data` as older clients send it).
+    #[serde(default, alias = "data")]
+    pub input: Bytes,
+}
+
+/// Hex-quantity serde for `Option<u64>`.
+mod alloy_serde_opt_u64 {
+    use alloy_primitives::U64;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        v.map(U64::from).serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Ok(Option::<U64>::deserialize(d)?.map(|v| v.to::<u64>()))
+    }
+}
+
+/// What a call returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallResult {
+    /// Whether it succeeded (false for a revert or a halt).
+    pub success: bool,
+    /// Return data (revert data for a revert; empty for a halt).
+    pub output: Bytes,
+    /// Gas used.
+    pub gas_used: u64,
+}
+
+/// A call with everything needed to check it offline against a trusted QMTree root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallProof {
+    /// `keccak256` of the call's block number, request and result: the id `qm_callProof` takes.
+    pub id: B256,
+    /// The block whose post-state the call ran on.
+    pub block_number: u64,
+    /// The chain configuration (fork rules for the block).
+    pub chain: ChainConfig,
+    /// The call.
+    pub request: CallRequest,
+    /// Its result.
+    pub result: CallResult,
+    /// The call's trace commitment.
+    pub transition_hash: B256,
+    /// The block's header, RLP.
+    pub header: Bytes,
+    /// Trie nodes, codes and ancestor headers the call read.
+    pub witness: ExecutionWitness,
+    /// The block's closing leaf.
+    pub closing_leaf: LeafComponents,
+    /// Its inclusion proof against the block's QMTree root.
+    pub leaf_proof: InclusionProof,
+}
+
+impl CallProof {
+    /// The id of a call: binds block, request and result.
+    pub fn compute_id(block_number: u64, request: &CallRequest, result: &CallResult) -> B256 {
+        let encoded = serde_json::to_vec(&(block_number, request, result)).unwrap_or_default();
+        keccak256(encoded)
+    }
+}
+
+/// Why a call proof does not check out.
+#[derive(Debug, thiserror::Error)]
+pub enum CallProofError {
+    /// The closing leaf is not included in the trusted root.
+    #[error("closing leaf not included in the trusted root: {0}")]
+    Inclusion(#[from] cairn_qmtree::Error),
+    /// The proven leaf is not the closing leaf (the tree's last leaf at the block).
+    #[error("the proven leaf (txNum {tx_num} of {leaf_count}) is not the block's closing leaf")]
+    NotClosingLeaf {
+        /// The leaf's txNum.
+        tx_num: u64,
+        /// Leaves in the tree at that block.
+        leaf_count: u64,
+    },
+    /// The leaf hash in the inclusion proof is not the hash of the given components.
+    #[error("inclusion proof is for leaf {proven}, the closing leaf hashes to {computed}")]
+    LeafHash {
+        /// In the proof.
+        proven: B256,
+        /// Of the components.
+        computed: B256,
+    },
+    /// The header does not match the closing leaf or the claimed block.
+    #[error("header mismatch: {0}")]
+    Header(&'static str),
+    /// The header is not valid RLP.
+    #[error("header: invalid rlp: {0}")]
+    HeaderRlp(#[source] alloy_rlp::Error),
+    /// The witness cannot support the call.
+    #[error("witness: {0}")]
+    Witness(#[from] WitnessError),
+    /// Re-execution failed.
+    #[error("re-execution failed: {0}")]
+    Execution(String),
+    /// Re-execution gave another result.
+    #[error("re-execution gives {got:?}, the proof claims {claimed:?}")]
+    Result {
+        /// From re-execution.
+        got: Box<CallResult>,
+        /// In the proof.
+        claimed: Box<CallResult>,
+    },
+    /// Re-execution gave another trace commitment.
+    #[error("re-execution gives transitionHash {got}, the proof claims {claimed}")]
+    Transition {
+        /// From re-execution.
+        got: B256,
+        /// In the proof.
+        claimed: B256,
+    },
+}
+
+/// Executes `request` on the state at `state_root` (read through `source`) in the block
+/// environment of `header`, tracing it.
+///
+/// # Errors
+/// A message when the EVM rejects the call or the witness cannot serve a read.
+pub fn execute_call<S: WitnessSource>(
+    chain: &ChainConfig,
+    header: &Header,
+    request: &CallRequest,
+    source: S,
+) -> Result<(CallResult, TraceCommitment), String> {
+    let mut env = evm_env(chain, header);
+    env.cfg_env.disable_nonce_check = true;
+    let gas_price = request.gas_price.unwrap_or_default();
+    if gas_price.is_zero() {
+        env.block_env.basefee = 0;
+    }
+    let gas_limit = request
+        .gas
+        .unwrap_or(header.gas_limit)
+        .min(env.cfg_env.tx_gas_limit_cap.unwrap_or(u64::MAX));
+    let tx = TxEnv {
+        caller: request.from.unwrap_or_default(),
+        kind: request.to.map_or(TxKind::Create, TxKind::Call),
+        gas_limit,
+        gas_price: gas_price.saturating_to(),
+        value: request.value.unwrap_or_default(),
+        data: request.input.clone(),
+        chain_id: Some(chain.chain_id),
+        ..Default::default()
+    };
+    let mut state = State::builder().with_database(WitnessDb::new(source, header.state_root)).build();
+    let mut inspector = TransitionInspector::new();
+    let result = {
+        let mut evm = EthEvmFactory::default().create_evm_with_inspector(&mut state, env, (Eip7610, &mut inspector));
+        evm.transact(tx)
+    };
+    if let Some(failure) = state.database.take_failure() {
+        return Err(failure.to_string());
+    }
+    let result = result.map_err(|e| e.to_string())?.result;
+    let trace = inspector.take_completed().pop().unwrap_or(TraceCommitment::EMPTY);
+    let gas_used = result.tx_gas_used();
+    let call = match result {
+        ExecutionResult::Success { output, .. } => CallResult { success: true, output: output.into_data(), gas_used },
+        ExecutionResult::Revert { output, .. } => CallResult { success: false, output, gas_used },
+        ExecutionResult::Halt { .. } => CallResult { success: false, output: Bytes::new(), gas_used },
+    };
+    Ok((call, trace))
+}
+
+/// A witness source over a call proof's witness: nodes and codes by hash, ancestors from a
+/// header chain that must end at the call block's parent.
+#[derive(Debug)]
+struct CallWitness {
+    nodes: B256Map<Bytes>,
+    codes: B256Map<Bytes>,
+    ancestors: BTreeMap<u64, B256>,
+}
+
+impl NodeProvider for CallWitness {
+    fn trie_node(&mut self, hash: &B256) -> Result<Option<Bytes>, ProviderError> {
+        Ok(self.nodes.get(hash).cloned())
+    }
+}
+
+impl WitnessSource for CallWitness {
+    fn code(&mut self, code_hash: &B256) -> Result<Option<Bytes>, ProviderError> {
+        Ok(self.codes.get(code_hash).cloned())
+    }
+    fn ancestor_hash(&mut self, number: u64) -> Result<Option<B256>, ProviderError> {
+        Ok(self.ancestors.get(&number).copied())
+    }
+}
+
+/// Checks a call proof against a trusted QMTree root of its block, with the fork rules of
+/// `chain` (which the client knows; the proof's own copy must agree), and returns the proven
+/// result.
+///
+/// # Errors
+/// The first check that fails (see the module docs).
+pub fn verify_call_proof(
+    proof: &CallProof,
+    trusted_root: &B256,
+    chain: &ChainConfig,
+) -> Result<CallResult, CallProofError> {
+    if proof.chain != *chain {
+        return Err(CallProofError::Header("the proof was made for another chain configuration"));
+    }
+    let leaf_hash = proof.closing_leaf.hash();
+    if proof.leaf_proof.leaf_hash != leaf_hash {
+        return Err(CallProofError::LeafHash { proven: proof.leaf_proof.leaf_hash, computed: leaf_hash });
+    }
+    verify_inclusion(&proof.leaf_proof, trusted_root)?;
+    if proof.leaf_proof.tx_num.checked_add(1) != Some(proof.leaf_proof.leaf_count) {
+        return Err(CallProofError::NotClosingLeaf {
+            tx_num: proof.leaf_proof.tx_num,
+            leaf_count: proof.leaf_proof.leaf_count,
+        });
+    }
+    let mut buf = proof.header.as_ref();
+    let header = Header::decode(&mut buf).map_err(CallProofError::HeaderRlp)?;
+    if !buf.is_empty() {
+        return Err(CallProofError::HeaderRlp(alloy_rlp::Error::UnexpectedLength));
+    }
+    if keccak256(&proof.header) != proof.closing_leaf.transition_hash {
+        return Err(CallProofError::Header("the header does not hash to the closing leaf's block hash"));
+    }
+    if header.number != proof.block_number {
+        return Err(CallProofError::Header("the header is not of the claimed block"));
+    }
+    if header.state_root != proof.closing_leaf.pre_state_hash {
+        return Err(CallProofError::Header("the header's state root is not the closing leaf's"));
+    }
+    let chain = decode_header_chain(&proof.witness.headers)?;
+    if let Some((_, last)) = chain.last()
+        && *last != header.parent_hash
+    {
+        return Err(CallProofError::Header("the witness headers do not end at the block's parent"));
+    }
+    let source = CallWitness {
+        nodes: proof.witness.state.iter().map(|n| (keccak256(n), n.clone())).collect(),
+        codes: proof.witness.codes.iter().map(|c| (keccak256(c), c.clone())).collect(),
+        ancestors: chain.iter().map(|(h, hash)| (h.number, *hash)).collect(),
+    };
+    let (result, trace) =
+        execute_call(&proof.chain, &header, &proof.request, source).map_err(CallProofError::Execution)?;
+    if result != proof.result {
+        return Err(CallProofError::Result { got: Box::new(result), claimed: Box::new(proof.result.clone()) });
+    }
+    if trace.root != proof.transition_hash {
+        return Err(CallProofError::Transition { got: trace.root, claimed: proof.transition_hash });
+    }
+    Ok(result)
+}

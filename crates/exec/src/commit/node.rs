@@ -1,0 +1,423 @@
+//! A committing node: a [`Chain`] whose every block is appended to a QMTree, optionally
+//! persisted in a data directory.
+//!
+//! # Data directory
+//!
+//! ```text
+//! <datadir>/genesis.json   the chain file without blocks (config, genesis header, allocation)
+//! <datadir>/blocks.rlp     imported blocks: records u32_be(len) ‖ block rlp ‖ u32_be(crc32(rlp))
+//! <datadir>/qmtree/        the QMTree store (see cairn-qmtree)
+//! ```
+//!
+//! Importing a block appends its record to `blocks.rlp` and makes it durable, then appends
+//! its leaves to the QMTree and commits the block there: the QMTree commit is the commit
+//! point. On open, a torn record at the end of `blocks.rlp` and any record past the QMTree's
+//! last committed block are cut off, and the state is rebuilt by re-executing the committed
+//! blocks, each of whose recomputed leaves must equal the stored ones (a data directory that
+//! does not match is an error naming the block and txNum, never silently repaired). The
+//! state itself is held in memory (`cairn-exec` has no persistent state store yet), so
+//! opening costs one re-execution of the chain.
+
+use super::{
+    block::{BlockCommitment, CommitTimings, LeafKind},
+    call::{CallProof, CallRequest, execute_call},
+};
+use crate::{
+    chain::Chain,
+    chainfile::ChainFile,
+    error::{ExecError, Result},
+    witness::Recorder,
+};
+use alloy_primitives::{B256, Bytes};
+use alloy_rlp::Decodable;
+use cairn_primitives::Block;
+use cairn_qmtree::{Backend, FileBackend, MemoryBackend, MemoryTree, QmTree, Store, StoreOptions};
+use std::{
+    fs::{File, OpenOptions},
+    io::{Read, Write},
+    path::{Path, PathBuf},
+};
+
+/// Genesis file name in a data directory.
+pub const GENESIS_FILE: &str = "genesis.json";
+/// Block log file name in a data directory.
+pub const BLOCKS_FILE: &str = "blocks.rlp";
+/// QMTree store sub-directory.
+pub const QMTREE_DIR: &str = "qmtree";
+
+/// Where one block's leaves sit in the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockLayout {
+    /// Block number.
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+    /// txNum of the block's first leaf.
+    pub first_tx_num: u64,
+    /// What each leaf stands for; the last is [`LeafKind::BlockEnd`].
+    pub kinds: Vec<LeafKind>,
+    /// The QMTree root after the block.
+    pub root: B256,
+}
+
+impl BlockLayout {
+    /// txNum of the closing leaf.
+    pub fn closing_tx_num(&self) -> u64 {
+        self.first_tx_num + self.kinds.len() as u64 - 1
+    }
+}
+
+/// What importing one block produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// Its place in the tree.
+    pub layout: BlockLayout,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Transactions.
+    pub transactions: usize,
+    /// Where the commitment time went.
+    pub timings: CommitTimings,
+}
+
+/// A chain plus its QMTree.
+#[derive(Debug)]
+pub struct Node<B: Backend = FileBackend> {
+    chain: Chain,
+    tree: QmTree<B>,
+    blocks: Vec<Block>,
+    layouts: Vec<BlockLayout>,
+    log: Option<BlockLog>,
+    /// Set when an import failed after the chain advanced: the node must be reopened.
+    poisoned: bool,
+}
+
+impl Node<MemoryBackend> {
+    /// A node held in memory only, at the genesis of `file` (its blocks are not imported).
+    ///
+    /// # Errors
+    /// Genesis errors.
+    pub fn in_memory(file: &ChainFile) -> Result<Self> {
+        let mut node = Self {
+            chain: file.genesis_chain()?,
+            tree: MemoryTree::new(),
+            blocks: Vec::new(),
+            layouts: Vec::new(),
+            log: None,
+            poisoned: false,
+        };
+        node.commit_genesis()?;
+        Ok(node)
+    }
+}
+
+impl Node<FileBackend> {
+    /// Opens the node in `dir`, creating it from `genesis` when the directory holds none.
+    /// When both exist they must describe the same chain.
+    ///
+    /// # Errors
+    /// [`ExecError::DataDir`] for a directory of another chain or with a damaged block log;
+    /// QMTree errors; [`ExecError::CommitmentMismatch`]-style errors when re-execution does
+    /// not reproduce the stored leaves.
+    pub fn open(dir: &Path, genesis: Option<&ChainFile>) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| ExecError::Io { path: dir.to_path_buf(), source })?;
+        let genesis_path = dir.join(GENESIS_FILE);
+        let stored = if genesis_path.exists() { Some(ChainFile::load(&genesis_path)?) } else { None };
+        let file = match (stored, genesis) {
+            (Some(stored), Some(given)) => {
+                let given = ChainFile { blocks: Vec::new(), ..given.clone() };
+                if stored != given {
+                    return Err(data_dir(&genesis_path, "holds another chain (config, genesis or allocation differ)"));
+                }
+                stored
+            }
+            (Some(stored), None) => stored,
+            (None, Some(given)) => {
+                let file = ChainFile { blocks: Vec::new(), ..given.clone() };
+                let tmp = dir.join(format!("{GENESIS_FILE}.tmp"));
+                file.save(&tmp)?;
+                sync_path(&tmp)?;
+                std::fs::rename(&tmp, &genesis_path)
+                    .map_err(|source| ExecError::Io { path: genesis_path.clone(), source })?;
+                sync_path(dir)?;
+                file
+            }
+            (None, None) => return Err(data_dir(dir, "holds no node (no genesis.json): give a chain to create one")),
+        };
+        let tree = Store::open_with(dir.join(QMTREE_DIR), StoreOptions::default())?;
+        let (log, records) = BlockLog::open(&dir.join(BLOCKS_FILE))?;
+        let mut node =
+            Self { chain: file.genesis_chain()?, tree, blocks: Vec::new(), layouts: Vec::new(), log: None, poisoned: false };
+        node.commit_genesis()?;
+        let committed = node.tree.latest_block().map_or(0, |b| b.number);
+        let mut kept = 0;
+        for (offset, raw) in &records {
+            let block = decode_block(raw).map_err(|e| data_dir(&log.path, &format!("record at byte {offset}: {e}")))?;
+            if block.header.number > committed {
+                break;
+            }
+            node.replay_committed(&block)?;
+            kept = *offset + record_len(raw);
+        }
+        if node.head_number() != committed {
+            return Err(data_dir(
+                &log.path,
+                &format!("holds blocks up to {} but the QMTree has committed block {committed}", node.head_number()),
+            ));
+        }
+        let mut log = log;
+        log.truncate(kept)?;
+        node.log = Some(log);
+        Ok(node)
+    }
+}
+
+fn data_dir(path: &Path, reason: &str) -> ExecError {
+    ExecError::DataDir { path: path.to_path_buf(), reason: reason.to_string() }
+}
+
+fn decode_block(raw: &[u8]) -> std::result::Result<Block, alloy_rlp::Error> {
+    let mut buf = raw;
+    let block = Block::decode(&mut buf)?;
+    if !buf.is_empty() {
+        return Err(alloy_rlp::Error::UnexpectedLength);
+    }
+    Ok(block)
+}
+
+impl<B: Backend> Node<B> {
+    /// The genesis closing leaf, unless the tree already holds it (which must then match).
+    fn commit_genesis(&mut self) -> Result<()> {
+        let genesis = BlockCommitment::genesis(self.chain.head_hash(), self.chain.head().state_root);
+        let number = self.chain.head().number;
+        if self.tree.latest_block().is_none() {
+            self.tree.append_next(
+                genesis.leaves[0].components.pre_state_hash,
+                genesis.leaves[0].components.state_change_hash,
+                genesis.leaves[0].components.transition_hash,
+            )?;
+            self.tree.commit_block(number)?;
+        }
+        self.check_stored(&genesis, 0)?;
+        self.layouts.push(BlockLayout {
+            number,
+            hash: genesis.hash,
+            first_tx_num: 0,
+            kinds: vec![LeafKind::BlockEnd],
+            root: self.tree.root_at(number)?,
+        });
+        Ok(())
+    }
+
+    /// Checks that the stored leaves from `first` equal a recomputed commitment.
+    fn check_stored(&self, commitment: &BlockCommitment, first: u64) -> Result<()> {
+        for (i, leaf) in commitment.leaves.iter().enumerate() {
+            let tx_num = first + i as u64;
+            let stored = self.tree.leaf(tx_num)?;
+            let c = stored.components;
+            let mine = leaf.components;
+            if (c.pre_state_hash, c.state_change_hash, c.transition_hash)
+                != (mine.pre_state_hash, mine.state_change_hash, mine.transition_hash)
+            {
+                return Err(ExecError::StoredLeafMismatch { number: commitment.number, tx_num });
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-executes an already committed block (on open) and checks its stored leaves.
+    fn replay_committed(&mut self, block: &Block) -> Result<()> {
+        let (_, commitment) = self.chain.execute_committed(block)?;
+        let first = self.layouts.last().map_or(0, |l| l.first_tx_num + l.kinds.len() as u64);
+        self.check_stored(&commitment, first)?;
+        self.layouts.push(BlockLayout {
+            number: commitment.number,
+            hash: commitment.hash,
+            first_tx_num: first,
+            kinds: commitment.leaves.iter().map(|l| l.kind).collect(),
+            root: self.tree.root_at(commitment.number)?,
+        });
+        self.blocks.push(block.clone());
+        Ok(())
+    }
+
+    /// Imports the next block: executes it with commitments, logs it, appends its leaves and
+    /// commits its QMTree root.
+    ///
+    /// # Errors
+    /// Block errors leave the node unchanged; an I/O or QMTree failure after execution
+    /// poisons it ([`ExecError::Poisoned`] from then on; reopen the data directory).
+    pub fn import(&mut self, block: &Block) -> Result<Imported> {
+        if self.poisoned {
+            return Err(ExecError::Poisoned);
+        }
+        let (executed, commitment) = self.chain.execute_committed(block)?;
+        let result = self.persist(block, &commitment);
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        let layout = result?;
+        self.blocks.push(block.clone());
+        self.layouts.push(layout.clone());
+        Ok(Imported {
+            layout,
+            gas_used: executed.gas_used,
+            transactions: block.body.transactions.len(),
+            timings: commitment.timings,
+        })
+    }
+
+    fn persist(&mut self, block: &Block, commitment: &BlockCommitment) -> Result<BlockLayout> {
+        if let Some(log) = &mut self.log {
+            log.append(&alloy_rlp::encode(block))?;
+        }
+        let first = self.tree.leaf_count();
+        for leaf in &commitment.leaves {
+            let c = leaf.components;
+            self.tree.append_next(c.pre_state_hash, c.state_change_hash, c.transition_hash)?;
+        }
+        let root = self.tree.commit_block(commitment.number)?;
+        Ok(BlockLayout {
+            number: commitment.number,
+            hash: commitment.hash,
+            first_tx_num: first,
+            kinds: commitment.leaves.iter().map(|l| l.kind).collect(),
+            root,
+        })
+    }
+
+    /// Runs `request` on the state at the end of block `number` and returns it with a proof
+    /// checkable against that block's QMTree root (see [`super::call`]).
+    ///
+    /// # Errors
+    /// [`ExecError::UnknownBlock`]; [`ExecError::CallFailed`] when the EVM rejects the call.
+    pub fn call(&self, request: &CallRequest, number: u64) -> Result<CallProof> {
+        let layout = self.layout(number).ok_or(ExecError::UnknownBlock { number })?;
+        let header = self.chain.header(number).ok_or(ExecError::UnknownBlock { number })?;
+        let mut recorder = Recorder::new(&self.chain, number.checked_sub(1));
+        let (result, trace) = execute_call(self.chain.config(), header, request, &mut recorder)
+            .map_err(|reason| ExecError::CallFailed { number, reason })?;
+        let witness = recorder.into_witness(&Default::default());
+        let closing = layout.closing_tx_num();
+        let closing_leaf = self.tree.leaf(closing)?.components;
+        let leaf_proof = self.tree.proof(closing, number)?;
+        Ok(CallProof {
+            id: CallProof::compute_id(number, request, &result),
+            block_number: number,
+            chain: self.chain.config().clone(),
+            request: request.clone(),
+            result,
+            transition_hash: trace.root,
+            header: alloy_rlp::encode(header).into(),
+            witness,
+            closing_leaf,
+            leaf_proof,
+        })
+    }
+
+    /// The chain (state, headers).
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// The QMTree.
+    pub fn tree(&self) -> &QmTree<B> {
+        &self.tree
+    }
+
+    /// Number of the newest block.
+    pub fn head_number(&self) -> u64 {
+        self.chain.head().number
+    }
+
+    /// The layout of block `number`.
+    pub fn layout(&self, number: u64) -> Option<&BlockLayout> {
+        let first = self.layouts.first()?.number;
+        self.layouts.get(usize::try_from(number.checked_sub(first)?).ok()?)
+    }
+
+    /// All block layouts, genesis first.
+    pub fn layouts(&self) -> &[BlockLayout] {
+        &self.layouts
+    }
+
+    /// An imported block (not the genesis, whose body is empty).
+    pub fn block(&self, number: u64) -> Option<&Block> {
+        let first = self.layouts.first()?.number;
+        self.blocks.get(usize::try_from(number.checked_sub(first + 1)?).ok()?)
+    }
+
+    /// The block and leaf kind of a txNum.
+    pub fn locate(&self, tx_num: u64) -> Option<(&BlockLayout, LeafKind)> {
+        let i = self.layouts.partition_point(|l| l.first_tx_num <= tx_num).checked_sub(1)?;
+        let layout = &self.layouts[i];
+        let kind = layout.kinds.get(usize::try_from(tx_num - layout.first_tx_num).ok()?)?;
+        Some((layout, *kind))
+    }
+}
+
+/// The append-only block log.
+#[derive(Debug)]
+struct BlockLog {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+fn record_len(raw: &[u8]) -> u64 {
+    raw.len() as u64 + 8
+}
+
+impl BlockLog {
+    /// Opens (creating) the log and reads its intact records with their offsets; a torn or
+    /// corrupt tail is left for the caller to truncate.
+    fn open(path: &Path) -> Result<(Self, Vec<(u64, Bytes)>)> {
+        let io = |source| ExecError::Io { path: path.to_path_buf(), source };
+        let mut file = OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io)?;
+        let mut records = Vec::new();
+        let mut at = 0usize;
+        while bytes.len() - at >= 8 {
+            let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as usize;
+            let Some(end) = at.checked_add(4 + len + 4).filter(|e| *e <= bytes.len()) else { break };
+            let raw = &bytes[at + 4..at + 4 + len];
+            let crc = u32::from_be_bytes(bytes[end - 4..end].try_into().unwrap_or_default());
+            if crc32fast::hash(raw) != crc {
+                break;
+            }
+            records.push((at as u64, Bytes::copy_from_slice(raw)));
+            at = end;
+        }
+        Ok((Self { path: path.to_path_buf(), file, len: bytes.len() as u64 }, records))
+    }
+
+    fn truncate(&mut self, len: u64) -> Result<()> {
+        if len < self.len {
+            tracing::warn!(target: "cairn::node", path = %self.path.display(), from = self.len, to = len, "truncating uncommitted block records");
+            self.file.set_len(len).map_err(|source| ExecError::Io { path: self.path.clone(), source })?;
+            self.file.sync_data().map_err(|source| ExecError::Io { path: self.path.clone(), source })?;
+            self.len = len;
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, rlp: &[u8]) -> Result<()> {
+        let io = |source| ExecError::Io { path: self.path.clone(), source };
+        let len = u32::try_from(rlp.len()).map_err(|_| data_dir(&self.path, "block larger than 4 GiB"))?;
+        let mut record = Vec::with_capacity(rlp.len() + 8);
+        record.extend_from_slice(&len.to_be_bytes());
+        record.extend_from_slice(rlp);
+        record.extend_from_slice(&crc32fast::hash(rlp).to_be_bytes());
+        self.file.write_all(&record).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.len += record.len() as u64;
+        Ok(())
+    }
+}
+
+fn sync_path(path: &Path) -> Result<()> {
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|source| ExecError::Io { path: path.to_path_buf(), source })
+}
