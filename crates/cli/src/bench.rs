@@ -17,6 +17,18 @@ pub struct BenchArgs {
     /// Also write the figures as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// What to measure.
+    #[arg(long, value_enum, default_value_t = BenchKind::Stateless)]
+    pub what: BenchKind,
+}
+
+/// The measurements `cairn bench` can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchKind {
+    /// Stateless validation from the witness against bare execution.
+    Stateless,
+    /// Importing with QMTree commitments against plain import, split by component.
+    Commitments,
 }
 
 /// The figures of one run of `cairn bench`.
@@ -55,6 +67,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Chain loading or a block failing (which the replay already rules out).
 pub fn run(args: BenchArgs) -> Result<()> {
     let file = args.chain.load()?;
+    if args.what == BenchKind::Commitments {
+        return commitments(&file, args.iterations, args.json.as_deref());
+    }
     let (config, blocks) = prepare(&file)?;
     let iterations = args.iterations.max(1);
     let (mut bare_total, mut known_total, mut stateless_total, mut gas) = (0.0, 0.0, 0.0, 0u64);
@@ -126,6 +141,46 @@ pub fn run(args: BenchArgs) -> Result<()> {
             path: path.clone(),
             source,
         })?;
+    }
+    Ok(())
+}
+
+fn commitments(file: &cairn_exec::ChainFile, iterations: usize, json: Option<&std::path::Path>) -> Result<()> {
+    let r = cairn_exec::commit::bench::commitment_bench(file, iterations)?;
+    println!("{:>6} {:>10} {:>4} {:>10} {:>12} {:>10} {:>10} {:>7}", "block", "gas", "txs", "plain ms", "committed ms", "prestate", "change", "ratio");
+    for b in &r.per_block {
+        println!(
+            "{:>6} {:>10} {:>4} {:>10.3} {:>12.3} {:>10.3} {:>10.3} {:>7.2}",
+            b.number,
+            b.gas,
+            b.transactions,
+            b.plain_ms,
+            b.committed_ms,
+            b.pre_state_ms,
+            b.state_change_ms,
+            b.committed_ms / b.plain_ms
+        );
+    }
+    println!("{} blocks, {} txs, {} gas (medians of {iterations} runs, summed over blocks):", r.blocks, r.transactions, r.gas);
+    println!("  plain import            {:>8.1} ms {:>8.1} Mgas/s {:>9.0} tx/s", r.plain_ms, r.plain_mgas_per_s, r.plain_tx_per_s);
+    println!(
+        "  import with commitments {:>8.1} ms {:>8.1} Mgas/s {:>9.0} tx/s  ratio {:.2}",
+        r.committed_ms, r.committed_mgas_per_s, r.committed_tx_per_s, r.ratio
+    );
+    let extra = (r.committed_ms - r.plain_ms).max(1e-9);
+    println!(
+        "  overhead {:.1} ms: preStateHash {:.1} ms ({:.0}%), stateChangeHash {:.1} ms ({:.0}%), transitionHash and attribution {:.1} ms ({:.0}%)",
+        extra,
+        r.pre_state_ms,
+        100.0 * r.pre_state_ms / extra,
+        r.state_change_ms,
+        100.0 * r.state_change_ms / extra,
+        r.transition_ms,
+        100.0 * r.transition_ms / extra
+    );
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&r).map_err(|source| Error::Json { source })?;
+        std::fs::write(path, text).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     }
     Ok(())
 }

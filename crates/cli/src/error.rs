@@ -88,6 +88,29 @@ pub enum Error {
         /// The first block that differs.
         number: u64,
     },
+    /// `cairn serve` was pointed at a directory that holds no node.
+    #[error("{}: no Cairn data directory here (no genesis.json); create one with `cairn replay <CHAIN> --datadir {}`", path.display(), path.display())]
+    NoDataDir {
+        /// The directory given.
+        path: PathBuf,
+    },
+    /// The JSON-RPC server failed to start.
+    #[error(transparent)]
+    Rpc(#[from] cairn_rpc::RpcError),
+    /// The async runtime could not be started.
+    #[error("cannot start the async runtime: {source}")]
+    Runtime {
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The signal handlers could not be installed.
+    #[error("cannot listen for SIGINT/SIGTERM: {source}")]
+    Signal {
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Serialising a report.
     #[error("cannot serialise the report: {source}")]
     Json {

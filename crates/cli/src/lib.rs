@@ -20,6 +20,7 @@ pub mod devchain;
 mod error;
 pub mod qmtree;
 pub mod replay;
+pub mod serve;
 pub mod validate;
 
 pub use error::{Error, Result};
@@ -49,6 +50,9 @@ pub enum Command {
     Devchain(devchain::DevchainArgs),
     /// The QMTree, the append-only execution commitment tree: bench, inspect a store, verify proofs.
     Qmtree(qmtree::Args),
+    /// Serve the JSON-RPC API (`qm_*`, `eth_*`, `debug_executionWitness`) over a data
+    /// directory written by `cairn replay --datadir`, until SIGINT or SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 impl Cli {
@@ -64,6 +68,7 @@ impl Cli {
             Command::Bench(args) => bench::run(args),
             Command::Devchain(args) => devchain::run(args),
             Command::Qmtree(args) => qmtree::run(args),
+            Command::Serve(args) => serve::run(args),
         }
     }
 }

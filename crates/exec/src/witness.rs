@@ -8,7 +8,7 @@ use cairn_witness::WitnessSource;
 use std::collections::BTreeSet;
 
 /// A [`WitnessSource`] over a full chain that remembers every node, code and ancestor it
-/// served, in first-use order.
+/// served.
 #[derive(Debug)]
 pub(crate) struct Recorder<'a> {
     chain: &'a Chain,
@@ -54,12 +54,12 @@ impl<'a> Recorder<'a> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        ExecutionWitness {
-            state: self.nodes,
-            codes: self.codes,
-            keys,
-            headers,
-        }
+        // First-use order depends on hash-map iteration inside the EVM crates (e.g. withdrawal
+        // balance increments); a sorted witness is the same on every run.
+        let (mut state, mut codes) = (self.nodes, self.codes);
+        state.sort_unstable();
+        codes.sort_unstable();
+        ExecutionWitness { state, codes, keys, headers }
     }
 }
 

@@ -1,0 +1,82 @@
+//! The API as jsonrpsee traits: the server implements `*Server`, and `*Client` is a typed
+//! client for any jsonrpsee client transport (HTTP in the tests).
+
+use crate::types::{
+    BlockParam, LeafResponse, ProofInput, ProofResponse, RootResponse, VerifyResponse,
+};
+use alloy_primitives::{Address, B256, U64};
+use alloy_rpc_types_eth::{Block, EIP1186AccountProofResponse, Transaction};
+use alloy_serde::storage::JsonStorageKey;
+use cairn_exec::commit::{CallProof, CallRequest};
+use cairn_primitives::TransactionSigned;
+use jsonrpsee::{core::RpcResult, proc_macros::rpc};
+
+/// A block as `eth_getBlockByNumber` returns it.
+pub type RpcBlock = Block<Transaction<TransactionSigned>>;
+
+/// `qm_*`: the QMTree execution commitments.
+#[rpc(server, client, namespace = "qm")]
+pub trait QmApi {
+    /// The QMTree root committed for a block.
+    #[method(name = "getRoot")]
+    async fn root(&self, block: BlockParam) -> RpcResult<RootResponse>;
+
+    /// A leaf: its four components, its hash, its block and what it stands for.
+    #[method(name = "getLeaf")]
+    async fn leaf(&self, tx_num: u64) -> RpcResult<LeafResponse>;
+
+    /// An inclusion proof of leaf `txNum` against the root of `block` (default: latest).
+    #[method(name = "getProof")]
+    async fn leaf_proof(&self, tx_num: u64, block: Option<BlockParam>) -> RpcResult<ProofResponse>;
+
+    /// Verifies a proof locally: an inclusion proof or a call proof against `root`, or a
+    /// range proof from `old_root` to `root`. An invalid proof is a `valid: false` result.
+    #[method(name = "verifyProof")]
+    async fn verify_proof(
+        &self,
+        proof: ProofInput,
+        root: B256,
+        old_root: Option<B256>,
+    ) -> RpcResult<VerifyResponse>;
+
+    /// Runs a call on the state at the end of `block` (default: latest) and returns it with
+    /// a proof checkable offline against that block's QMTree root.
+    #[method(name = "call")]
+    async fn call(&self, request: CallRequest, block: Option<BlockParam>) -> RpcResult<CallProof>;
+
+    /// The proof of an earlier `qm_call`, by its id.
+    #[method(name = "callProof")]
+    async fn call_proof(&self, id: B256) -> RpcResult<CallProof>;
+}
+
+/// `eth_*`: the subset of the Ethereum API a replaying node can answer.
+#[rpc(server, client, namespace = "eth")]
+pub trait EthApi {
+    /// The newest imported block's number.
+    #[method(name = "blockNumber")]
+    async fn block_number(&self) -> RpcResult<U64>;
+
+    /// A block (genesis included), with full transactions or their hashes; `null` when the
+    /// node does not hold it.
+    #[method(name = "getBlockByNumber")]
+    async fn block_by_number(&self, block: BlockParam, full: bool) -> RpcResult<Option<RpcBlock>>;
+
+    /// EIP-1186: an account and some of its storage slots, with Merkle proofs against the
+    /// state root of `block`.
+    #[method(name = "getProof")]
+    async fn get_proof(
+        &self,
+        address: Address,
+        keys: Vec<JsonStorageKey>,
+        block: BlockParam,
+    ) -> RpcResult<EIP1186AccountProofResponse>;
+}
+
+/// `debug_*`.
+#[rpc(server, client, namespace = "debug")]
+pub trait DebugApi {
+    /// The execution witness of an imported block, in reth's JSON form (`state`, `codes`,
+    /// `keys`, `headers`).
+    #[method(name = "executionWitness")]
+    async fn execution_witness(&self, block: BlockParam) -> RpcResult<serde_json::Value>;
+}
