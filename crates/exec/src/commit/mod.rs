@@ -1,5 +1,6 @@
 //! Execution commitments: the components of a QMTree leaf, computed while blocks execute.
 //!
+//! - [`bench`]: what commitments cost, split by component;
 //! - [`block`]: the leaves of a block (layout, `preStateHash`), [`Chain::execute_committed`](crate::Chain::execute_committed);
 //! - [`call`]: `qm_call`, a call with a proof checkable offline against a block's QMTree root;
 //! - [`change`]: `stateChangeHash`, the canonical encoding of a step's state change;
@@ -7,6 +8,7 @@
 //! - [`trace`]: `transitionHash`, a streaming Merkle commitment to every EVM step of a
 //!   transaction or system call.
 
+pub mod bench;
 pub mod block;
 pub mod call;
 pub mod change;
