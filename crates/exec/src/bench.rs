@@ -132,11 +132,13 @@ pub fn run_stateless(b: &BenchBlock) -> Result<ProgramOutput, StatelessError> {
 
 // Tracing costs (`benches/trace.rs`): the same bare execution with and without inspectors.
 
-use crate::commit::trace::{StepSink, TransitionInspector, execute_block_traced};
+use crate::commit::trace::{StepSink, TransitionInspector};
 use alloy_evm::{EvmFactory, block::BlockExecutor, eth::EthBlockExecutor};
 use cairn_stateless::{CairnReceiptBuilder, ChainSpec, block_ctx, evm_env};
 
-fn known_senders(b: &BenchBlock) -> Vec<alloy_consensus::transaction::Recovered<&cairn_primitives::TransactionSigned>> {
+fn known_senders(
+    b: &BenchBlock,
+) -> Vec<alloy_consensus::transaction::Recovered<&cairn_primitives::TransactionSigned>> {
     b.block
         .body
         .transactions
@@ -154,18 +156,31 @@ fn known_senders(b: &BenchBlock) -> Vec<alloy_consensus::transaction::Recovered<
 pub fn run_bare_uninspected(chain: &ChainConfig, b: &BenchBlock) -> Result<u64, StatelessError> {
     let txs = known_senders(b);
     let number = b.block.header.number;
-    let db = FlatDb { state: &b.prestate, hashes: &b.hashes, first: b.first };
+    let db = FlatDb {
+        state: &b.prestate,
+        hashes: &b.hashes,
+        first: b.first,
+    };
     let mut state = State::builder().with_database(db).build();
-    let evm = alloy_evm::eth::EthEvmFactory::default().create_evm(&mut state, evm_env(chain, &b.block.header));
-    let executor = EthBlockExecutor::new(evm, block_ctx(&b.block), ChainSpec(chain), CairnReceiptBuilder);
+    let evm = alloy_evm::eth::EthEvmFactory::default()
+        .create_evm(&mut state, evm_env(chain, &b.block.header));
+    let executor = EthBlockExecutor::new(
+        evm,
+        block_ctx(&b.block),
+        ChainSpec(chain),
+        CairnReceiptBuilder,
+    );
     let outcome = executor
         .execute_block(txs.iter())
-        .map_err(|e| StatelessError::Execution { block: number, source: Box::new(e) })?;
+        .map_err(|e| StatelessError::Execution {
+            block: number,
+            source: Box::new(e),
+        })?;
     Ok(outcome.gas_used)
 }
 
 /// (c) Bare execution, senders known, with `inspector` on every EVM execution: system
-/// calls and transactions ([`execute_block_traced`]).
+/// calls and transactions (`cairn_stateless::execute_block` inspects both).
 ///
 /// # Errors
 /// An execution failure (none for a prepared block).
@@ -175,10 +190,19 @@ pub fn run_bare_traced<S: StepSink>(
     inspector: &mut TransitionInspector<S>,
 ) -> Result<u64, StatelessError> {
     let txs = known_senders(b);
-    let db = FlatDb { state: &b.prestate, hashes: &b.hashes, first: b.first };
+    let db = FlatDb {
+        state: &b.prestate,
+        hashes: &b.hashes,
+        first: b.first,
+    };
     let mut state = State::builder().with_database(db).build();
-    let outcome = execute_block_traced(chain, &b.block, &txs, &mut state, inspector);
-    outcome.map(|o| o.gas_used).map_err(|e| StatelessError::Execution { block: b.block.header.number, source: Box::new(e) })
+    let outcome = execute_block(chain, &b.block, &txs, &mut state, inspector);
+    outcome
+        .map(|o| o.gas_used)
+        .map_err(|e| StatelessError::Execution {
+            block: b.block.header.number,
+            source: Box::new(e),
+        })
 }
 
 /// (c′) As (c) with revm's no-op inspector: the cost of inspector mode alone.
@@ -187,8 +211,17 @@ pub fn run_bare_traced<S: StepSink>(
 /// An execution failure (none for a prepared block).
 pub fn run_bare_noop_traced(chain: &ChainConfig, b: &BenchBlock) -> Result<u64, StatelessError> {
     let txs = known_senders(b);
-    let db = FlatDb { state: &b.prestate, hashes: &b.hashes, first: b.first };
+    let db = FlatDb {
+        state: &b.prestate,
+        hashes: &b.hashes,
+        first: b.first,
+    };
     let mut state = State::builder().with_database(db).build();
-    let outcome = execute_block_traced(chain, &b.block, &txs, &mut state, NoOpInspector);
-    outcome.map(|o| o.gas_used).map_err(|e| StatelessError::Execution { block: b.block.header.number, source: Box::new(e) })
+    let outcome = execute_block(chain, &b.block, &txs, &mut state, NoOpInspector);
+    outcome
+        .map(|o| o.gas_used)
+        .map_err(|e| StatelessError::Execution {
+            block: b.block.header.number,
+            source: Box::new(e),
+        })
 }

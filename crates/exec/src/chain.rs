@@ -271,8 +271,9 @@ impl Chain {
     fn run(&self, block: &Block, check_header: bool) -> Result<Run> {
         let txs = self.prepare(block, check_header)?;
         let mut state = self.flat_db_state();
-        let outcome = execute_block_phases(&self.config, block, &txs, &mut state, NoOpInspector, |_| {})
-            .map_err(|e| execution_error(block, e))?;
+        let outcome =
+            execute_block_phases(&self.config, block, &txs, &mut state, NoOpInspector, |_| {})
+                .map_err(|e| execution_error(block, e))?;
         self.finish_run(block, check_header, state, outcome)
     }
 
@@ -283,9 +284,13 @@ impl Chain {
         check_header: bool,
     ) -> Result<Vec<alloy_consensus::transaction::Recovered<&'b TransactionSigned>>> {
         let number = block.header.number;
-        let consensus = |source| StatelessError::Consensus { block: number, source };
+        let consensus = |source| StatelessError::Consensus {
+            block: number,
+            source,
+        };
         if check_header {
-            consensus::validate_header(&self.config, &block.header, self.head(), self.head_hash()).map_err(consensus)?;
+            consensus::validate_header(&self.config, &block.header, self.head(), self.head_hash())
+                .map_err(consensus)?;
             consensus::validate_body(&self.config, block).map_err(consensus)?;
         }
         Ok(recover_senders(block)?)
@@ -294,7 +299,11 @@ impl Chain {
     /// revm's `State` over the flat state at the head, recording the block's changes.
     pub(crate) fn flat_db_state(&self) -> State<FlatDb<'_>> {
         State::builder()
-            .with_database(FlatDb { state: &self.flat, hashes: &self.hashes, first: self.first_number })
+            .with_database(FlatDb {
+                state: &self.flat,
+                hashes: &self.hashes,
+                first: self.first_number,
+            })
             .with_bundle_update()
             .build()
     }
@@ -315,15 +324,30 @@ impl Chain {
         state.merge_transitions(BundleRetention::PlainState);
         let bundle = state.take_bundle();
         let diff = StateDiff::from_bundle(&bundle);
-        let codes = bundle.contracts.iter().map(|(hash, code)| (*hash, code.original_bytes())).collect();
+        let codes = bundle
+            .contracts
+            .iter()
+            .map(|(hash, code)| (*hash, code.original_bytes()))
+            .collect();
         let mut trie = StateTrie::new(self.head().state_root);
         trie.record_written();
         let mut nodes = &self.nodes;
         let state_root = trie.apply(&diff, &mut nodes)?;
         if check_header && state_root != header.state_root {
-            return Err(StatelessError::StateRootMismatch { block: number, got: state_root, expected: header.state_root }.into());
+            return Err(StatelessError::StateRootMismatch {
+                block: number,
+                got: state_root,
+                expected: header.state_root,
+            }
+            .into());
         }
-        Ok(Run { outcome, diff, codes, state_root, new_nodes: trie.take_written() })
+        Ok(Run {
+            outcome,
+            diff,
+            codes,
+            state_root,
+            new_nodes: trie.take_written(),
+        })
     }
 
     /// Imports a block on top of the head. On error nothing changes.
@@ -480,6 +504,13 @@ impl Chain {
 }
 
 /// A block executor error as the block's execution failure.
-pub(crate) fn execution_error(block: &Block, e: alloy_evm::block::BlockExecutionError) -> ExecError {
-    StatelessError::Execution { block: block.header.number, source: Box::new(e) }.into()
+pub(crate) fn execution_error(
+    block: &Block,
+    e: alloy_evm::block::BlockExecutionError,
+) -> ExecError {
+    StatelessError::Execution {
+        block: block.header.number,
+        source: Box::new(e),
+    }
+    .into()
 }

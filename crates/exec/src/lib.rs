@@ -26,9 +26,9 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod bench;
-pub mod commit;
 mod chain;
 mod chainfile;
+pub mod commit;
 pub mod devchain;
 mod error;
 mod replay;

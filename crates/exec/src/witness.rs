@@ -59,7 +59,12 @@ impl<'a> Recorder<'a> {
         let (mut state, mut codes) = (self.nodes, self.codes);
         state.sort_unstable();
         codes.sort_unstable();
-        ExecutionWitness { state, codes, keys, headers }
+        ExecutionWitness {
+            state,
+            codes,
+            keys,
+            headers,
+        }
     }
 }
 

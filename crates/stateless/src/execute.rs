@@ -10,10 +10,10 @@ use alloy_consensus::{
 };
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_evm::{
-    EvmEnv, EvmFactory,
+    EvmEnv,
     block::{BlockExecutionError, BlockExecutionResult, BlockExecutor},
     eth::{
-        EthBlockExecutionCtx, EthBlockExecutor, EthEvmContext, EthEvmFactory,
+        EthBlockExecutionCtx, EthBlockExecutor, EthEvmBuilder, EthEvmContext,
         receipt_builder::{ReceiptBuilder, ReceiptBuilderCtx},
         spec::EthExecutorSpec,
     },
@@ -210,7 +210,9 @@ pub fn execute_block<'a, DB, I>(
     inspector: I,
 ) -> Result<BlockExecutionResult<ReceiptEnvelope>, BlockExecutionError>
 where
-    DB: Database<Error: core::error::Error + Send + Sync + 'static> + core::fmt::Debug + StorageProbe,
+    DB: Database<Error: core::error::Error + Send + Sync + 'static>
+        + core::fmt::Debug
+        + StorageProbe,
     I: Inspector<EthEvmContext<&'a mut State<DB>>>,
 {
     execute_block_phases(chain, block, txs, state, inspector, |_| {})
@@ -241,12 +243,22 @@ pub fn execute_block_phases<'a, DB, I>(
     mut on_phase: impl FnMut(Phase),
 ) -> Result<BlockExecutionResult<ReceiptEnvelope>, BlockExecutionError>
 where
-    DB: Database<Error: core::error::Error + Send + Sync + 'static> + core::fmt::Debug + StorageProbe,
+    DB: Database<Error: core::error::Error + Send + Sync + 'static>
+        + core::fmt::Debug
+        + StorageProbe,
     I: Inspector<EthEvmContext<&'a mut State<DB>>>,
 {
     let env = evm_env(chain, &block.header);
-    let evm = EthEvmFactory::default().create_evm_with_inspector(state, env, (Eip7610, inspector));
-    let mut executor = EthBlockExecutor::new(evm, block_ctx(block), ChainSpec(chain), CairnReceiptBuilder);
+    let inner = EthEvmBuilder::new(state, env)
+        .activate_inspector((Eip7610, inspector))
+        .build()
+        .into_inner();
+    let evm = InspectingEvm {
+        inner,
+        inspect: true,
+    };
+    let mut executor =
+        EthBlockExecutor::new(evm, block_ctx(block), ChainSpec(chain), CairnReceiptBuilder);
     executor.apply_pre_execution_changes()?;
     on_phase(Phase::PreBlock);
     for (index, tx) in txs.iter().enumerate() {
@@ -321,4 +333,110 @@ pub fn check_outcome(
         });
     }
     Ok(())
+}
+
+type InnerEvm<DB, I> = revm::context::Evm<
+    EthEvmContext<DB>,
+    I,
+    revm::handler::instructions::EthInstructions<
+        revm::interpreter::interpreter::EthInterpreter,
+        EthEvmContext<DB>,
+    >,
+    alloy_evm::precompiles::PrecompilesMap,
+    revm::handler::EthFrame,
+>;
+
+/// alloy-evm's `EthEvm`, except that the block's system calls (EIP-2935, EIP-4788, EIP-7002,
+/// EIP-7251) are inspected like transactions: alloy-evm 0.39 runs them through revm's
+/// non-inspecting path whatever the inspector, and a trace commitment must cover every
+/// top-level execution.
+struct InspectingEvm<DB: alloy_evm::Database, I> {
+    inner: InnerEvm<DB, I>,
+    inspect: bool,
+}
+
+impl<DB, I> alloy_evm::Evm for InspectingEvm<DB, I>
+where
+    DB: alloy_evm::Database,
+    I: Inspector<EthEvmContext<DB>>,
+{
+    type DB = DB;
+    type Tx = revm::context::TxEnv;
+    type Error = revm::context_interface::result::EVMError<DB::Error>;
+    type HaltReason = revm::context_interface::result::HaltReason;
+    type Spec = revm::primitives::hardfork::SpecId;
+    type BlockEnv = revm::context::BlockEnv;
+    type Precompiles = alloy_evm::precompiles::PrecompilesMap;
+    type Inspector = I;
+
+    fn block(&self) -> &revm::context::BlockEnv {
+        &self.inner.ctx.block
+    }
+
+    fn cfg_env(&self) -> &revm::context::CfgEnv<Self::Spec> {
+        &self.inner.ctx.cfg
+    }
+
+    fn chain_id(&self) -> u64 {
+        self.inner.ctx.cfg.chain_id
+    }
+
+    fn transact_raw(
+        &mut self,
+        tx: revm::context::TxEnv,
+    ) -> Result<revm::context_interface::result::ResultAndState<Self::HaltReason>, Self::Error>
+    {
+        use revm::{ExecuteEvm, InspectEvm};
+        if self.inspect {
+            self.inner.inspect_tx(tx)
+        } else {
+            self.inner.transact(tx)
+        }
+    }
+
+    fn transact_system_call(
+        &mut self,
+        caller: Address,
+        contract: Address,
+        data: Bytes,
+    ) -> Result<revm::context_interface::result::ResultAndState<Self::HaltReason>, Self::Error>
+    {
+        use revm::{InspectSystemCallEvm, SystemCallEvm};
+        if self.inspect {
+            self.inner
+                .inspect_system_call_with_caller(caller, contract, data)
+        } else {
+            self.inner.system_call_with_caller(caller, contract, data)
+        }
+    }
+
+    fn finish(self) -> (DB, EvmEnv<Self::Spec>) {
+        let revm::Context {
+            block: block_env,
+            cfg: cfg_env,
+            journaled_state,
+            ..
+        } = self.inner.ctx;
+        (journaled_state.database, EvmEnv { block_env, cfg_env })
+    }
+
+    fn set_inspector_enabled(&mut self, enabled: bool) {
+        self.inspect = enabled;
+    }
+
+    fn components(&self) -> (&DB, &I, &alloy_evm::precompiles::PrecompilesMap) {
+        (
+            &self.inner.ctx.journaled_state.database,
+            &self.inner.inspector,
+            &self.inner.precompiles,
+        )
+    }
+
+    fn components_mut(&mut self) -> (&mut DB, &mut I, &mut alloy_evm::precompiles::PrecompilesMap) {
+        (
+            &mut self.inner.ctx.journaled_state.database,
+            &mut self.inner.inspector,
+            &mut self.inner.precompiles,
+        )
+    }
 }

@@ -43,8 +43,8 @@ mod validate;
 
 pub use error::{ConsensusError, Result, StatelessError};
 pub use execute::{
-    CairnReceiptBuilder, ChainSpec, Eip7610, Phase, StorageProbe, block_ctx, check_outcome, evm_env,
-    execute_block, execute_block_phases, recover_senders,
+    CairnReceiptBuilder, ChainSpec, Eip7610, Phase, StorageProbe, block_ctx, check_outcome,
+    evm_env, execute_block, execute_block_phases, recover_senders,
 };
 pub use validate::{
     BlockSummary, Validated, index_witness, validate, validate_indexed, validate_inner,

@@ -3,11 +3,7 @@
 //! the difference between `preStateHash` (per-step state roots), `stateChangeHash` (per-step
 //! diffs) and `transitionHash` (the trace inspector and commit hook, the rest).
 
-use crate::{
-    chain::Chain,
-    chainfile::ChainFile,
-    error::Result,
-};
+use crate::{chain::Chain, chainfile::ChainFile, error::Result};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -82,7 +78,8 @@ pub fn commitment_bench(file: &ChainFile, iterations: usize) -> Result<CommitBen
     let mut per_block = Vec::with_capacity(file.blocks.len());
     for index in 0..file.blocks.len() {
         let block = file.block(index)?;
-        let (mut plain, mut committed, mut pre, mut change) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut plain, mut committed, mut pre, mut change) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut gas = 0;
         for _ in 0..iterations.max(1) {
             let mut copy = chain.clone();

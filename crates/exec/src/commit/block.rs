@@ -156,15 +156,28 @@ impl Chain {
         let hook_log = Arc::clone(&log);
         let hook = move |state: EvmState| {
             let done = executions.get();
-            hook_log.lock().unwrap_or_else(PoisonError::into_inner).push((state, done));
+            hook_log
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((state, done));
         };
         let mut marks = Vec::new();
         let txs = self.prepare(block, true)?;
         let mut state = self.flat_db_state();
         state.set_state_hook(Some(Box::new(hook)));
-        let outcome = execute_block_phases(self.config(), block, &txs, &mut state, &mut inspector, |phase| {
-            marks.push((phase, log.lock().unwrap_or_else(PoisonError::into_inner).len()));
-        })
+        let outcome = execute_block_phases(
+            self.config(),
+            block,
+            &txs,
+            &mut state,
+            &mut inspector,
+            |phase| {
+                marks.push((
+                    phase,
+                    log.lock().unwrap_or_else(PoisonError::into_inner).len(),
+                ));
+            },
+        )
         .map_err(|e| execution_error(block, e))?;
         let run = self.finish_run(block, true, state, outcome)?;
         let traces = inspector.take_completed();
@@ -175,7 +188,10 @@ impl Chain {
             number,
             reason: "state commits do not follow the block's execution phases",
         })?;
-        let mut timings = CommitTimings { execute, ..Default::default() };
+        let mut timings = CommitTimings {
+            execute,
+            ..Default::default()
+        };
         let mut overlay = Overlay::new(self.flat_state());
         let mut trie = StateTrie::new(parent_root);
         let mut nodes = self.nodes();
@@ -212,12 +228,23 @@ impl Chain {
             timings.pre_state += t.elapsed();
         }
         if root != run.state_root {
-            return Err(ExecError::CommitmentMismatch { number, reason: "per-step state roots do not end at the block's root" });
+            return Err(ExecError::CommitmentMismatch {
+                number,
+                reason: "per-step state roots do not end at the block's root",
+            });
         }
         let executed = self.import(block, run);
         let hash = executed.hash;
         leaves.push(closing_leaf(executed.state_root, hash));
-        Ok((executed, BlockCommitment { number, hash, leaves, timings }))
+        Ok((
+            executed,
+            BlockCommitment {
+                number,
+                hash,
+                leaves,
+                timings,
+            },
+        ))
     }
 }
 
@@ -231,12 +258,16 @@ fn leaf_kinds(marks: &[(Phase, usize)], total: usize) -> Option<Vec<LeafKind>> {
         }
         let count = end - at;
         match phase {
-            Phase::PreBlock => kinds.extend((0..count).map(|i| LeafKind::PreBlock { index: i as u32 })),
+            Phase::PreBlock => {
+                kinds.extend((0..count).map(|i| LeafKind::PreBlock { index: i as u32 }))
+            }
             Phase::Transaction(index) => {
                 if count != 1 {
                     return None;
                 }
-                kinds.push(LeafKind::Transaction { index: *index as u32 });
+                kinds.push(LeafKind::Transaction {
+                    index: *index as u32,
+                });
             }
             Phase::PostBlock => {
                 // The system calls, then the balance increments, which always commit last.
@@ -256,8 +287,12 @@ mod tests {
 
     #[test]
     fn kinds_follow_phases() {
-        let marks =
-            [(Phase::PreBlock, 2), (Phase::Transaction(0), 3), (Phase::Transaction(1), 4), (Phase::PostBlock, 7)];
+        let marks = [
+            (Phase::PreBlock, 2),
+            (Phase::Transaction(0), 3),
+            (Phase::Transaction(1), 4),
+            (Phase::PostBlock, 7),
+        ];
         let kinds = leaf_kinds(&marks, 7).unwrap();
         assert_eq!(
             kinds,
@@ -271,7 +306,10 @@ mod tests {
                 LeafKind::Withdrawals,
             ]
         );
-        assert!(leaf_kinds(&[(Phase::Transaction(0), 2)], 2).is_none(), "a tx commits exactly once");
+        assert!(
+            leaf_kinds(&[(Phase::Transaction(0), 2)], 2).is_none(),
+            "a tx commits exactly once"
+        );
         assert!(leaf_kinds(&marks, 8).is_none());
     }
 }

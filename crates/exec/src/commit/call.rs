@@ -41,7 +41,11 @@ pub struct CallRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Address>,
     /// Gas limit (default: the block's, capped per EIP-7825).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "alloy_serde_opt_u64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "alloy_serde_opt_u64"
+    )]
     pub gas: Option<u64>,
     /// Gas price (default: zero, with a zero base fee).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,22 +201,43 @@ pub fn execute_call<S: WitnessSource>(
         chain_id: Some(chain.chain_id),
         ..Default::default()
     };
-    let mut state = State::builder().with_database(WitnessDb::new(source, header.state_root)).build();
+    let mut state = State::builder()
+        .with_database(WitnessDb::new(source, header.state_root))
+        .build();
     let mut inspector = TransitionInspector::new();
     let result = {
-        let mut evm = EthEvmFactory::default().create_evm_with_inspector(&mut state, env, (Eip7610, &mut inspector));
+        let mut evm = EthEvmFactory::default().create_evm_with_inspector(
+            &mut state,
+            env,
+            (Eip7610, &mut inspector),
+        );
         evm.transact(tx)
     };
     if let Some(failure) = state.database.take_failure() {
         return Err(failure.to_string());
     }
     let result = result.map_err(|e| e.to_string())?.result;
-    let trace = inspector.take_completed().pop().unwrap_or(TraceCommitment::EMPTY);
+    let trace = inspector
+        .take_completed()
+        .pop()
+        .unwrap_or(TraceCommitment::EMPTY);
     let gas_used = result.tx_gas_used();
     let call = match result {
-        ExecutionResult::Success { output, .. } => CallResult { success: true, output: output.into_data(), gas_used },
-        ExecutionResult::Revert { output, .. } => CallResult { success: false, output, gas_used },
-        ExecutionResult::Halt { .. } => CallResult { success: false, output: Bytes::new(), gas_used },
+        ExecutionResult::Success { output, .. } => CallResult {
+            success: true,
+            output: output.into_data(),
+            gas_used,
+        },
+        ExecutionResult::Revert { output, .. } => CallResult {
+            success: false,
+            output,
+            gas_used,
+        },
+        ExecutionResult::Halt { .. } => CallResult {
+            success: false,
+            output: Bytes::new(),
+            gas_used,
+        },
     };
     Ok((call, trace))
 }
@@ -253,11 +278,16 @@ pub fn verify_call_proof(
     chain: &ChainConfig,
 ) -> Result<CallResult, CallProofError> {
     if proof.chain != *chain {
-        return Err(CallProofError::Header("the proof was made for another chain configuration"));
+        return Err(CallProofError::Header(
+            "the proof was made for another chain configuration",
+        ));
     }
     let leaf_hash = proof.closing_leaf.hash();
     if proof.leaf_proof.leaf_hash != leaf_hash {
-        return Err(CallProofError::LeafHash { proven: proof.leaf_proof.leaf_hash, computed: leaf_hash });
+        return Err(CallProofError::LeafHash {
+            proven: proof.leaf_proof.leaf_hash,
+            computed: leaf_hash,
+        });
     }
     verify_inclusion(&proof.leaf_proof, trusted_root)?;
     if proof.leaf_proof.tx_num.checked_add(1) != Some(proof.leaf_proof.leaf_count) {
@@ -269,35 +299,61 @@ pub fn verify_call_proof(
     let mut buf = proof.header.as_ref();
     let header = Header::decode(&mut buf).map_err(CallProofError::HeaderRlp)?;
     if !buf.is_empty() {
-        return Err(CallProofError::HeaderRlp(alloy_rlp::Error::UnexpectedLength));
+        return Err(CallProofError::HeaderRlp(
+            alloy_rlp::Error::UnexpectedLength,
+        ));
     }
     if keccak256(&proof.header) != proof.closing_leaf.transition_hash {
-        return Err(CallProofError::Header("the header does not hash to the closing leaf's block hash"));
+        return Err(CallProofError::Header(
+            "the header does not hash to the closing leaf's block hash",
+        ));
     }
     if header.number != proof.block_number {
-        return Err(CallProofError::Header("the header is not of the claimed block"));
+        return Err(CallProofError::Header(
+            "the header is not of the claimed block",
+        ));
     }
     if header.state_root != proof.closing_leaf.pre_state_hash {
-        return Err(CallProofError::Header("the header's state root is not the closing leaf's"));
+        return Err(CallProofError::Header(
+            "the header's state root is not the closing leaf's",
+        ));
     }
     let chain = decode_header_chain(&proof.witness.headers)?;
     if let Some((_, last)) = chain.last()
         && *last != header.parent_hash
     {
-        return Err(CallProofError::Header("the witness headers do not end at the block's parent"));
+        return Err(CallProofError::Header(
+            "the witness headers do not end at the block's parent",
+        ));
     }
     let source = CallWitness {
-        nodes: proof.witness.state.iter().map(|n| (keccak256(n), n.clone())).collect(),
-        codes: proof.witness.codes.iter().map(|c| (keccak256(c), c.clone())).collect(),
+        nodes: proof
+            .witness
+            .state
+            .iter()
+            .map(|n| (keccak256(n), n.clone()))
+            .collect(),
+        codes: proof
+            .witness
+            .codes
+            .iter()
+            .map(|c| (keccak256(c), c.clone()))
+            .collect(),
         ancestors: chain.iter().map(|(h, hash)| (h.number, *hash)).collect(),
     };
-    let (result, trace) =
-        execute_call(&proof.chain, &header, &proof.request, source).map_err(CallProofError::Execution)?;
+    let (result, trace) = execute_call(&proof.chain, &header, &proof.request, source)
+        .map_err(CallProofError::Execution)?;
     if result != proof.result {
-        return Err(CallProofError::Result { got: Box::new(result), claimed: Box::new(proof.result.clone()) });
+        return Err(CallProofError::Result {
+            got: Box::new(result),
+            claimed: Box::new(proof.result.clone()),
+        });
     }
     if trace.root != proof.transition_hash {
-        return Err(CallProofError::Transition { got: trace.root, claimed: proof.transition_hash });
+        return Err(CallProofError::Transition {
+            got: trace.root,
+            claimed: proof.transition_hash,
+        });
     }
     Ok(result)
 }

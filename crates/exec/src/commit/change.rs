@@ -119,7 +119,12 @@ pub(crate) struct Overlay<'a> {
 
 impl<'a> Overlay<'a> {
     pub(crate) fn new(base: &'a crate::state::FlatState) -> Self {
-        Self { base, accounts: HashMap::default(), slots: HashMap::default(), wiped: HashMap::default() }
+        Self {
+            base,
+            accounts: HashMap::default(),
+            slots: HashMap::default(),
+            wiped: HashMap::default(),
+        }
     }
 
     fn account(&self, address: &Address) -> Option<AccountFields> {
@@ -136,7 +141,12 @@ impl<'a> Overlay<'a> {
         if self.wiped.contains_key(address) {
             return U256::ZERO;
         }
-        self.base.accounts.get(address).and_then(|a| a.storage.get(key)).copied().unwrap_or_default()
+        self.base
+            .accounts
+            .get(address)
+            .and_then(|a| a.storage.get(key))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The change a committed EVM state makes, following revm's own commit rules (untouched
@@ -179,14 +189,27 @@ impl<'a> Overlay<'a> {
                 self.slots.insert((*address, *key), *value);
             }
             self.accounts.insert(*address, new);
-            change.accounts.insert(*address, AccountChange { created, destroyed, old, new, slots });
+            change.accounts.insert(
+                *address,
+                AccountChange {
+                    created,
+                    destroyed,
+                    old,
+                    new,
+                    slots,
+                },
+            );
         }
         change
     }
 }
 
 fn fields(info: &revm::state::AccountInfo) -> AccountFields {
-    AccountFields { nonce: info.nonce, balance: info.balance, code_hash: info.code_hash }
+    AccountFields {
+        nonce: info.nonce,
+        balance: info.balance,
+        code_hash: info.code_hash,
+    }
 }
 
 #[cfg(test)]
@@ -203,8 +226,14 @@ mod tests {
                 address,
                 AccountChange {
                     old: None,
-                    new: Some(AccountFields { nonce: 1, balance: U256::from(5), code_hash: B256::ZERO }),
-                    slots: [(U256::from(9), (U256::ZERO, U256::from(3)))].into_iter().collect(),
+                    new: Some(AccountFields {
+                        nonce: 1,
+                        balance: U256::from(5),
+                        code_hash: B256::ZERO,
+                    }),
+                    slots: [(U256::from(9), (U256::ZERO, U256::from(3)))]
+                        .into_iter()
+                        .collect(),
                     ..Default::default()
                 },
             );

@@ -120,39 +120,69 @@ impl Node<FileBackend> {
     /// QMTree errors; [`ExecError::CommitmentMismatch`]-style errors when re-execution does
     /// not reproduce the stored leaves.
     pub fn open(dir: &Path, genesis: Option<&ChainFile>) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| ExecError::Io { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| ExecError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let genesis_path = dir.join(GENESIS_FILE);
-        let stored = if genesis_path.exists() { Some(ChainFile::load(&genesis_path)?) } else { None };
+        let stored = if genesis_path.exists() {
+            Some(ChainFile::load(&genesis_path)?)
+        } else {
+            None
+        };
         let file = match (stored, genesis) {
             (Some(stored), Some(given)) => {
-                let given = ChainFile { blocks: Vec::new(), ..given.clone() };
+                let given = ChainFile {
+                    blocks: Vec::new(),
+                    ..given.clone()
+                };
                 if stored != given {
-                    return Err(data_dir(&genesis_path, "holds another chain (config, genesis or allocation differ)"));
+                    return Err(data_dir(
+                        &genesis_path,
+                        "holds another chain (config, genesis or allocation differ)",
+                    ));
                 }
                 stored
             }
             (Some(stored), None) => stored,
             (None, Some(given)) => {
-                let file = ChainFile { blocks: Vec::new(), ..given.clone() };
+                let file = ChainFile {
+                    blocks: Vec::new(),
+                    ..given.clone()
+                };
                 let tmp = dir.join(format!("{GENESIS_FILE}.tmp"));
                 file.save(&tmp)?;
                 sync_path(&tmp)?;
-                std::fs::rename(&tmp, &genesis_path)
-                    .map_err(|source| ExecError::Io { path: genesis_path.clone(), source })?;
+                std::fs::rename(&tmp, &genesis_path).map_err(|source| ExecError::Io {
+                    path: genesis_path.clone(),
+                    source,
+                })?;
                 sync_path(dir)?;
                 file
             }
-            (None, None) => return Err(data_dir(dir, "holds no node (no genesis.json): give a chain to create one")),
+            (None, None) => {
+                return Err(data_dir(
+                    dir,
+                    "holds no node (no genesis.json): give a chain to create one",
+                ));
+            }
         };
         let tree = Store::open_with(dir.join(QMTREE_DIR), StoreOptions::default())?;
         let (log, records) = BlockLog::open(&dir.join(BLOCKS_FILE))?;
-        let mut node =
-            Self { chain: file.genesis_chain()?, tree, blocks: Vec::new(), layouts: Vec::new(), log: None, poisoned: false };
+        let mut node = Self {
+            chain: file.genesis_chain()?,
+            tree,
+            blocks: Vec::new(),
+            layouts: Vec::new(),
+            log: None,
+            poisoned: false,
+        };
         node.commit_genesis()?;
         let committed = node.tree.latest_block().map_or(0, |b| b.number);
         let mut kept = 0;
         for (offset, raw) in &records {
-            let block = decode_block(raw).map_err(|e| data_dir(&log.path, &format!("record at byte {offset}: {e}")))?;
+            let block = decode_block(raw)
+                .map_err(|e| data_dir(&log.path, &format!("record at byte {offset}: {e}")))?;
             if block.header.number > committed {
                 break;
             }
@@ -162,7 +192,10 @@ impl Node<FileBackend> {
         if node.head_number() != committed {
             return Err(data_dir(
                 &log.path,
-                &format!("holds blocks up to {} but the QMTree has committed block {committed}", node.head_number()),
+                &format!(
+                    "holds blocks up to {} but the QMTree has committed block {committed}",
+                    node.head_number()
+                ),
             ));
         }
         let mut log = log;
@@ -173,7 +206,10 @@ impl Node<FileBackend> {
 }
 
 fn data_dir(path: &Path, reason: &str) -> ExecError {
-    ExecError::DataDir { path: path.to_path_buf(), reason: reason.to_string() }
+    ExecError::DataDir {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 fn decode_block(raw: &[u8]) -> std::result::Result<Block, alloy_rlp::Error> {
@@ -188,7 +224,8 @@ fn decode_block(raw: &[u8]) -> std::result::Result<Block, alloy_rlp::Error> {
 impl<B: Backend> Node<B> {
     /// The genesis closing leaf, unless the tree already holds it (which must then match).
     fn commit_genesis(&mut self) -> Result<()> {
-        let genesis = BlockCommitment::genesis(self.chain.head_hash(), self.chain.head().state_root);
+        let genesis =
+            BlockCommitment::genesis(self.chain.head_hash(), self.chain.head().state_root);
         let number = self.chain.head().number;
         if self.tree.latest_block().is_none() {
             self.tree.append_next(
@@ -217,9 +254,16 @@ impl<B: Backend> Node<B> {
             let c = stored.components;
             let mine = leaf.components;
             if (c.pre_state_hash, c.state_change_hash, c.transition_hash)
-                != (mine.pre_state_hash, mine.state_change_hash, mine.transition_hash)
+                != (
+                    mine.pre_state_hash,
+                    mine.state_change_hash,
+                    mine.transition_hash,
+                )
             {
-                return Err(ExecError::StoredLeafMismatch { number: commitment.number, tx_num });
+                return Err(ExecError::StoredLeafMismatch {
+                    number: commitment.number,
+                    tx_num,
+                });
             }
         }
         Ok(())
@@ -228,7 +272,10 @@ impl<B: Backend> Node<B> {
     /// Re-executes an already committed block (on open) and checks its stored leaves.
     fn replay_committed(&mut self, block: &Block) -> Result<()> {
         let (_, commitment) = self.chain.execute_committed(block)?;
-        let first = self.layouts.last().map_or(0, |l| l.first_tx_num + l.kinds.len() as u64);
+        let first = self
+            .layouts
+            .last()
+            .map_or(0, |l| l.first_tx_num + l.kinds.len() as u64);
         self.check_stored(&commitment, first)?;
         self.layouts.push(BlockLayout {
             number: commitment.number,
@@ -274,7 +321,8 @@ impl<B: Backend> Node<B> {
         let first = self.tree.leaf_count();
         for leaf in &commitment.leaves {
             let c = leaf.components;
-            self.tree.append_next(c.pre_state_hash, c.state_change_hash, c.transition_hash)?;
+            self.tree
+                .append_next(c.pre_state_hash, c.state_change_hash, c.transition_hash)?;
         }
         let root = self.tree.commit_block(commitment.number)?;
         Ok(BlockLayout {
@@ -292,8 +340,13 @@ impl<B: Backend> Node<B> {
     /// # Errors
     /// [`ExecError::UnknownBlock`]; [`ExecError::CallFailed`] when the EVM rejects the call.
     pub fn call(&self, request: &CallRequest, number: u64) -> Result<CallProof> {
-        let layout = self.layout(number).ok_or(ExecError::UnknownBlock { number })?;
-        let header = self.chain.header(number).ok_or(ExecError::UnknownBlock { number })?;
+        let layout = self
+            .layout(number)
+            .ok_or(ExecError::UnknownBlock { number })?;
+        let header = self
+            .chain
+            .header(number)
+            .ok_or(ExecError::UnknownBlock { number })?;
         let mut recorder = Recorder::new(&self.chain, number.checked_sub(1));
         let (result, trace) = execute_call(self.chain.config(), header, request, &mut recorder)
             .map_err(|reason| ExecError::CallFailed { number, reason })?;
@@ -333,7 +386,8 @@ impl<B: Backend> Node<B> {
     /// The layout of block `number`.
     pub fn layout(&self, number: u64) -> Option<&BlockLayout> {
         let first = self.layouts.first()?.number;
-        self.layouts.get(usize::try_from(number.checked_sub(first)?).ok()?)
+        self.layouts
+            .get(usize::try_from(number.checked_sub(first)?).ok()?)
     }
 
     /// All block layouts, genesis first.
@@ -344,14 +398,20 @@ impl<B: Backend> Node<B> {
     /// An imported block (not the genesis, whose body is empty).
     pub fn block(&self, number: u64) -> Option<&Block> {
         let first = self.layouts.first()?.number;
-        self.blocks.get(usize::try_from(number.checked_sub(first + 1)?).ok()?)
+        self.blocks
+            .get(usize::try_from(number.checked_sub(first + 1)?).ok()?)
     }
 
     /// The block and leaf kind of a txNum.
     pub fn locate(&self, tx_num: u64) -> Option<(&BlockLayout, LeafKind)> {
-        let i = self.layouts.partition_point(|l| l.first_tx_num <= tx_num).checked_sub(1)?;
+        let i = self
+            .layouts
+            .partition_point(|l| l.first_tx_num <= tx_num)
+            .checked_sub(1)?;
         let layout = &self.layouts[i];
-        let kind = layout.kinds.get(usize::try_from(tx_num - layout.first_tx_num).ok()?)?;
+        let kind = layout
+            .kinds
+            .get(usize::try_from(tx_num - layout.first_tx_num).ok()?)?;
         Some((layout, *kind))
     }
 }
@@ -372,15 +432,25 @@ impl BlockLog {
     /// Opens (creating) the log and reads its intact records with their offsets; a torn or
     /// corrupt tail is left for the caller to truncate.
     fn open(path: &Path) -> Result<(Self, Vec<(u64, Bytes)>)> {
-        let io = |source| ExecError::Io { path: path.to_path_buf(), source };
-        let mut file = OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
+        let io = |source| ExecError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         let mut records = Vec::new();
         let mut at = 0usize;
         while bytes.len() - at >= 8 {
             let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as usize;
-            let Some(end) = at.checked_add(4 + len + 4).filter(|e| *e <= bytes.len()) else { break };
+            let Some(end) = at.checked_add(4 + len + 4).filter(|e| *e <= bytes.len()) else {
+                break;
+            };
             let raw = &bytes[at + 4..at + 4 + len];
             let crc = u32::from_be_bytes(bytes[end - 4..end].try_into().unwrap_or_default());
             if crc32fast::hash(raw) != crc {
@@ -389,22 +459,39 @@ impl BlockLog {
             records.push((at as u64, Bytes::copy_from_slice(raw)));
             at = end;
         }
-        Ok((Self { path: path.to_path_buf(), file, len: bytes.len() as u64 }, records))
+        Ok((
+            Self {
+                path: path.to_path_buf(),
+                file,
+                len: bytes.len() as u64,
+            },
+            records,
+        ))
     }
 
     fn truncate(&mut self, len: u64) -> Result<()> {
         if len < self.len {
             tracing::warn!(target: "cairn::node", path = %self.path.display(), from = self.len, to = len, "truncating uncommitted block records");
-            self.file.set_len(len).map_err(|source| ExecError::Io { path: self.path.clone(), source })?;
-            self.file.sync_data().map_err(|source| ExecError::Io { path: self.path.clone(), source })?;
+            self.file.set_len(len).map_err(|source| ExecError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+            self.file.sync_data().map_err(|source| ExecError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
             self.len = len;
         }
         Ok(())
     }
 
     fn append(&mut self, rlp: &[u8]) -> Result<()> {
-        let io = |source| ExecError::Io { path: self.path.clone(), source };
-        let len = u32::try_from(rlp.len()).map_err(|_| data_dir(&self.path, "block larger than 4 GiB"))?;
+        let io = |source| ExecError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let len = u32::try_from(rlp.len())
+            .map_err(|_| data_dir(&self.path, "block larger than 4 GiB"))?;
         let mut record = Vec::with_capacity(rlp.len() + 8);
         record.extend_from_slice(&len.to_be_bytes());
         record.extend_from_slice(rlp);
@@ -419,5 +506,8 @@ impl BlockLog {
 fn sync_path(path: &Path) -> Result<()> {
     File::open(path)
         .and_then(|f| f.sync_all())
-        .map_err(|source| ExecError::Io { path: path.to_path_buf(), source })
+        .map_err(|source| ExecError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }

@@ -20,12 +20,9 @@
 //! [empty commitment](TraceCommitment::EMPTY). A transaction that never reaches a frame
 //! produces no commitment and does not move the counter. Withdrawals do not execute.
 //!
-//! `cairn_stateless::execute_block` inspects transactions only: alloy-evm 0.39 runs the
-//! block's system calls (EIP-2935, EIP-4788 before the transactions; EIP-7002, EIP-7251
-//! after) through revm's non-inspecting `system_call_with_caller`, whatever the inspector.
-//! [`execute_block_traced`] is the same executor (same environment, receipts and EIP-7610
-//! rule) with the system calls inspected as well, so a block yields
-//! `system calls + transactions` commitments, in execution order.
+//! `cairn_stateless::execute_block` inspects the block's system calls (EIP-2935, EIP-4788
+//! before the transactions; EIP-7002, EIP-7251 after) like its transactions, so a block
+//! yields `system calls + transactions` commitments, in execution order.
 //!
 //! # Step record
 //!
@@ -97,22 +94,47 @@
 //!
 //! # Hash function: SHA-256
 //!
-//! `H` is SHA-256. On the dev chain's record stream (`testdata/devchain.json`, 50 blocks,
-//! 3.7 M steps, 158 MB of records, 3.6 k chunks averaging 43 kB; `cargo bench -p cairn-exec
-//! --bench trace -- chunk_hash`, 2 shared cores with SHA-NI, AVX2 and AVX-512):
+//! `H` is SHA-256. Measured on the dev chain's actual record stream
+//! (`testdata/devchain.json`: 50 blocks, 3,205 executions = 200 system calls + 3,005
+//! transactions, 1,187,265 steps, 24.8 MB of records at 20.9 bytes per step, 2,817 chunks
+//! averaging 8.8 kB), `cargo bench -p cairn-exec --bench trace -- chunk_hash`, on 2 shared
+//! x86-64 cores with SHA-NI, AVX2 and AVX-512:
 //!
 //! | hash | chunk hashing | per step |
 //! |------|---------------|----------|
-//! | SHA-256 (`sha2`, SHA-NI) | 1.91 GiB/s | 22 ns |
-//! | keccak256 (alloy-primitives, `keccak-asm`) | 0.61 GiB/s | 70 ns |
+//! | SHA-256 (`sha2` 0.10, SHA-NI) | 1.18 GiB/s (19.7 ms) | 17 ns |
+//! | keccak256 (alloy-primitives, `keccak-asm`) | 0.35 GiB/s (66.4 ms) | 56 ns |
 //!
-//! SHA-256 is 3.1× faster here, and hashing is the largest part of the tracing cost, so
-//! the choice decides whether tracing stays within the 2× budget. On-chain checks stay
-//! cheap with either: a dispute verifies one Merkle path (`d` 64-byte hashes, 72 bytes at
-//! the top) and at most one chunk. With the SHA-256 precompile (`60 + 12·words` gas) a
-//! 43 kB chunk costs about 16 k gas plus the call, a path of depth 12 about 1.5 k; with
-//! the KECCAK256 opcode it would be half that, a difference of a few thousand gas once
-//! per dispute, against a 3× cost on every step of every execution off-chain.
+//! (`openssl speed` on the same machine agrees: 1.0 GB/s against 0.22 GB/s for SHA3-256.)
+//! SHA-256 is 3.4× faster, and hashing is half of the tracing cost (below): with keccak the
+//! traced execution would take about 3.4× the plain one instead of 2.2×. On-chain checks
+//! stay cheap with either, because a dispute checks one Merkle path and at most one chunk:
+//! the SHA-256 precompile costs `60 + 12·words` gas, so an average chunk (276 words) is
+//! about 3.4 k gas plus the call and each level of a path about 0.2 k; the KECCAK256
+//! opcode would halve that. A few thousand gas once per dispute against 3.4× the hashing
+//! time on every step of every execution.
+//!
+//! # Cost
+//!
+//! The dev chain executed bare on an in-memory pre-state (senders known), the variants
+//! interleaved so that they share the machine's load (`CAIRN_TRACE_ROUNDS=25 cargo bench
+//! -p cairn-exec --bench trace`; fastest of 25 rounds, median in brackets):
+//!
+//! | variant | time | vs. plain |
+//! |---------|------|-----------|
+//! | plain revm, no inspector mode | 36.6 ms (44.3) | 1.00× |
+//! | inspector mode, no-op inspector | 36.9 ms (46.1) | 1.01× (1.04×) |
+//! | [`TransitionInspector`], records encoded and dropped | 58.9 ms (72.8) | 1.61× (1.64×) |
+//! | [`TransitionInspector`], records hashed (the commitment) | 79.2 ms (99.2) | 2.17× (2.24×) |
+//!
+//! That is about 18 ns per step to encode and 17 ns per step to hash, where the plain
+//! execution spends about 31 ns per step, all per-transaction work included: this chain's
+//! steps are mostly cheap (loops around KECCAK256, MSTORE and jumps), and code with
+//! costlier steps pays relatively less. The
+//! records are written straight into the chunk buffer with fixed-size stores
+//! ([`RecordBuf`]); hashing on a background thread was tried and was slower on this
+//! 2-core shared machine (the per-execution hand-over costs more than the hashing it
+//! moves), so hashing stays inline.
 //!
 //! # Disputes
 //!
@@ -144,32 +166,17 @@
 //! assert_eq!(TraceHasher::new().finish().commitment, TraceCommitment::EMPTY);
 //! ```
 
-use alloy_consensus::{ReceiptEnvelope, transaction::Recovered};
-use alloy_evm::{
-    Evm, EvmEnv,
-    block::{BlockExecutionError, BlockExecutionResult, BlockExecutor},
-    eth::{EthBlockExecutor, EthEvmBuilder, EthEvmContext},
-    precompiles::PrecompilesMap,
-};
-use alloy_primitives::{Address, B256, Bytes, U256, b256};
-use cairn_primitives::{Block, ChainConfig, TransactionSigned};
-use cairn_stateless::{CairnReceiptBuilder, ChainSpec, Eip7610, StorageProbe, block_ctx, evm_env};
+use alloy_primitives::{B256, Bytes, U256, b256};
 use revm::{
-    Context, ExecuteEvm, InspectEvm, InspectSystemCallEvm, Inspector, SystemCallEvm,
+    Inspector,
     bytecode::opcode::{self, OPCODE_INFO},
-    context::{BlockEnv, CfgEnv, Evm as RevmEvm, TxEnv},
-    context_interface::{
-        ContextTr, JournalTr,
-        result::{EVMError, HaltReason, ResultAndState},
-    },
-    database::State,
-    handler::{EthFrame, FrameResult, instructions::EthInstructions},
+    context_interface::{ContextTr, JournalTr},
+    handler::FrameResult,
     interpreter::{
         FrameInput, InstructionResult, Interpreter, InterpreterAction,
         interpreter::EthInterpreter,
         interpreter_types::{Jumps, LoopControl, ReturnData},
     },
-    primitives::hardfork::SpecId,
 };
 use sha2::{Digest, Sha256};
 use std::sync::{
@@ -196,12 +203,24 @@ pub fn hash(data: &[u8]) -> B256 {
 
 /// `H(left ‖ right)`, an internal node.
 pub fn hash_pair(left: &B256, right: &B256) -> B256 {
-    B256::new(Sha256::new().chain_update(left).chain_update(right).finalize().into())
+    B256::new(
+        Sha256::new()
+            .chain_update(left)
+            .chain_update(right)
+            .finalize()
+            .into(),
+    )
 }
 
 /// `transitionHash = H(tree_root ‖ steps as 8 big-endian bytes)`.
 pub fn transition_hash(tree_root: &B256, steps: u64) -> B256 {
-    B256::new(Sha256::new().chain_update(tree_root).chain_update(steps.to_be_bytes()).finalize().into())
+    B256::new(
+        Sha256::new()
+            .chain_update(tree_root)
+            .chain_update(steps.to_be_bytes())
+            .finalize()
+            .into(),
+    )
 }
 
 /// Number of chunks of a trace of `steps` steps: `⌈steps / CHUNK_STEPS⌉`.
@@ -211,7 +230,11 @@ pub const fn chunks_for_steps(steps: u64) -> u64 {
 
 /// Depth of the tree over `chunks` leaves: `⌈log₂ chunks⌉`, 0 for at most one chunk.
 pub const fn tree_depth(chunks: u64) -> u32 {
-    if chunks <= 1 { 0 } else { u64::BITS - (chunks - 1).leading_zeros() }
+    if chunks <= 1 {
+        0
+    } else {
+        u64::BITS - (chunks - 1).leading_zeros()
+    }
 }
 
 /// The commitment to one top-level execution's trace.
@@ -240,7 +263,11 @@ impl TraceCommitment {
         if chunk_hashes.len() as u64 != chunks {
             return None;
         }
-        Some(Self { root: transition_hash(&ChunkTree::new(chunk_hashes).root(), steps), steps, chunks })
+        Some(Self {
+            root: transition_hash(&ChunkTree::new(chunk_hashes).root(), steps),
+            steps,
+            chunks,
+        })
     }
 }
 
@@ -253,12 +280,94 @@ pub struct CommittedTrace {
     pub chunk_hashes: Vec<B256>,
 }
 
+/// A byte buffer that records are written into at its end.
+///
+/// The hot path writes each field with fixed-size stores into a zeroed tail of the
+/// storage and then advances the length: no capacity check per byte, and no
+/// small store read back by a wider load (which stalls store forwarding, as building a
+/// record elsewhere and copying it does).
+#[derive(Debug, Clone, Default)]
+pub struct RecordBuf {
+    /// Initialised storage; only `..len` is content.
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl RecordBuf {
+    /// The content.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Length of the content.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is no content.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Empties the buffer, keeping its storage.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Shortens the content to `len` bytes (no-op if already shorter).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// Appends bytes.
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.tail(bytes.len()).copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// `room` writable bytes after the content; [`RecordBuf::advance`] then keeps what was
+    /// written.
+    #[inline(always)]
+    fn tail(&mut self, room: usize) -> &mut [u8] {
+        let end = self.len + room;
+        if self.bytes.len() < end {
+            self.grow(end);
+        }
+        &mut self.bytes[self.len..end]
+    }
+
+    #[cold]
+    fn grow(&mut self, end: usize) {
+        let size = end.max(2 * self.bytes.len()).max(1 << 16);
+        self.bytes.resize(size, 0);
+    }
+
+    #[inline(always)]
+    fn advance(&mut self, n: usize) {
+        self.len += n;
+    }
+
+    fn set(&mut self, at: usize, byte: u8) {
+        if let Some(b) = self.bytes[..self.len].get_mut(at) {
+            *b = byte;
+        }
+    }
+}
+
+impl PartialEq for RecordBuf {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for RecordBuf {}
+
 /// Streams step records into a [`TraceCommitment`]: one chunk buffered, the tree as a
 /// frontier of at most one node per level.
 #[derive(Debug, Clone, Default)]
 pub struct TraceHasher {
     /// Records of the current chunk not yet fed to `state`.
-    buf: Vec<u8>,
+    buf: RecordBuf,
     /// The current chunk's hash state.
     state: Sha256,
     /// Records in the current chunk.
@@ -281,19 +390,28 @@ impl TraceHasher {
 
     /// A hasher that also keeps every chunk hash, for disputes.
     pub fn keeping_chunk_hashes() -> Self {
-        Self { keep: true, ..Self::default() }
+        Self {
+            keep: true,
+            ..Self::default()
+        }
     }
 
     /// Appends one step record.
     #[inline]
     pub fn push_record(&mut self, record: &[u8]) {
         self.buf.extend_from_slice(record);
+        self.record_appended();
+    }
+
+    /// Counts the record just appended to `buf`.
+    #[inline]
+    fn record_appended(&mut self) {
         self.steps += 1;
         self.in_chunk += 1;
         if self.in_chunk == CHUNK_STEPS {
             self.close_chunk();
         } else if self.buf.len() >= FEED_THRESHOLD {
-            self.state.update(&self.buf);
+            self.state.update(self.buf.as_slice());
             self.buf.clear();
         }
     }
@@ -305,7 +423,7 @@ impl TraceHasher {
 
     #[cold]
     fn close_chunk(&mut self) {
-        self.state.update(&self.buf);
+        self.state.update(self.buf.as_slice());
         self.buf.clear();
         let chunk_hash = B256::new(self.state.finalize_reset().into());
         self.in_chunk = 0;
@@ -344,16 +462,27 @@ impl TraceHasher {
             // Fold the frontier with all-zero subtrees on the right.
             let (mut node, mut zero, mut size) = (B256::ZERO, B256::ZERO, chunks);
             for level in 0..depth {
-                node = if size & 1 == 1 { hash_pair(&self.frontier[level], &node) } else { hash_pair(&node, &zero) };
+                node = if size & 1 == 1 {
+                    hash_pair(&self.frontier[level], &node)
+                } else {
+                    hash_pair(&node, &zero)
+                };
                 zero = hash_pair(&zero, &zero);
                 size >>= 1;
             }
             node
         };
-        let commitment = TraceCommitment { root: transition_hash(&tree_root, self.steps), steps: self.steps, chunks };
+        let commitment = TraceCommitment {
+            root: transition_hash(&tree_root, self.steps),
+            steps: self.steps,
+            chunks,
+        };
         let chunk_hashes = std::mem::take(&mut self.kept);
         self.reset();
-        CommittedTrace { commitment, chunk_hashes }
+        CommittedTrace {
+            commitment,
+            chunk_hashes,
+        }
     }
 
     /// Drops everything pushed since the last [`TraceHasher::finish`].
@@ -392,10 +521,16 @@ impl ChunkTree {
         leaves.resize(width.max(chunk_hashes.len()), B256::ZERO);
         let mut levels = vec![leaves];
         while let Some(below) = levels.last().filter(|level| level.len() > 1) {
-            let above = below.chunks_exact(2).map(|pair| hash_pair(&pair[0], &pair[1])).collect();
+            let above = below
+                .chunks_exact(2)
+                .map(|pair| hash_pair(&pair[0], &pair[1]))
+                .collect();
             levels.push(above);
         }
-        Self { levels, chunks: chunk_hashes.len() as u64 }
+        Self {
+            levels,
+            chunks: chunk_hashes.len() as u64,
+        }
     }
 
     /// Depth of the tree.
@@ -406,12 +541,23 @@ impl ChunkTree {
     /// The tree root (`0x00…00` for no chunks); `transitionHash` is
     /// [`transition_hash`]`(root, steps)`.
     pub fn root(&self) -> B256 {
-        if self.chunks == 0 { B256::ZERO } else { self.levels.last().and_then(|top| top.first()).copied().unwrap_or_default() }
+        if self.chunks == 0 {
+            B256::ZERO
+        } else {
+            self.levels
+                .last()
+                .and_then(|top| top.first())
+                .copied()
+                .unwrap_or_default()
+        }
     }
 
     /// The node at `level` (0 = leaves) and `index`, if the tree has it.
     pub fn node(&self, level: u32, index: u64) -> Option<B256> {
-        self.levels.get(level as usize)?.get(usize::try_from(index).ok()?).copied()
+        self.levels
+            .get(level as usize)?
+            .get(usize::try_from(index).ok()?)
+            .copied()
     }
 
     /// The Merkle path of chunk `index`; `None` if there is no such chunk.
@@ -451,7 +597,11 @@ impl ChunkProof {
         let mut node = chunk_hash;
         let mut index = self.index;
         for sibling in &self.siblings {
-            node = if index & 1 == 0 { hash_pair(&node, sibling) } else { hash_pair(sibling, &node) };
+            node = if index & 1 == 0 {
+                hash_pair(&node, sibling)
+            } else {
+                hash_pair(sibling, &node)
+            };
             index >>= 1;
         }
         transition_hash(&node, commitment.steps) == commitment.root
@@ -462,40 +612,69 @@ impl ChunkProof {
 /// at each level the left children are compared, and the descent goes left if they differ,
 /// right otherwise. Traces of different lengths are compared as trees of the larger depth
 /// (the shorter one padded with zero leaves), so a trace that is a strict prefix of the
-/// other differs at its first missing chunk. `None` when the trees are equal.
+/// other differs at its first missing chunk (no real chunk hashes to the zero padding).
+/// `None` when the trees are equal.
 pub fn first_differing_chunk(a: &[B256], b: &[B256]) -> Option<u64> {
     let depth = tree_depth(a.len() as u64).max(tree_depth(b.len() as u64));
-    let (ta, tb) = (ChunkTree::with_depth(a, depth), ChunkTree::with_depth(b, depth));
+    let (ta, tb) = (
+        ChunkTree::with_depth(a, depth),
+        ChunkTree::with_depth(b, depth),
+    );
     if ta.levels[depth as usize] == tb.levels[depth as usize] {
         return None;
     }
     let mut index = 0usize;
     for level in (0..depth as usize).rev() {
         let left = 2 * index;
-        index = if ta.levels[level][left] != tb.levels[level][left] { left } else { left + 1 };
+        index = if ta.levels[level][left] != tb.levels[level][left] {
+            left
+        } else {
+            left + 1
+        };
     }
     Some(index as u64)
 }
 
 /// Where step records go.
+///
+/// The inspector writes each record straight into the end of [`StepSink::buffer`] (no
+/// intermediate copy: this is the hot path) and then calls [`StepSink::commit`]. Until it
+/// commits, it may truncate the buffer back to where the record started; the sink must not
+/// touch the buffer in between.
 pub trait StepSink {
     /// A top-level execution starts: drop anything left from an execution that did not end.
     fn begin(&mut self);
-    /// One step record, in completion order.
-    fn record(&mut self, record: &[u8]);
+    /// The buffer the next record is appended to.
+    fn buffer(&mut self) -> &mut RecordBuf;
+    /// One record, in completion order, was written to the buffer from `start` to its end.
+    fn commit(&mut self, start: usize);
     /// The top-level execution ended.
     fn end(&mut self);
+
+    /// Appends one whole record.
+    fn record(&mut self, record: &[u8]) {
+        let buffer = self.buffer();
+        let start = buffer.len();
+        buffer.extend_from_slice(record);
+        self.commit(start);
+    }
 }
 
+/// Both sinks get every record; the second receives a copy.
 impl<A: StepSink, B: StepSink> StepSink for (A, B) {
     fn begin(&mut self) {
         self.0.begin();
         self.1.begin();
     }
     #[inline]
-    fn record(&mut self, record: &[u8]) {
-        self.0.record(record);
+    fn buffer(&mut self) -> &mut RecordBuf {
+        self.0.buffer()
+    }
+    #[inline]
+    fn commit(&mut self, start: usize) {
+        let record = self.0.buffer().as_slice().get(start..).unwrap_or_default();
         self.1.record(record);
+        self.0.commit(start);
     }
     fn end(&mut self) {
         self.0.end();
@@ -513,7 +692,10 @@ pub struct CommitmentSink {
 impl CommitmentSink {
     /// A sink whose commitments carry their chunk hashes.
     pub fn keeping_chunk_hashes() -> Self {
-        Self { hasher: TraceHasher::keeping_chunk_hashes(), completed: Vec::new() }
+        Self {
+            hasher: TraceHasher::keeping_chunk_hashes(),
+            completed: Vec::new(),
+        }
     }
 
     /// Takes the commitments completed so far, in execution order.
@@ -527,8 +709,12 @@ impl StepSink for CommitmentSink {
         self.hasher.reset();
     }
     #[inline]
-    fn record(&mut self, record: &[u8]) {
-        self.hasher.push_record(record);
+    fn buffer(&mut self) -> &mut RecordBuf {
+        &mut self.hasher.buf
+    }
+    #[inline]
+    fn commit(&mut self, _start: usize) {
+        self.hasher.record_appended();
     }
     fn end(&mut self) {
         self.completed.push(self.hasher.finish());
@@ -546,9 +732,16 @@ impl StepSink for RecordLog {
     fn begin(&mut self) {
         self.traces.push(RecordedTrace::default());
     }
-    fn record(&mut self, record: &[u8]) {
+    fn buffer(&mut self) -> &mut RecordBuf {
+        if self.traces.is_empty() {
+            self.traces.push(RecordedTrace::default());
+        }
+        let last = self.traces.len() - 1;
+        &mut self.traces[last].bytes
+    }
+    fn commit(&mut self, _start: usize) {
         if let Some(trace) = self.traces.last_mut() {
-            trace.push(record);
+            trace.ends.push(trace.bytes.len());
         }
     }
     fn end(&mut self) {}
@@ -557,7 +750,7 @@ impl StepSink for RecordLog {
 /// The records of one execution, back to back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordedTrace {
-    bytes: Vec<u8>,
+    bytes: RecordBuf,
     /// End offset of each record in `bytes`.
     ends: Vec<usize>,
 }
@@ -583,7 +776,7 @@ impl RecordedTrace {
     pub fn get(&self, index: usize) -> Option<&[u8]> {
         let end = *self.ends.get(index)?;
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        self.bytes.get(start..end)
+        self.bytes.as_slice().get(start..end)
     }
 
     /// All records in order.
@@ -599,12 +792,16 @@ impl RecordedTrace {
         }
         let last = (first + CHUNK_STEPS as usize).min(self.len()) - 1;
         let start = if first == 0 { 0 } else { self.ends[first - 1] };
-        self.bytes.get(start..self.ends[last])
+        self.bytes.as_slice().get(start..self.ends[last])
     }
 
     /// The commitment to these records.
     pub fn commit(&self, keep_chunk_hashes: bool) -> CommittedTrace {
-        let mut hasher = if keep_chunk_hashes { TraceHasher::keeping_chunk_hashes() } else { TraceHasher::new() };
+        let mut hasher = if keep_chunk_hashes {
+            TraceHasher::keeping_chunk_hashes()
+        } else {
+            TraceHasher::new()
+        };
         self.records().for_each(|record| hasher.push_record(record));
         hasher.finish()
     }
@@ -698,8 +895,15 @@ impl StepRecord {
         out.push(self.pushes.len() as u8);
         self.pushes.iter().for_each(|w| put_word(out, w));
         out.push(
-            if self.memory.is_some() { FLAG_MEMORY } else { 0 }
-                | if self.return_data.is_some() { FLAG_RETURN_DATA } else { 0 },
+            if self.memory.is_some() {
+                FLAG_MEMORY
+            } else {
+                0
+            } | if self.return_data.is_some() {
+                FLAG_RETURN_DATA
+            } else {
+                0
+            },
         );
         if let Some((offset, bytes)) = &self.memory {
             put_u64(out, *offset);
@@ -741,7 +945,20 @@ impl StepRecord {
         } else {
             None
         };
-        Some((Self { op, depth, pc, gas, pops, status, pushes, memory, return_data }, r.1))
+        Some((
+            Self {
+                op,
+                depth,
+                pc,
+                gas,
+                pops,
+                status,
+                pushes,
+                memory,
+                return_data,
+            },
+            r.1,
+        ))
     }
 }
 
@@ -771,35 +988,64 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// `int(v)` for a 64-bit value.
-///
-/// Writes a fixed 9 bytes (the value shifted to the front) and truncates: fixed-size copies
-/// compile to a few stores, where a variable-length copy calls `memmove`.
-#[inline(always)]
+/// `int(v)`, the plain way (the inspector's hot path is [`enc_u64`]).
 fn put_u64(out: &mut Vec<u8>, v: u64) {
-    let n = (u64::BITS - v.leading_zeros()).div_ceil(8);
-    let mut bytes = [0u8; 9];
-    bytes[0] = n as u8;
-    bytes[1..].copy_from_slice(&v.checked_shl(64 - 8 * n).unwrap_or(0).to_be_bytes());
-    let len = out.len() + 1 + n as usize;
-    out.extend_from_slice(&bytes);
-    out.truncate(len);
+    let n = (u64::BITS - v.leading_zeros()).div_ceil(8) as usize;
+    out.push(n as u8);
+    out.extend_from_slice(&v.to_be_bytes()[8 - n..]);
 }
 
-/// `int(w)` for a stack word (same trick as [`put_u64`]).
-#[inline(always)]
+/// `int(w)`, the plain way (the inspector's hot path is [`enc_word`]).
 fn put_word(out: &mut Vec<u8>, w: &U256) {
+    let n = w.byte_len();
+    out.push(n as u8);
+    out.extend_from_slice(&w.to_be_bytes::<32>()[32 - n..]);
+}
+
+/// Stack items a step pops or pushes at most (SWAP16 pops 17, DUP16 pushes 17).
+const MAX_ITEMS: usize = 17;
+
+/// Room for either half of a record's fixed part, `op ‖ depth ‖ pc ‖ gas ‖ npop ‖ pops`
+/// or `status ‖ npush ‖ pushes ‖ flags`, including the slack of the fixed-size writes.
+const ROOM: usize = 1 + 3 * 9 + 1 + MAX_ITEMS * 33 + 2 + 33;
+
+/// `int(v)` at `tail[n..]` (9 bytes of room); returns the new end.
+#[inline(always)]
+fn enc_u64(tail: &mut [u8], n: usize, v: u64) -> usize {
+    let len = (u64::BITS - v.leading_zeros()).div_ceil(8);
+    tail[n] = len as u8;
+    tail[n + 1..n + 9].copy_from_slice(&v.checked_shl(64 - 8 * len).unwrap_or(0).to_be_bytes());
+    n + 1 + len as usize
+}
+
+/// `int(w)` at `tail[n..]` (33 bytes of room); returns the new end.
+#[inline(always)]
+fn enc_word(tail: &mut [u8], n: usize, w: &U256) -> usize {
     let limbs = w.as_limbs();
     if limbs[1] | limbs[2] | limbs[3] == 0 {
-        return put_u64(out, limbs[0]);
+        return enc_u64(tail, n, limbs[0]);
     }
-    let n = w.byte_len();
-    let mut bytes = [0u8; 33];
-    bytes[0] = n as u8;
-    bytes[1..].copy_from_slice(&(*w << (256 - 8 * n)).to_be_bytes::<32>());
-    let len = out.len() + 1 + n;
-    out.extend_from_slice(&bytes);
-    out.truncate(len);
+    let len = w.byte_len();
+    let front = *w << (256 - 8 * len);
+    let limbs = front.as_limbs();
+    tail[n] = len as u8;
+    tail[n + 1..n + 9].copy_from_slice(&limbs[3].to_be_bytes());
+    tail[n + 9..n + 17].copy_from_slice(&limbs[2].to_be_bytes());
+    tail[n + 17..n + 25].copy_from_slice(&limbs[1].to_be_bytes());
+    tail[n + 25..n + 33].copy_from_slice(&limbs[0].to_be_bytes());
+    n + 1 + len
+}
+
+/// `int(v)` appended to `out`.
+fn buf_u64(out: &mut RecordBuf, v: u64) {
+    let n = enc_u64(out.tail(9), 0, v);
+    out.advance(n);
+}
+
+/// `int(w)` appended to `out`.
+fn buf_word(out: &mut RecordBuf, w: &U256) {
+    let n = enc_word(out.tail(33), 0, w);
+    out.advance(n);
 }
 
 /// Stack inputs and outputs of an opcode, from revm's table (0/0 if undefined).
@@ -851,7 +1097,9 @@ fn write_region(op: u8, stack: &[U256]) -> Region {
     let (offset, len) = match op {
         opcode::MSTORE => (arg(0), Some(U256::from(32))),
         opcode::MSTORE8 => (arg(0), Some(U256::from(1))),
-        opcode::CALLDATACOPY | opcode::CODECOPY | opcode::RETURNDATACOPY | opcode::MCOPY => (arg(0), arg(2)),
+        opcode::CALLDATACOPY | opcode::CODECOPY | opcode::RETURNDATACOPY | opcode::MCOPY => {
+            (arg(0), arg(2))
+        }
         opcode::EXTCODECOPY => (arg(1), arg(3)),
         opcode::CALL | opcode::CALLCODE => (arg(5), arg(6)),
         opcode::DELEGATECALL | opcode::STATICCALL => (arg(4), arg(5)),
@@ -866,20 +1114,25 @@ fn write_region(op: u8, stack: &[U256]) -> Region {
 
 /// Appends the memory field for `region` if it is non-empty and lies in memory; returns
 /// the flag bit.
-fn put_memory(out: &mut Vec<u8>, memory: &[u8], region: Region) -> u8 {
+fn put_memory(out: &mut RecordBuf, memory: &[u8], region: Region) -> u8 {
     let Region { offset, len } = region;
     if len == 0 {
         return 0;
     }
-    let Some(bytes) = offset.checked_add(len).and_then(|end| memory.get(offset..end)) else { return 0 };
-    put_u64(out, offset as u64);
-    put_u64(out, len as u64);
+    let Some(bytes) = offset
+        .checked_add(len)
+        .and_then(|end| memory.get(offset..end))
+    else {
+        return 0;
+    };
+    buf_u64(out, offset as u64);
+    buf_u64(out, len as u64);
     out.extend_from_slice(bytes);
     FLAG_MEMORY
 }
 
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_u64(out, bytes.len() as u64);
+fn put_bytes(out: &mut RecordBuf, bytes: &[u8]) {
+    buf_u64(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
@@ -901,10 +1154,11 @@ struct Pending {
 #[derive(Debug)]
 pub struct TransitionInspector<S = CommitmentSink> {
     sink: S,
-    /// The record of the step in progress, up to and including the pops.
-    record: Vec<u8>,
-    /// `step` ran and `step_end` has not.
+    /// `step` wrote the first part of a record at `start` in the sink's buffer and
+    /// `step_end` has not completed it.
     open: bool,
+    start: usize,
+    op: u8,
     outputs: usize,
     region: Region,
     pending: Vec<Pending>,
@@ -933,7 +1187,11 @@ impl TransitionInspector {
 
     /// The commitments of the executions completed so far, in order; they are removed.
     pub fn take_completed(&mut self) -> Vec<TraceCommitment> {
-        self.sink.take_completed().into_iter().map(|trace| trace.commitment).collect()
+        self.sink
+            .take_completed()
+            .into_iter()
+            .map(|trace| trace.commitment)
+            .collect()
     }
 
     /// Like [`TransitionInspector::take_completed`], with the chunk hashes if kept.
@@ -947,8 +1205,9 @@ impl<S: StepSink> TransitionInspector<S> {
     pub fn with_sink(sink: S) -> Self {
         Self {
             sink,
-            record: Vec::with_capacity(1024),
             open: false,
+            start: 0,
+            op: 0,
             outputs: 0,
             region: Region::default(),
             pending: Vec::new(),
@@ -1003,29 +1262,55 @@ impl<S: StepSink> TransitionInspector<S> {
     /// Completes the record of the CALL/CREATE that control just came back from.
     #[cold]
     fn resume(&mut self, interp: &Interpreter<EthInterpreter>) {
-        let Some(Pending { mut record, region, .. }) = self.pending.pop() else { return };
-        record.push(StepStatus::Continue as u8);
+        let Some(Pending {
+            mut record, region, ..
+        }) = self.pending.pop()
+        else {
+            return;
+        };
+        let out = self.sink.buffer();
+        let start = out.len();
+        out.extend_from_slice(&record);
         match interp.stack.data().last() {
             Some(top) => {
-                record.push(1);
-                put_word(&mut record, top);
+                out.extend_from_slice(&[StepStatus::Continue as u8, 1]);
+                buf_word(out, top);
             }
-            None => record.push(0),
+            None => out.extend_from_slice(&[StepStatus::Continue as u8, 0]),
         }
-        let flags_at = record.len();
-        record.push(FLAG_RETURN_DATA);
-        let memory_flag = put_memory(&mut record, &interp.memory.context_memory(), region);
-        record[flags_at] |= memory_flag;
-        put_bytes(&mut record, interp.return_data.buffer());
-        self.sink.record(&record);
+        let flags_at = out.len();
+        out.extend_from_slice(&[FLAG_RETURN_DATA]);
+        let memory_flag = put_memory(out, &interp.memory.context_memory(), region);
+        out.set(flags_at, FLAG_RETURN_DATA | memory_flag);
+        put_bytes(out, interp.return_data.buffer());
+        self.sink.commit(start);
         record.clear();
         self.spare.push(record);
+    }
+
+    /// Moves the open CALL/CREATE record out of the sink until control comes back.
+    #[cold]
+    fn suspend(&mut self, depth: usize) {
+        let out = self.sink.buffer();
+        let mut record = self.spare.pop().unwrap_or_default();
+        record.extend_from_slice(out.as_slice().get(self.start..).unwrap_or_default());
+        out.truncate(self.start);
+        self.pending.push(Pending {
+            depth,
+            record,
+            region: self.region,
+        });
     }
 }
 
 impl<CTX: ContextTr, S: StepSink> Inspector<CTX, EthInterpreter> for TransitionInspector<S> {
     #[inline]
     fn step(&mut self, interp: &mut Interpreter<EthInterpreter>, _context: &mut CTX) {
+        if self.open {
+            // The previous step never ran (the interpreter stopped before it).
+            let start = self.start;
+            self.sink.buffer().truncate(start);
+        }
         let depth = interp.input.depth;
         if self.pending.last().is_some_and(|p| p.depth == depth) {
             self.resume(interp);
@@ -1033,18 +1318,26 @@ impl<CTX: ContextTr, S: StepSink> Inspector<CTX, EthInterpreter> for TransitionI
         let op = interp.bytecode.opcode();
         let (inputs, outputs) = stack_io(op);
         let stack = interp.stack.data().as_slice();
-        let popped = &stack[stack.len() - inputs.min(stack.len())..];
-        let record = &mut self.record;
-        record.clear();
-        record.push(op);
-        put_u64(record, depth as u64);
-        put_u64(record, interp.bytecode.pc() as u64);
-        put_u64(record, interp.gas.remaining());
-        record.push(popped.len() as u8);
+        let popped = &stack[stack.len() - inputs.min(stack.len()).min(MAX_ITEMS)..];
+        let out = self.sink.buffer();
+        self.start = out.len();
+        let tail = out.tail(ROOM);
+        tail[0] = op;
+        let mut n = enc_u64(tail, 1, depth as u64);
+        n = enc_u64(tail, n, interp.bytecode.pc() as u64);
+        n = enc_u64(tail, n, interp.gas.remaining());
+        tail[n] = popped.len() as u8;
+        n += 1;
         for word in popped.iter().rev() {
-            put_word(record, word);
+            n = enc_word(tail, n, word);
         }
-        self.region = if WRITES_MEMORY[op as usize] { write_region(op, stack) } else { Region::default() };
+        out.advance(n);
+        self.region = if WRITES_MEMORY[op as usize] {
+            write_region(op, stack)
+        } else {
+            Region::default()
+        };
+        self.op = op;
         self.outputs = outputs;
         self.open = true;
     }
@@ -1054,159 +1347,75 @@ impl<CTX: ContextTr, S: StepSink> Inspector<CTX, EthInterpreter> for TransitionI
         if !std::mem::take(&mut self.open) {
             return;
         }
-        let record = &mut self.record;
         match interp.bytecode.action() {
             None => {
-                record.push(StepStatus::Continue as u8);
                 let stack = interp.stack.data().as_slice();
-                let pushed = &stack[stack.len() - self.outputs.min(stack.len())..];
-                record.push(pushed.len() as u8);
+                let pushed = &stack[stack.len() - self.outputs.min(stack.len()).min(MAX_ITEMS)..];
+                let out = self.sink.buffer();
+                let tail = out.tail(ROOM);
+                tail[0] = StepStatus::Continue as u8;
+                tail[1] = pushed.len() as u8;
+                let mut n = 2;
                 for word in pushed.iter().rev() {
-                    put_word(record, word);
+                    n = enc_word(tail, n, word);
                 }
-                let flags_at = record.len();
-                record.push(0);
+                tail[n] = 0;
+                out.advance(n + 1);
                 if self.region.len != 0 {
-                    let memory_flag = put_memory(record, &interp.memory.context_memory(), self.region);
-                    record[flags_at] = memory_flag;
+                    let flags_at = out.len() - 1;
+                    let memory_flag = put_memory(out, &interp.memory.context_memory(), self.region);
+                    out.set(flags_at, memory_flag);
                 }
             }
             Some(InterpreterAction::NewFrame(_)) => {
-                let spare = self.spare.pop().unwrap_or_default();
-                let record = std::mem::replace(&mut self.record, spare);
-                self.pending.push(Pending { depth: interp.input.depth, record, region: self.region });
+                self.suspend(interp.input.depth);
                 return;
             }
             Some(InterpreterAction::Return(result)) => {
+                let out = self.sink.buffer();
                 let status = StepStatus::of(result.result);
-                record.push(status as u8);
-                record.push(0);
-                let op = record[0];
-                if matches!(op, opcode::RETURN | opcode::REVERT) && status != StepStatus::Error {
-                    record.push(FLAG_RETURN_DATA);
-                    put_bytes(record, &result.output);
+                if matches!(self.op, opcode::RETURN | opcode::REVERT) && status != StepStatus::Error
+                {
+                    out.extend_from_slice(&[status as u8, 0, FLAG_RETURN_DATA]);
+                    put_bytes(out, &result.output);
                 } else {
-                    record.push(0);
+                    out.extend_from_slice(&[status as u8, 0, 0]);
                 }
             }
         }
-        self.sink.record(&self.record);
+        self.sink.commit(self.start);
     }
 
-    fn frame_start(&mut self, context: &mut CTX, _frame_input: &mut FrameInput) -> Option<FrameResult> {
+    fn frame_start(
+        &mut self,
+        context: &mut CTX,
+        _frame_input: &mut FrameInput,
+    ) -> Option<FrameResult> {
         if context.journal().depth() == 0 {
             self.begin_execution();
         }
         None
     }
 
-    fn frame_end(&mut self, context: &mut CTX, _frame_input: &FrameInput, _frame_result: &mut FrameResult) {
+    fn frame_end(
+        &mut self,
+        context: &mut CTX,
+        _frame_input: &FrameInput,
+        _frame_result: &mut FrameResult,
+    ) {
         if context.journal().depth() == 0 && self.in_execution {
             self.end_execution();
         }
     }
 }
 
-/// Like `cairn_stateless::execute_block` (same environment, executor, receipts and EIP-7610
-/// rule), but the block's system calls run inspected too, so `inspector` sees every
-/// top-level execution: the pre-block system calls, the transactions, the post-block
-/// system calls, in that order.
-///
-/// # Errors
-/// The executor's error (invalid transaction, failed system call, database error).
-pub fn execute_block_traced<'a, DB, I>(
-    chain: &ChainConfig,
-    block: &Block,
-    txs: &[Recovered<&TransactionSigned>],
-    state: &'a mut State<DB>,
-    inspector: I,
-) -> Result<BlockExecutionResult<ReceiptEnvelope>, BlockExecutionError>
-where
-    DB: revm::Database<Error: core::error::Error + Send + Sync + 'static> + core::fmt::Debug + StorageProbe,
-    I: Inspector<EthEvmContext<&'a mut State<DB>>>,
-{
-    let env = evm_env(chain, &block.header);
-    let inner = EthEvmBuilder::new(state, env).activate_inspector((Eip7610, inspector)).build().into_inner();
-    let evm = InspectingEvm { inner, inspect: true };
-    let executor = EthBlockExecutor::new(evm, block_ctx(block), ChainSpec(chain), CairnReceiptBuilder);
-    executor.execute_block(txs.iter())
-}
-
-type InnerEvm<DB, I> =
-    RevmEvm<EthEvmContext<DB>, I, EthInstructions<EthInterpreter, EthEvmContext<DB>>, PrecompilesMap, EthFrame>;
-
-/// alloy-evm's `EthEvm`, except that system calls are inspected like transactions.
-struct InspectingEvm<DB: alloy_evm::Database, I> {
-    inner: InnerEvm<DB, I>,
-    inspect: bool,
-}
-
-impl<DB, I> Evm for InspectingEvm<DB, I>
-where
-    DB: alloy_evm::Database,
-    I: Inspector<EthEvmContext<DB>>,
-{
-    type DB = DB;
-    type Tx = TxEnv;
-    type Error = EVMError<DB::Error>;
-    type HaltReason = HaltReason;
-    type Spec = SpecId;
-    type BlockEnv = BlockEnv;
-    type Precompiles = PrecompilesMap;
-    type Inspector = I;
-
-    fn block(&self) -> &BlockEnv {
-        &self.inner.ctx.block
-    }
-
-    fn cfg_env(&self) -> &CfgEnv<SpecId> {
-        &self.inner.ctx.cfg
-    }
-
-    fn chain_id(&self) -> u64 {
-        self.inner.ctx.cfg.chain_id
-    }
-
-    fn transact_raw(&mut self, tx: TxEnv) -> Result<ResultAndState<HaltReason>, Self::Error> {
-        if self.inspect { self.inner.inspect_tx(tx) } else { self.inner.transact(tx) }
-    }
-
-    fn transact_system_call(
-        &mut self,
-        caller: Address,
-        contract: Address,
-        data: Bytes,
-    ) -> Result<ResultAndState<HaltReason>, Self::Error> {
-        if self.inspect {
-            self.inner.inspect_system_call_with_caller(caller, contract, data)
-        } else {
-            self.inner.system_call_with_caller(caller, contract, data)
-        }
-    }
-
-    fn finish(self) -> (DB, EvmEnv<SpecId>) {
-        let Context { block: block_env, cfg: cfg_env, journaled_state, .. } = self.inner.ctx;
-        (journaled_state.database, EvmEnv { block_env, cfg_env })
-    }
-
-    fn set_inspector_enabled(&mut self, enabled: bool) {
-        self.inspect = enabled;
-    }
-
-    fn components(&self) -> (&DB, &I, &PrecompilesMap) {
-        (&self.inner.ctx.journaled_state.database, &self.inner.inspector, &self.inner.precompiles)
-    }
-
-    fn components_mut(&mut self) -> (&mut DB, &mut I, &mut PrecompilesMap) {
-        (&mut self.inner.ctx.journaled_state.database, &mut self.inner.inspector, &mut self.inner.precompiles)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::Address;
     use alloy_primitives::{TxKind, address, keccak256};
     use proptest::prelude::*;
+    use revm::{Context, InspectEvm, context::TxEnv};
     use revm::{
         MainBuilder, MainContext,
         bytecode::Bytecode,
@@ -1226,7 +1435,10 @@ mod tests {
         assert_eq!(int_bytes(1), [1, 1]);
         assert_eq!(int_bytes(0xff), [1, 0xff]);
         assert_eq!(int_bytes(0x100), [2, 1, 0]);
-        assert_eq!(int_bytes(u64::MAX), [8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            int_bytes(u64::MAX),
+            [8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        );
         let mut out = Vec::new();
         put_word(&mut out, &U256::MAX);
         assert_eq!(out[0], 32);
@@ -1254,7 +1466,10 @@ mod tests {
         assert_eq!(bytes, [0x01, 0, 1, 7, 1, 100, 2, 1, 2, 1, 3, 0, 1, 1, 5, 0]);
         assert_eq!(StepRecord::decode(&bytes), Some((record, bytes.len())));
         // A leading zero byte, a 33-byte word, an unknown status or flag, truncation.
-        assert_eq!(StepRecord::decode(&[0x01, 0, 2, 0, 7, 1, 100, 0, 0, 0, 0]), None);
+        assert_eq!(
+            StepRecord::decode(&[0x01, 0, 2, 0, 7, 1, 100, 0, 0, 0, 0]),
+            None
+        );
         let mut long = vec![0x50, 0, 0, 0, 1, 33, 1];
         long.extend([0; 32]);
         long.extend([0, 0, 0]);
@@ -1265,7 +1480,10 @@ mod tests {
     }
 
     fn arb_word() -> impl Strategy<Value = U256> {
-        prop_oneof![any::<u64>().prop_map(U256::from), any::<[u8; 32]>().prop_map(U256::from_be_bytes)]
+        prop_oneof![
+            any::<u64>().prop_map(U256::from),
+            any::<[u8; 32]>().prop_map(U256::from_be_bytes)
+        ]
     }
 
     fn arb_record() -> impl Strategy<Value = StepRecord> {
@@ -1278,17 +1496,19 @@ mod tests {
             proptest::option::of((any::<u64>(), proptest::collection::vec(any::<u8>(), 0..80))),
             proptest::option::of(proptest::collection::vec(any::<u8>(), 0..80)),
         )
-            .prop_map(|(op, (depth, pc, gas), pops, status, pushes, memory, return_data)| StepRecord {
-                op,
-                depth,
-                pc,
-                gas,
-                pops,
-                status: StepStatus::from_byte(status).unwrap_or(StepStatus::Error),
-                pushes,
-                memory: memory.map(|(offset, bytes)| (offset, bytes.into())),
-                return_data: return_data.map(Bytes::from),
-            })
+            .prop_map(
+                |(op, (depth, pc, gas), pops, status, pushes, memory, return_data)| StepRecord {
+                    op,
+                    depth,
+                    pc,
+                    gas,
+                    pops,
+                    status: StepStatus::from_byte(status).unwrap_or(StepStatus::Error),
+                    pushes,
+                    memory: memory.map(|(offset, bytes)| (offset, bytes.into())),
+                    return_data: return_data.map(Bytes::from),
+                },
+            )
     }
 
     proptest! {
@@ -1299,6 +1519,17 @@ mod tests {
             let len = bytes.len();
             bytes.extend(tail);
             prop_assert_eq!(StepRecord::decode(&bytes), Some((record, len)));
+        }
+
+        #[test]
+        fn fast_and_plain_encoders_agree(v in any::<u64>(), w in arb_word()) {
+            let mut plain = Vec::new();
+            put_u64(&mut plain, v);
+            put_word(&mut plain, &w);
+            let mut fast = RecordBuf::default();
+            buf_u64(&mut fast, v);
+            buf_word(&mut fast, &w);
+            prop_assert_eq!(fast.as_slice(), &plain[..]);
         }
 
         #[test]
@@ -1323,13 +1554,19 @@ mod tests {
 
     /// The commitment computed from the specification, with the whole trace in memory.
     fn naive_commitment(records: &[Vec<u8>]) -> TraceCommitment {
-        let chunk_hashes: Vec<B256> = records.chunks(CHUNK_STEPS as usize).map(|chunk| hash(&chunk.concat())).collect();
+        let chunk_hashes: Vec<B256> = records
+            .chunks(CHUNK_STEPS as usize)
+            .map(|chunk| hash(&chunk.concat()))
+            .collect();
         let mut level = chunk_hashes.clone();
         if !level.is_empty() {
             level.resize(level.len().next_power_of_two(), B256::ZERO);
         }
         while level.len() > 1 {
-            level = level.chunks(2).map(|pair| hash(&[pair[0].as_slice(), pair[1].as_slice()].concat())).collect();
+            level = level
+                .chunks(2)
+                .map(|pair| hash(&[pair[0].as_slice(), pair[1].as_slice()].concat()))
+                .collect();
         }
         let tree_root = level.first().copied().unwrap_or(B256::ZERO);
         let steps = records.len() as u64;
@@ -1341,7 +1578,9 @@ mod tests {
     }
 
     fn records(n: u64) -> Vec<Vec<u8>> {
-        (0..n).map(|i| i.to_le_bytes()[..1 + (i % 5) as usize].to_vec()).collect()
+        (0..n)
+            .map(|i| i.to_le_bytes()[..1 + (i % 5) as usize].to_vec())
+            .collect()
     }
 
     fn streamed(records: &[Vec<u8>]) -> CommittedTrace {
@@ -1353,18 +1592,42 @@ mod tests {
     #[test]
     fn streaming_matches_the_specification() {
         let n = CHUNK_STEPS;
-        for steps in [0, 1, 2, n - 1, n, n + 1, 2 * n, 3 * n, 4 * n, 4 * n + 1, 5 * n + 7, 8 * n, 9 * n - 1] {
+        for steps in [
+            0,
+            1,
+            2,
+            n - 1,
+            n,
+            n + 1,
+            2 * n,
+            3 * n,
+            4 * n,
+            4 * n + 1,
+            5 * n + 7,
+            8 * n,
+            9 * n - 1,
+        ] {
             let records = records(steps);
             let trace = streamed(&records);
-            assert_eq!(trace.commitment, naive_commitment(&records), "{steps} steps");
+            assert_eq!(
+                trace.commitment,
+                naive_commitment(&records),
+                "{steps} steps"
+            );
             assert_eq!(trace.commitment.chunks, chunks_for_steps(steps));
-            assert_eq!(TraceCommitment::from_chunk_hashes(steps, &trace.chunk_hashes), Some(trace.commitment));
+            assert_eq!(
+                TraceCommitment::from_chunk_hashes(steps, &trace.chunk_hashes),
+                Some(trace.commitment)
+            );
         }
     }
 
     #[test]
     fn empty_trace_has_the_documented_commitment() {
-        assert_eq!(TraceHasher::new().finish().commitment, TraceCommitment::EMPTY);
+        assert_eq!(
+            TraceHasher::new().finish().commitment,
+            TraceCommitment::EMPTY
+        );
         assert_eq!(transition_hash(&B256::ZERO, 0), TraceCommitment::EMPTY.root);
         assert_eq!(hash(&[0u8; 40]), TraceCommitment::EMPTY.root);
     }
@@ -1383,7 +1646,10 @@ mod tests {
         let tree_root = ChunkTree::new(&streamed(&full).chunk_hashes).root();
         assert_eq!(transition_hash(&tree_root, base.steps), base.root);
         assert_ne!(transition_hash(&tree_root, base.steps + 1), base.root);
-        assert_eq!(TraceCommitment::from_chunk_hashes(base.steps + n, &streamed(&full).chunk_hashes), None);
+        assert_eq!(
+            TraceCommitment::from_chunk_hashes(base.steps + n, &streamed(&full).chunk_hashes),
+            None
+        );
         // The hasher is reusable after finish.
         let mut hasher = TraceHasher::new();
         full.iter().for_each(|r| hasher.push_record(r));
@@ -1398,21 +1664,33 @@ mod tests {
             let trace = streamed(&records(chunks * CHUNK_STEPS - 1));
             let tree = ChunkTree::new(&trace.chunk_hashes);
             assert_eq!(tree.depth(), tree_depth(chunks));
-            assert_eq!(transition_hash(&tree.root(), trace.commitment.steps), trace.commitment.root);
+            assert_eq!(
+                transition_hash(&tree.root(), trace.commitment.steps),
+                trace.commitment.root
+            );
             for i in 0..chunks {
                 let proof = tree.proof(i).unwrap();
                 let leaf = trace.chunk_hashes[i as usize];
                 assert!(proof.verify(&trace.commitment, leaf));
                 assert!(!proof.verify(&trace.commitment, B256::repeat_byte(1)));
-                let wrong_steps = TraceCommitment { steps: trace.commitment.steps + 1, ..trace.commitment };
+                let wrong_steps = TraceCommitment {
+                    steps: trace.commitment.steps + 1,
+                    ..trace.commitment
+                };
                 assert!(!proof.verify(&wrong_steps, leaf));
                 if chunks > 1 {
                     let mut bad = proof.clone();
                     bad.siblings[0] = B256::repeat_byte(2);
                     assert!(!bad.verify(&trace.commitment, leaf));
-                    let moved = ChunkProof { index: i ^ 1, ..proof.clone() };
+                    let moved = ChunkProof {
+                        index: i ^ 1,
+                        ..proof.clone()
+                    };
                     assert!(moved.index >= chunks || !moved.verify(&trace.commitment, leaf));
-                    let short = ChunkProof { siblings: proof.siblings[1..].to_vec(), ..proof };
+                    let short = ChunkProof {
+                        siblings: proof.siblings[1..].to_vec(),
+                        ..proof
+                    };
                     assert!(!short.verify(&trace.commitment, leaf));
                 }
             }
@@ -1430,15 +1708,38 @@ mod tests {
 
     fn run(code: &[u8], callee: &[u8]) -> (Vec<StepRecord>, CommittedTrace, u64) {
         let mut db = CacheDB::new(EmptyDB::default());
-        db.insert_account_info(CALLER, AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() });
+        db.insert_account_info(
+            CALLER,
+            AccountInfo {
+                balance: U256::from(10u64.pow(18)),
+                ..Default::default()
+            },
+        );
         for (address, code) in [(MAIN, code), (CALLEE, callee)] {
             let code = Bytecode::new_raw(Bytes::copy_from_slice(code));
-            db.insert_account_info(address, AccountInfo { code_hash: code.hash_slow(), code: Some(code), ..Default::default() });
+            db.insert_account_info(
+                address,
+                AccountInfo {
+                    code_hash: code.hash_slow(),
+                    code: Some(code),
+                    ..Default::default()
+                },
+            );
         }
-        let inspector = TransitionInspector::with_sink((CommitmentSink::keeping_chunk_hashes(), RecordLog::default()));
+        let inspector = TransitionInspector::with_sink((
+            CommitmentSink::keeping_chunk_hashes(),
+            RecordLog::default(),
+        ));
         let counter = inspector.counter();
-        let mut evm = Context::mainnet().with_db(db).build_mainnet_with_inspector(inspector);
-        let tx = TxEnv::builder().caller(CALLER).kind(TxKind::Call(MAIN)).gas_limit(1_000_000).build().unwrap();
+        let mut evm = Context::mainnet()
+            .with_db(db)
+            .build_mainnet_with_inspector(inspector);
+        let tx = TxEnv::builder()
+            .caller(CALLER)
+            .kind(TxKind::Call(MAIN))
+            .gas_limit(1_000_000)
+            .build()
+            .unwrap();
         evm.inspect_tx(tx).unwrap();
         let (commitments, log) = evm.inspector.sink_mut();
         let trace = commitments.take_completed().pop().unwrap();
@@ -1462,7 +1763,9 @@ mod tests {
     #[test]
     fn records_carry_stack_memory_and_return_data() {
         // PUSH1 2, PUSH1 3, ADD, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN
-        let code = [0x60, 2, 0x60, 3, 0x01, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3];
+        let code = [
+            0x60, 2, 0x60, 3, 0x01, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3,
+        ];
         let (records, trace, executions) = run(&code, &[]);
         assert_eq!(executions, 1);
         assert_eq!(trace.commitment.steps, 8);
@@ -1494,9 +1797,15 @@ mod tests {
         let call_at = records.iter().position(|r| r.op == 0xf1).unwrap();
         let callee_steps: Vec<&StepRecord> = records.iter().filter(|r| r.depth == 1).collect();
         assert_eq!(callee_steps.len(), 6);
-        assert!(records[..call_at].iter().filter(|r| r.depth == 1).count() == 6, "callee steps come first");
+        assert!(
+            records[..call_at].iter().filter(|r| r.depth == 1).count() == 6,
+            "callee steps come first"
+        );
         let revert = callee_steps.last().unwrap();
-        assert_eq!((revert.status, revert.return_data.clone()), (StepStatus::Revert, Some(Bytes::from_static(&[0xaa]))));
+        assert_eq!(
+            (revert.status, revert.return_data.clone()),
+            (StepStatus::Revert, Some(Bytes::from_static(&[0xaa])))
+        );
         let call = &records[call_at];
         assert_eq!(call.pops.len(), 7);
         assert_eq!(call.pops[1], U256::from_be_slice(CALLEE.as_slice()));
@@ -1514,14 +1823,24 @@ mod tests {
         // ADD on an empty stack: underflow, nothing to pop.
         let (records, _, _) = run(&[0x01], &[]);
         assert_eq!(records.len(), 1);
-        assert_eq!((records[0].status, records[0].pops.len(), records[0].pushes.len()), (StepStatus::Error, 0, 0));
+        assert_eq!(
+            (
+                records[0].status,
+                records[0].pops.len(),
+                records[0].pushes.len()
+            ),
+            (StepStatus::Error, 0, 0)
+        );
         // PUSH1 1, INVALID.
         let (records, _, _) = run(&[0x60, 1, 0xfe], &[]);
         assert_eq!(records[1].status, StepStatus::Error);
         assert_eq!(records[1].return_data, None);
         // PUSH1 1, JUMP to a non-JUMPDEST: pops 1, fails.
         let (records, _, _) = run(&[0x60, 1, 0x56], &[]);
-        assert_eq!((records[1].status, records[1].pops.clone()), (StepStatus::Error, words(&[1])));
+        assert_eq!(
+            (records[1].status, records[1].pops.clone()),
+            (StepStatus::Error, words(&[1]))
+        );
     }
 
     #[test]
@@ -1536,7 +1855,10 @@ mod tests {
         code.extend([0x5f, 0x52, 0x60, init.len() as u8, 0x5f, 0x5f, 0xf0, 0x00]);
         let (records, _, _) = run(&code, &[]);
         let create = records.iter().find(|r| r.op == 0xf0).unwrap();
-        assert_eq!(create.pushes, vec![U256::from_be_slice(MAIN.create(0).as_slice())]);
+        assert_eq!(
+            create.pushes,
+            vec![U256::from_be_slice(MAIN.create(0).as_slice())]
+        );
         assert_eq!(create.return_data, Some(Bytes::new()));
         assert_eq!(create.memory, None);
         assert_eq!(records.iter().filter(|r| r.depth == 1).count(), 3);
@@ -1552,7 +1874,9 @@ mod tests {
     #[test]
     fn a_long_run_fills_several_chunks() {
         // PUSH2 1000; loop: JUMPDEST, PUSH1 1, SWAP1, SUB, DUP1, PUSH1 3, JUMPI; STOP
-        let code = [0x61, 0x03, 0xe8, 0x5b, 0x60, 1, 0x90, 0x03, 0x80, 0x60, 3, 0x57, 0x00];
+        let code = [
+            0x61, 0x03, 0xe8, 0x5b, 0x60, 1, 0x90, 0x03, 0x80, 0x60, 3, 0x57, 0x00,
+        ];
         let (records, trace, _) = run(&code, &[]);
         assert_eq!(records.len(), 1 + 7 * 1000 + 1);
         assert_eq!(trace.commitment.chunks, chunks_for_steps(7002));

@@ -31,7 +31,10 @@ fn every_block_validates_from_its_generated_witness() {
         let run = chain.witness(std::slice::from_ref(&block)).unwrap();
         run.result.as_ref().expect("recording run validates");
         let again = chain.witness(std::slice::from_ref(&block)).unwrap();
-        assert_eq!(again.witness, run.witness, "witness generation is deterministic");
+        assert_eq!(
+            again.witness, run.witness,
+            "witness generation is deterministic"
+        );
         let executed = chain.execute(&block).unwrap();
         let input = ProgramInput {
             chain: file.chain.clone(),

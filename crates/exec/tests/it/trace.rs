@@ -1,15 +1,17 @@
 //! `transitionHash` on real blocks: one commitment per top-level execution, independent
 //! recomputation from the recorded steps, and bisection to the first differing chunk.
 
-use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header, SignableTransaction, Transaction as _, TxEip1559};
+use alloy_consensus::{
+    EMPTY_OMMER_ROOT_HASH, Header, SignableTransaction, Transaction as _, TxEip1559,
+};
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use cairn_exec::{
     BlockAttributes, Chain, GenesisAccount,
     commit::trace::{
-        CHUNK_STEPS, ChunkTree, CommitmentSink, CommittedTrace, RecordLog, RecordedTrace, StepRecord, TraceCommitment,
-        TransitionInspector, execute_block_traced, first_differing_chunk, hash,
+        CHUNK_STEPS, ChunkTree, CommitmentSink, CommittedTrace, RecordLog, RecordedTrace,
+        StepRecord, TraceCommitment, TransitionInspector, first_differing_chunk, hash,
     },
     devchain::{DevChainParams, generate},
     genesis_state_root,
@@ -34,7 +36,9 @@ struct Db<'a>(&'a Chain);
 
 impl StorageProbe for Db<'_> {
     fn has_storage(&mut self, address: Address) -> bool {
-        self.0.account(&address).is_some_and(|a| !a.storage.is_empty())
+        self.0
+            .account(&address)
+            .is_some_and(|a| !a.storage.is_empty())
     }
 }
 
@@ -52,11 +56,20 @@ impl Database for Db<'_> {
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Infallible> {
-        Ok(self.0.code(&code_hash).and_then(|code| Bytecode::new_raw_checked(code.clone()).ok()).unwrap_or_default())
+        Ok(self
+            .0
+            .code(&code_hash)
+            .and_then(|code| Bytecode::new_raw_checked(code.clone()).ok())
+            .unwrap_or_default())
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Infallible> {
-        Ok(self.0.account(&address).and_then(|a| a.storage.get(&index)).copied().unwrap_or_default())
+        Ok(self
+            .0
+            .account(&address)
+            .and_then(|a| a.storage.get(&index))
+            .copied()
+            .unwrap_or_default())
     }
 
     fn block_hash(&mut self, number: u64) -> Result<B256, Infallible> {
@@ -75,7 +88,11 @@ impl<CTX: ContextTr> Inspector<CTX> for StepCounter {
         }
     }
 
-    fn frame_start(&mut self, context: &mut CTX, _frame_input: &mut FrameInput) -> Option<FrameResult> {
+    fn frame_start(
+        &mut self,
+        context: &mut CTX,
+        _frame_input: &mut FrameInput,
+    ) -> Option<FrameResult> {
         if context.journal().depth() == 0 {
             self.0.push(0);
         }
@@ -95,11 +112,14 @@ fn trace_block(chain: &Chain, block: &Block) -> Vec<(CommittedTrace, RecordedTra
     let txs = recover_senders(block).unwrap();
     let mut inspector = recording();
     let mut state = State::builder().with_database(Db(chain)).build();
-    execute_block_traced(chain.config(), block, &txs, &mut state, &mut inspector).unwrap();
+    execute_block(chain.config(), block, &txs, &mut state, &mut inspector).unwrap();
     let (sink, log) = inspector.sink_mut();
     let traces = sink.take_completed();
     assert_eq!(traces.len(), log.traces.len());
-    let traces: Vec<_> = traces.into_iter().zip(std::mem::take(&mut log.traces)).collect();
+    let traces: Vec<_> = traces
+        .into_iter()
+        .zip(std::mem::take(&mut log.traces))
+        .collect();
     for (trace, recorded) in &traces {
         // Recomputed from the records, chunk by chunk, and per the specification.
         assert_eq!(&recorded.commit(true), trace);
@@ -107,9 +127,15 @@ fn trace_block(chain: &Chain, block: &Block) -> Vec<(CommittedTrace, RecordedTra
         for (k, chunk_hash) in trace.chunk_hashes.iter().enumerate() {
             assert_eq!(hash(recorded.chunk(k as u64).unwrap()), *chunk_hash);
         }
-        assert_eq!(TraceCommitment::from_chunk_hashes(trace.commitment.steps, &trace.chunk_hashes), Some(trace.commitment));
+        assert_eq!(
+            TraceCommitment::from_chunk_hashes(trace.commitment.steps, &trace.chunk_hashes),
+            Some(trace.commitment)
+        );
         for record in recorded.records() {
-            assert_eq!(StepRecord::decode(record).map(|(_, used)| used), Some(record.len()));
+            assert_eq!(
+                StepRecord::decode(record).map(|(_, used)| used),
+                Some(record.len())
+            );
         }
     }
     traces
@@ -117,7 +143,12 @@ fn trace_block(chain: &Chain, block: &Block) -> Vec<(CommittedTrace, RecordedTra
 
 #[test]
 fn every_system_call_and_transaction_gets_one_commitment() {
-    let file = generate(DevChainParams { seed: 11, blocks: 3, txs_per_block: 15 }).unwrap();
+    let file = generate(DevChainParams {
+        seed: 11,
+        blocks: 3,
+        txs_per_block: 15,
+    })
+    .unwrap();
     let mut chain = file.genesis_chain().unwrap();
     for index in 0..file.blocks.len() {
         let block = file.block(index).unwrap();
@@ -129,16 +160,37 @@ fn every_system_call_and_transaction_gets_one_commitment() {
         let counter = inspector.counter();
         let mut steps = StepCounter::default();
         let mut state = State::builder().with_database(Db(&chain)).build();
-        let outcome =
-            execute_block_traced(chain.config(), &block, &txs, &mut state, (&mut inspector, &mut steps)).unwrap();
+        let outcome = execute_block(
+            chain.config(),
+            &block,
+            &txs,
+            &mut state,
+            (&mut inspector, &mut steps),
+        )
+        .unwrap();
         let commitments = inspector.take_completed();
-        assert_eq!(commitments.len(), 2 + n + 2, "block {}", block.header.number);
+        assert_eq!(
+            commitments.len(),
+            2 + n + 2,
+            "block {}",
+            block.header.number
+        );
         assert_eq!(counter.get(), commitments.len() as u64);
-        assert_eq!(steps.0, commitments.iter().map(|c| c.steps).collect::<Vec<_>>());
+        assert_eq!(
+            steps.0,
+            commitments.iter().map(|c| c.steps).collect::<Vec<_>>()
+        );
         for system_call in [0, 1, n + 2, n + 3] {
-            assert!(commitments[system_call].steps > 0, "system contracts run code");
+            assert!(
+                commitments[system_call].steps > 0,
+                "system contracts run code"
+            );
         }
-        let has_code = |chain: &Chain, to: &Address| chain.account(to).is_some_and(|a| a.fields.code_hash != KECCAK_EMPTY);
+        let has_code = |chain: &Chain, to: &Address| {
+            chain
+                .account(to)
+                .is_some_and(|a| a.fields.code_hash != KECCAK_EMPTY)
+        };
         let mut codeless_before = Vec::new();
         for (tx, commitment) in block.body.transactions.iter().zip(&commitments[2..]) {
             match tx.kind() {
@@ -152,14 +204,18 @@ fn every_system_call_and_transaction_gets_one_commitment() {
 
         // Records recomputed independently give the same commitments.
         let traced = trace_block(&chain, &block);
-        assert_eq!(traced.iter().map(|(t, _)| t.commitment).collect::<Vec<_>>(), commitments);
+        assert_eq!(
+            traced.iter().map(|(t, _)| t.commitment).collect::<Vec<_>>(),
+            commitments
+        );
 
-        // `execute_block` inspects the transactions only; their commitments are the same.
+        // A second run, with the trace inspector alone, gives the same commitments.
         let mut plain = TransitionInspector::new();
         let mut state = State::builder().with_database(Db(&chain)).build();
-        let plain_outcome = execute_block(chain.config(), &block, &txs, &mut state, &mut plain).unwrap();
-        assert_eq!(plain.take_completed(), commitments[2..2 + n]);
-        assert_eq!(plain.counter().get(), n as u64);
+        let plain_outcome =
+            execute_block(chain.config(), &block, &txs, &mut state, &mut plain).unwrap();
+        assert_eq!(plain.take_completed(), commitments);
+        assert_eq!(plain.counter().get(), (n + 4) as u64);
 
         // Tracing changes nothing in the execution.
         let executed = chain.execute(&block).unwrap();
@@ -212,10 +268,22 @@ fn key() -> SigningKey {
 fn chain_with_slot(slot: u64) -> Chain {
     let sender = Address::from_public_key(key().verifying_key());
     let mut alloc = BTreeMap::new();
-    alloc.insert(sender, GenesisAccount { balance: U256::from(10u128.pow(21)), ..Default::default() });
+    alloc.insert(
+        sender,
+        GenesisAccount {
+            balance: U256::from(10u128.pow(21)),
+            ..Default::default()
+        },
+    );
     for (address, code) in [
-        (alloy_eips::eip4788::BEACON_ROOTS_ADDRESS, alloy_eips::eip4788::BEACON_ROOTS_CODE.clone()),
-        (alloy_eips::eip2935::HISTORY_STORAGE_ADDRESS, alloy_eips::eip2935::HISTORY_STORAGE_CODE.clone()),
+        (
+            alloy_eips::eip4788::BEACON_ROOTS_ADDRESS,
+            alloy_eips::eip4788::BEACON_ROOTS_CODE.clone(),
+        ),
+        (
+            alloy_eips::eip2935::HISTORY_STORAGE_ADDRESS,
+            alloy_eips::eip2935::HISTORY_STORAGE_CODE.clone(),
+        ),
         (
             alloy_eips::eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
             alloy_eips::eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_CODE.clone(),
@@ -225,11 +293,26 @@ fn chain_with_slot(slot: u64) -> Chain {
             alloy_eips::eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_CODE.clone(),
         ),
     ] {
-        alloc.insert(address, GenesisAccount { nonce: 1, code, ..Default::default() });
+        alloc.insert(
+            address,
+            GenesisAccount {
+                nonce: 1,
+                code,
+                ..Default::default()
+            },
+        );
     }
     for (address, use_slot) in [(DROPS, false), (USES, true)] {
         let storage = [(U256::ZERO, U256::from(slot))].into_iter().collect();
-        alloc.insert(address, GenesisAccount { nonce: 1, code: looper(512, use_slot), storage, ..Default::default() });
+        alloc.insert(
+            address,
+            GenesisAccount {
+                nonce: 1,
+                code: looper(512, use_slot),
+                storage,
+                ..Default::default()
+            },
+        );
     }
     let genesis = Header {
         ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -245,7 +328,12 @@ fn chain_with_slot(slot: u64) -> Chain {
         requests_hash: Some(EMPTY_REQUESTS_HASH),
         ..Default::default()
     };
-    Chain::from_genesis(ChainConfig::at_genesis(7, EthereumHardfork::Osaka), genesis, alloc).unwrap()
+    Chain::from_genesis(
+        ChainConfig::at_genesis(7, EthereumHardfork::Osaka),
+        genesis,
+        alloc,
+    )
+    .unwrap()
 }
 
 fn call(nonce: u64, to: Address) -> TransactionSigned {
@@ -258,7 +346,9 @@ fn call(nonce: u64, to: Address) -> TransactionSigned {
         to: TxKind::Call(to),
         ..Default::default()
     };
-    let (sig, recid) = key().sign_prehash_recoverable(tx.signature_hash().as_slice()).unwrap();
+    let (sig, recid) = key()
+        .sign_prehash_recoverable(tx.signature_hash().as_slice())
+        .unwrap();
     tx.into_signed(Signature::from((sig, recid))).into()
 }
 
@@ -279,13 +369,18 @@ fn bisection_locates_the_first_differing_chunk() {
         parent_beacon_block_root: keccak256("beacon"),
         extra_data: Bytes::new(),
     };
-    let block = chain_a.build_block(attrs, vec![call(0, DROPS), call(1, USES)]).unwrap();
+    let block = chain_a
+        .build_block(attrs, vec![call(0, DROPS), call(1, USES)])
+        .unwrap();
     // The same block, run on the two pre-states.
     let (a, b) = (trace_block(&chain_a, &block), trace_block(&chain_b, &block));
     assert_eq!(a.len(), 6);
     assert_eq!(b.len(), 6);
     for system_call in [0, 1, 4, 5] {
-        assert_eq!(a[system_call].0, b[system_call].0, "system calls do not read the slot");
+        assert_eq!(
+            a[system_call].0, b[system_call].0,
+            "system calls do not read the slot"
+        );
     }
 
     for (tx, single_step) in [(2, true), (3, false)] {
@@ -296,32 +391,54 @@ fn bisection_locates_the_first_differing_chunk() {
         let sload = StepRecord::decode(ra.get(step).unwrap()).unwrap().0;
         assert_eq!(sload.op, 0x54);
         assert_eq!(sload.pushes, vec![U256::from(SLOT_A)]);
-        assert!(step as u64 >= 3 * CHUNK_STEPS, "the difference is deep in the trace");
-        let differing: Vec<usize> = (0..ra.len().max(rb.len())).filter(|&i| ra.get(i) != rb.get(i)).collect();
+        assert!(
+            step as u64 >= 3 * CHUNK_STEPS,
+            "the difference is deep in the trace"
+        );
+        let differing: Vec<usize> = (0..ra.len().max(rb.len()))
+            .filter(|&i| ra.get(i) != rb.get(i))
+            .collect();
         if single_step {
             // SLOAD pushes the value, the next step (POP) pops it: nothing else differs.
             assert_eq!(differing, [step, step + 1]);
-            assert_eq!(StepRecord::decode(ra.get(step + 1).unwrap()).unwrap().0.op, 0x50);
+            assert_eq!(
+                StepRecord::decode(ra.get(step + 1).unwrap()).unwrap().0.op,
+                0x50
+            );
             assert_eq!((step as u64 + 1) / CHUNK_STEPS, step as u64 / CHUNK_STEPS);
             assert_eq!(ta.commitment.steps, tb.commitment.steps);
         } else {
             assert!(differing.len() > 1000);
             assert!(tb.commitment.chunks > ta.commitment.chunks);
-            assert!(ChunkTree::new(&tb.chunk_hashes).depth() > ChunkTree::new(&ta.chunk_hashes).depth());
+            assert!(
+                ChunkTree::new(&tb.chunk_hashes).depth() > ChunkTree::new(&ta.chunk_hashes).depth()
+            );
         }
 
         // The descent over the two trees finds the chunk holding that step.
         let chunk = step as u64 / CHUNK_STEPS;
-        assert_eq!(first_differing_chunk(&ta.chunk_hashes, &tb.chunk_hashes), Some(chunk));
-        assert_eq!(first_differing_chunk(&tb.chunk_hashes, &ta.chunk_hashes), Some(chunk));
-        assert_eq!(ta.chunk_hashes[..chunk as usize], tb.chunk_hashes[..chunk as usize]);
+        assert_eq!(
+            first_differing_chunk(&ta.chunk_hashes, &tb.chunk_hashes),
+            Some(chunk)
+        );
+        assert_eq!(
+            first_differing_chunk(&tb.chunk_hashes, &ta.chunk_hashes),
+            Some(chunk)
+        );
+        assert_eq!(
+            ta.chunk_hashes[..chunk as usize],
+            tb.chunk_hashes[..chunk as usize]
+        );
 
         // Each side proves its chunk against its own commitment, and only there.
         let (pa, pb) = (
             ChunkTree::new(&ta.chunk_hashes).proof(chunk).unwrap(),
             ChunkTree::new(&tb.chunk_hashes).proof(chunk).unwrap(),
         );
-        let (ha, hb) = (ta.chunk_hashes[chunk as usize], tb.chunk_hashes[chunk as usize]);
+        let (ha, hb) = (
+            ta.chunk_hashes[chunk as usize],
+            tb.chunk_hashes[chunk as usize],
+        );
         assert_ne!(ha, hb);
         assert!(pa.verify(&ta.commitment, ha));
         assert!(pb.verify(&tb.commitment, hb));
