@@ -145,9 +145,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn commitments(file: &cairn_exec::ChainFile, iterations: usize, json: Option<&std::path::Path>) -> Result<()> {
+fn commitments(
+    file: &cairn_exec::ChainFile,
+    iterations: usize,
+    json: Option<&std::path::Path>,
+) -> Result<()> {
     let r = cairn_exec::commit::bench::commitment_bench(file, iterations)?;
-    println!("{:>6} {:>10} {:>4} {:>10} {:>12} {:>10} {:>10} {:>7}", "block", "gas", "txs", "plain ms", "committed ms", "prestate", "change", "ratio");
+    println!(
+        "{:>6} {:>10} {:>4} {:>10} {:>12} {:>10} {:>10} {:>7}",
+        "block", "gas", "txs", "plain ms", "committed ms", "prestate", "change", "ratio"
+    );
     for b in &r.per_block {
         println!(
             "{:>6} {:>10} {:>4} {:>10.3} {:>12.3} {:>10.3} {:>10.3} {:>7.2}",
@@ -161,8 +168,14 @@ fn commitments(file: &cairn_exec::ChainFile, iterations: usize, json: Option<&st
             b.committed_ms / b.plain_ms
         );
     }
-    println!("{} blocks, {} txs, {} gas (medians of {iterations} runs, summed over blocks):", r.blocks, r.transactions, r.gas);
-    println!("  plain import            {:>8.1} ms {:>8.1} Mgas/s {:>9.0} tx/s", r.plain_ms, r.plain_mgas_per_s, r.plain_tx_per_s);
+    println!(
+        "{} blocks, {} txs, {} gas (medians of {iterations} runs, summed over blocks):",
+        r.blocks, r.transactions, r.gas
+    );
+    println!(
+        "  plain import            {:>8.1} ms {:>8.1} Mgas/s {:>9.0} tx/s",
+        r.plain_ms, r.plain_mgas_per_s, r.plain_tx_per_s
+    );
     println!(
         "  import with commitments {:>8.1} ms {:>8.1} Mgas/s {:>9.0} tx/s  ratio {:.2}",
         r.committed_ms, r.committed_mgas_per_s, r.committed_tx_per_s, r.ratio
@@ -180,7 +193,10 @@ fn commitments(file: &cairn_exec::ChainFile, iterations: usize, json: Option<&st
     );
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&r).map_err(|source| Error::Json { source })?;
-        std::fs::write(path, text).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
     Ok(())
 }

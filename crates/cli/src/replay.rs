@@ -126,7 +126,10 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
         let block = file.block(index)?;
         let number = block.header.number;
         if node.layout(number).map(|l| l.hash) != Some(block.header.hash_slow()) {
-            return Err(Error::Diverged { path: dir.to_path_buf(), number });
+            return Err(Error::Diverged {
+                path: dir.to_path_buf(),
+                number,
+            });
         }
     }
     let todo = file.blocks.len().saturating_sub(done);
@@ -136,13 +139,18 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
     let bar = std::io::stdout().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(todo as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} blocks {per_sec} eta {eta} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} blocks {per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
     if bar.is_none() {
-        println!("{:>6} {:>4} {:>10} {:>6} {:>9} {:>9} {:>9}  qmtree root", "block", "txs", "gas", "leaves", "execute", "change", "prestate");
+        println!(
+            "{:>6} {:>4} {:>10} {:>6} {:>9} {:>9} {:>9}  qmtree root",
+            "block", "txs", "gas", "leaves", "execute", "change", "prestate"
+        );
     }
     let (mut gas, mut leaves, started) = (0u64, 0usize, std::time::Instant::now());
     for index in done..file.blocks.len() {
@@ -154,7 +162,10 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         match &bar {
             Some(bar) => {
-                bar.set_message(format!("block {} root {}", imported.layout.number, imported.layout.root));
+                bar.set_message(format!(
+                    "block {} root {}",
+                    imported.layout.number, imported.layout.root
+                ));
                 bar.inc(1);
             }
             None => println!(

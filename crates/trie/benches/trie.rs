@@ -6,13 +6,16 @@ use cairn_trie::{Nibbles, NoNodes, SparseTrie};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 fn keys(n: u32) -> Vec<Nibbles> {
-    (0..n).map(|i| Nibbles::unpack(keccak256(i.to_be_bytes()))).collect()
+    (0..n)
+        .map(|i| Nibbles::unpack(keccak256(i.to_be_bytes())))
+        .collect()
 }
 
 fn full_trie(keys: &[Nibbles]) -> SparseTrie {
     let mut trie = SparseTrie::new();
     for (i, k) in keys.iter().enumerate() {
-        trie.insert(k, alloy_rlp::encode(i as u64 + 1), &mut NoNodes).expect("in-memory insert");
+        trie.insert(k, alloy_rlp::encode(i as u64 + 1), &mut NoNodes)
+            .expect("in-memory insert");
     }
     trie.root();
     trie
@@ -22,7 +25,9 @@ fn bench(c: &mut Criterion) {
     let keys = keys(10_000);
     let mut group = c.benchmark_group("trie");
     group.throughput(Throughput::Elements(keys.len() as u64));
-    group.bench_function("insert_10k_and_root", |b| b.iter(|| full_trie(&keys).root()));
+    group.bench_function("insert_10k_and_root", |b| {
+        b.iter(|| full_trie(&keys).root())
+    });
 
     let mut full = full_trie(&keys);
     let root = full.root();

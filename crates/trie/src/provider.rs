@@ -60,10 +60,16 @@ mod tests {
     /// The seam's contract, run for every implementation: stored nodes come back by hash,
     /// anything else is `Ok(None)`.
     fn case<P: NodeProvider>(make: fn(&[Bytes]) -> P) {
-        let nodes = [Bytes::from_static(b"\xc2\x80\x80"), Bytes::from_static(b"\xc3\x01\x02\x03")];
+        let nodes = [
+            Bytes::from_static(b"\xc2\x80\x80"),
+            Bytes::from_static(b"\xc3\x01\x02\x03"),
+        ];
         let mut provider = make(&nodes);
         for node in &nodes {
-            assert_eq!(provider.trie_node(&keccak256(node)).unwrap().as_ref(), Some(node));
+            assert_eq!(
+                provider.trie_node(&keccak256(node)).unwrap().as_ref(),
+                Some(node)
+            );
         }
         assert_eq!(provider.trie_node(&B256::repeat_byte(7)).unwrap(), None);
     }
@@ -79,13 +85,21 @@ mod tests {
 
     #[test]
     fn btree_map() {
-        case(|nodes| nodes.iter().map(|n| (keccak256(n), n.clone())).collect::<alloc::collections::BTreeMap<_, _>>());
+        case(|nodes| {
+            nodes
+                .iter()
+                .map(|n| (keccak256(n), n.clone()))
+                .collect::<alloc::collections::BTreeMap<_, _>>()
+        });
     }
 
     #[test]
     fn borrowed_map() {
         // `&B256Map` serves lookups without owning the nodes.
-        let owned = map(&[Bytes::from_static(b"\xc2\x80\x80"), Bytes::from_static(b"\xc3\x01\x02\x03")]);
+        let owned = map(&[
+            Bytes::from_static(b"\xc2\x80\x80"),
+            Bytes::from_static(b"\xc3\x01\x02\x03"),
+        ]);
         let node = Bytes::from_static(b"\xc2\x80\x80");
         let mut provider = &owned;
         assert_eq!(provider.trie_node(&keccak256(&node)).unwrap(), Some(node));

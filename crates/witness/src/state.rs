@@ -142,7 +142,10 @@ impl StateTrie {
         let leaf = self
             .accounts
             .get(&key, nodes)
-            .map_err(|source| WitnessError::Account { address, source: source.into() })?;
+            .map_err(|source| WitnessError::Account {
+                address,
+                source: source.into(),
+            })?;
         leaf.map(|mut rlp| TrieAccount::decode(&mut rlp))
             .transpose()
             .map_err(|source| WitnessError::InvalidAccount { address, source })
@@ -271,7 +274,10 @@ impl StateTrie {
                     self.accounts.remove(&key, nodes).map(drop)
                 }
             };
-            result.map_err(|source| WitnessError::Account { address, source: source.into() })?;
+            result.map_err(|source| WitnessError::Account {
+                address,
+                source: source.into(),
+            })?;
         }
         Ok(self.accounts.root())
     }
@@ -292,10 +298,13 @@ impl StateTrie {
         nodes: &mut impl NodeProvider,
     ) -> Result<(Vec<Bytes>, Vec<Vec<Bytes>>)> {
         let key = Nibbles::unpack(keccak256(address));
-        let account_proof = self
-            .accounts
-            .proof(&key, nodes)
-            .map_err(|source| WitnessError::Account { address, source: source.into() })?;
+        let account_proof =
+            self.accounts
+                .proof(&key, nodes)
+                .map_err(|source| WitnessError::Account {
+                    address,
+                    source: source.into(),
+                })?;
         let trie = self.storage_trie(address, nodes)?;
         let mut storage_proofs = Vec::with_capacity(slots.len());
         for slot in slots {

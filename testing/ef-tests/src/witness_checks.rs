@@ -86,8 +86,7 @@ pub fn tampering_accepted(
             }),
         ));
     }
-    let stray =
-        alloy_primitives::Bytes::from(alloy_rlp::encode(vec![
+    let stray = alloy_primitives::Bytes::from(alloy_rlp::encode(vec![
             alloy_primitives::Bytes::from_static(
                 b"stray"
             );

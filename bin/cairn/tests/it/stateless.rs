@@ -115,7 +115,11 @@ fn conformance_writes_the_json_report() {
 
 /// The last line of a datadir replay names the head and the QMTree root.
 fn final_root(stdout: &str) -> String {
-    let line = stdout.lines().rev().find(|l| l.starts_with("committed ")).unwrap_or_default();
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("committed "))
+        .unwrap_or_default();
     line.rsplit(' ').next().unwrap_or_default().to_string()
 }
 
@@ -148,23 +152,54 @@ fn datadir_replay_survives_kills_and_continues() {
                 break;
             }
         }
-        let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         let _ = child.wait();
         // What was committed is still there and consistent.
-        let inspect = cairn(&["qmtree", "inspect", dir.path().join("qmtree").to_str().unwrap()]);
+        let inspect = cairn(&[
+            "qmtree",
+            "inspect",
+            dir.path().join("qmtree").to_str().unwrap(),
+        ]);
         assert_eq!(inspect.code, 0, "{}", inspect.stderr);
-        assert!(inspect.stdout.contains("integrity:      ok"), "{}", inspect.stdout);
+        assert!(
+            inspect.stdout.contains("integrity:      ok"),
+            "{}",
+            inspect.stdout
+        );
     }
     let resumed = cairn(&["replay", "--datadir", dir.path().to_str().unwrap()]);
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
-    assert_eq!(final_root(&resumed.stdout), expected, "an interrupted import ends where an uninterrupted one does");
+    assert_eq!(
+        final_root(&resumed.stdout),
+        expected,
+        "an interrupted import ends where an uninterrupted one does"
+    );
     assert!(resumed.stdout.contains("head 50"), "{}", resumed.stdout);
 
     // A different chain cannot be imported into this directory.
     let other = tempfile::tempdir().unwrap();
     let chain = other.path().join("other.json");
-    let made = cairn(&["devchain", "--out", chain.to_str().unwrap(), "--blocks", "2", "--seed", "5"]);
+    let made = cairn(&[
+        "devchain",
+        "--out",
+        chain.to_str().unwrap(),
+        "--blocks",
+        "2",
+        "--seed",
+        "5",
+    ]);
     assert_eq!(made.code, 0, "{}", made.stderr);
-    fails_with(&cairn(&["replay", chain.to_str().unwrap(), "--datadir", dir.path().to_str().unwrap()]), "another chain");
+    fails_with(
+        &cairn(&[
+            "replay",
+            chain.to_str().unwrap(),
+            "--datadir",
+            dir.path().to_str().unwrap(),
+        ]),
+        "another chain",
+    );
 }
