@@ -30,6 +30,17 @@ pub use report::{CaseNote, FolderStats, JsonReport, Report};
 pub use runner::{RunnerError, fixture_files, load_cases, run, run_file};
 
 /// The fixtures folder from `CAIRN_FIXTURES`, or `None` (callers must say they skip).
+///
+/// A relative path is taken from the current directory, or else from the workspace root
+/// (`cargo test` runs each test binary in its package's folder, while users give paths from
+/// where they typed the command).
 pub fn fixtures_dir() -> Option<std::path::PathBuf> {
-    std::env::var_os("CAIRN_FIXTURES").map(std::path::PathBuf::from)
+    let path = std::path::PathBuf::from(std::env::var_os("CAIRN_FIXTURES")?);
+    if path.is_relative() && !path.exists() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(&path);
+        if root.exists() {
+            return Some(root);
+        }
+    }
+    Some(path)
 }

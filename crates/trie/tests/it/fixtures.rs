@@ -9,13 +9,16 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn fixtures(sub: &str) -> Option<PathBuf> {
-    match std::env::var_os("CAIRN_FIXTURES") {
-        Some(dir) => Some(PathBuf::from(dir).join("ethereum-tests").join(sub)),
-        None => {
-            eprintln!("skipping {sub}: CAIRN_FIXTURES is not set");
-            None
-        }
+    let Some(dir) = std::env::var_os("CAIRN_FIXTURES") else {
+        eprintln!("skipping {sub}: CAIRN_FIXTURES is not set");
+        return None;
+    };
+    let mut dir = PathBuf::from(dir);
+    // `cargo test` runs in the package folder; a relative path is the user's, from the root.
+    if dir.is_relative() && !dir.exists() {
+        dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir);
     }
+    Some(dir.join("ethereum-tests").join(sub))
 }
 
 fn load(path: &std::path::Path) -> serde_json::Map<String, Value> {
