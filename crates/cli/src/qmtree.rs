@@ -215,7 +215,7 @@ fn print_inspect(out: &mut impl Write, r: &cairn_qmtree::InspectReport) -> std::
     for f in &r.files {
         let extra = f.disk_bytes.saturating_sub(f.committed_bytes);
         let note = if extra > 0 {
-            format!(" (+{extra} uncommitted bytes)")
+            format!(" (+{extra} bytes past the last commit: uncommitted or preallocated)")
         } else {
             String::new()
         };

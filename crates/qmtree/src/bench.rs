@@ -265,6 +265,9 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     let count = proofs.len().max(1) as f64;
     let proof_bytes_measured = proofs.iter().map(|p| p.encoded_len() as f64).sum::<f64>() / count;
 
+    let root = store.latest_block().map(|b| b.root);
+    // Closing gives back the space preallocated past the committed data.
+    drop(store);
     let tree_bytes = dir_bytes(&config.dir, &[crate::SUBTREES_FILE, crate::UPPER_FILE])?;
     let total_bytes = dir_bytes(
         &config.dir,
@@ -276,8 +279,6 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
             crate::FORMAT_FILE,
         ],
     )?;
-    let root = store.latest_block().map(|b| b.root);
-    drop(store);
     let start = Instant::now();
     let store = Store::open(&config.dir)?;
     let reopen = start.elapsed();

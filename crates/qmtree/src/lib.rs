@@ -117,9 +117,11 @@
 //! A data directory (feature `store`) holds, all little-endian:
 //!
 //! - `FORMAT` (64 bytes): magic `CAIRNQMT`, then u32s: format version
-//!   (`FORMAT_VERSION` = 1), subtree height 11, lowest stored internal
+//!   (`FORMAT_VERSION` = 2), subtree height 11, lowest stored internal
 //!   level 5, and the strides 100, 69 860, 36, 128; zero padding; a CRC-32
-//!   of bytes 0..60 at 60. Another version is refused.
+//!   of bytes 0..60 at 60. Another version is refused (version 1 stores,
+//!   whose files ended exactly at their data and whose commits synced
+//!   `blocks.dat`, included).
 //! - `leaves.dat`: one 100-byte record per leaf:
 //!   `preStateHash ‖ stateChangeHash ‖ transitionHash ‖ crc32`.
 //!   `previousLeafHash` is not stored: it is the previous leaf's hash.
@@ -133,9 +135,10 @@
 //!   subtrees (levels ≥ 12), in the order they complete: when subtree `s`
 //!   fills, the nodes it completes, low to high. Node `(11 + j, i)` is
 //!   record `f((i + 1)·2^j − 1) + j − 1` with `f(m) = m − popcount(m)`.
-//! - `blocks.dat`: one 128-byte record per committed block: block number,
-//!   leaf count (`lastTxNum + 1`), root, last leaf hash, the committed lengths
-//!   of `leaves.dat`, `subtrees.dat`, `upper.dat` (u64s), zero padding, crc32.
+//! - `blocks.dat`: one 128-byte record per committed block, record `i` for
+//!   the `i`-th block of the store: block number, leaf count
+//!   (`lastTxNum + 1`), root, last leaf hash, the committed lengths of
+//!   `leaves.dat`, `subtrees.dat`, `upper.dat` (u64s), zero padding, crc32.
 //! - `LOCK`: held (flock) while a process has the store open.
 //!
 //! Each CRC-32 (IEEE, as zlib's) is over the little-endian u64 record index
@@ -143,18 +146,86 @@
 //! internal section; upper position; block number; 0 for `FORMAT`)
 //! followed by the record's bytes. Tree data is 34.1 bytes per leaf.
 //!
-//! **Commit**: data files are written as leaves arrive; at
-//! [`QmTree::commit_block`] they are `fdatasync`ed, then the block record is
-//! appended and `fdatasync`ed. **Open**: a torn trailing block record is
-//! dropped, data past the last record's lengths is truncated, and the open
-//! subtree and the O(log N) frontier are rebuilt and must reproduce the
-//! committed root. A file shorter than the record says, a checksum
-//! mismatch, or another format version is a typed error naming the file
-//! (and offset), never a silent repair. **Rewind** ([`QmTree::rewind`]) to
-//! one of the last [`MAX_REWIND_BLOCKS`] blocks truncates the block file
-//! first, then the data files. Memory is the open subtree (≤ 2048 leaves
-//! and their internal nodes), the frontier, and the components since the
-//! last commit.
+//! **Preallocation and the commit ring** (a read-write store with
+//! `StoreOptions::sync`, the default). The four data files are grown
+//! ahead of their data with zeros actually written (in steps of their size
+//! so far, 256 KiB to 16 MiB, 1 MiB for `blocks.dat`), so that the
+//! `fdatasync` of a commit writes data into allocated blocks inside the
+//! file size and has no metadata to commit through the filesystem journal.
+//! A file's committed length is therefore a logical length: the one the
+//! last block gives (`blocks.dat`: see below), never the file size. The
+//! last 4096 bytes of `leaves.dat`, when its size is a whole number of
+//! pages, are the **commit ring**: 32 slots of 128 bytes, block record `i`
+//! in slot `i mod 32`, each all zeros or:
+//!
+//! | offset | size | field |
+//! | --- | --- | --- |
+//! | 0 | 8 | magic `QMTRING\0` |
+//! | 8 | 8 | block number |
+//! | 16 | 8 | record index `i` in `blocks.dat` |
+//! | 24 | 8 | leaf count |
+//! | 32 | 8 | leaf count of the block before (its leaves are the range between) |
+//! | 40 | 32 | root |
+//! | 72 | 32 | last leaf hash |
+//! | 104 | 4 | CRC-32 (plain) of the block's bytes in `leaves.dat` |
+//! | 108 | 4 | flags: 1 = those bytes were durable before the entry was written |
+//! | 112 | 12 | zero |
+//! | 124 | 4 | CRC-32 over the block number and bytes 0..124 |
+//!
+//! On a clean close `blocks.dat` is synced and every file is cut back to its
+//! logical length (ring included); after a crash the next read-write open
+//! does it. Without `sync`, files are plain appends and there is no ring.
+//!
+//! **Commit** ([`QmTree::commit_block`], with `sync`). Leaf records are
+//! written as leaves arrive, subtree and upper records when a subtree
+//! fills. Then: (1) `subtrees.dat` and `upper.dat`, if written to, are
+//! `fdatasync`ed; (2) if the ring slot about to be reused holds block
+//! `i − 32` and `blocks.dat` has not been synced since its record was
+//! written, `blocks.dat` is `fdatasync`ed (once every 32 blocks); (3) the
+//! ring entry is written, with the CRC of the bytes the block appended to
+//! `leaves.dat`, and `leaves.dat` is `fdatasync`ed — one sync makes the
+//! leaf records and the entry durable together; `commit_block` returns
+//! after it; (4) the `blocks.dat` record is written, not synced (step 2 of
+//! a later commit, a rewind, growing `leaves.dat` or a clean close syncs
+//! it). A block with more than 4 MiB of leaf records `fdatasync`s them
+//! before writing its entry (flag 1), so that recovery never re-reads more
+//! than that. Steady state: one `fdatasync` per block, plus one for the
+//! tree files when a subtree fills and one per 32 blocks for `blocks.dat`.
+//! Without `sync` the same writes happen without the syncs or the ring.
+//!
+//! **Why nothing committed is lost, and no root is wrong.** A returned
+//! commit's ring entry, leaf records and tree records are durable (steps
+//! 1 and 3). Its entry is only overwritten (32 blocks later) or discarded
+//! (growing `leaves.dat` moves the ring to the new end of the file; a
+//! rewind or a clean close drops it) after `blocks.dat` has been synced
+//! with its record. So every returned commit is durable in the ring or in
+//! `blocks.dat`, and blocks older than the ring's window are in
+//! `blocks.dat`. Writeback may store the ring entry before the leaf records
+//! it covers; if a crash comes in between, the entry's CRC of those bytes
+//! does not match, and that commit (which never returned) is dropped. Only
+//! the newest entry can be in that state: a commit starts after the one
+//! before returned.
+//!
+//! **Open.** The last committed block is the newest well-formed ring entry
+//! whose leaf bytes match its CRC (else the entry before it), or, with an
+//! empty ring, the last record of `blocks.dat` that is not all zeros (no
+//! record is all zeros; a partial trailing record, torn by a crash, is
+//! dropped). A read-write open writes the ring entries into `blocks.dat`,
+//! syncs it, then cuts `leaves.dat` (and with it the ring), `subtrees.dat`
+//! and `upper.dat` at the last block's lengths; a read-only open
+//! (`inspect`) reads through the ring instead. The open subtree and the
+//! O(log N) frontier are rebuilt and must reproduce the committed root. A
+//! file shorter than the last block says, a checksum mismatch, ring
+//! entries that disagree, a `blocks.dat` record past the newest ring
+//! entry, or another format version is a typed error naming the file (and
+//! offset), never a silent repair. (A committed record that later reads
+//! back as zeros, or corruption in the newest block's leaf records, cannot
+//! be told from an interrupted commit: those look like a crash.)
+//! **Rewind** ([`QmTree::rewind`]) to one of the last
+//! [`MAX_REWIND_BLOCKS`] blocks syncs `blocks.dat`, drops the ring, cuts
+//! `blocks.dat`, then the data files, each durably. Memory is the open
+//! subtree (≤ 2048 leaves and their internal nodes), the frontier, and
+//! the components since the last commit.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

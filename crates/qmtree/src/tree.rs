@@ -336,6 +336,13 @@ impl<B: Backend> QmTree<B> {
         &self.backend
     }
 
+    /// The backend, giving up the tree (the store's tests simulate crashes
+    /// with it).
+    #[cfg(all(test, feature = "store"))]
+    pub(crate) fn into_backend(self) -> B {
+        self.backend
+    }
+
     /// Leaves appended so far, committed or not; the next txNum.
     pub fn leaf_count(&self) -> u64 {
         self.leaf_count

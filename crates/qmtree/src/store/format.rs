@@ -9,7 +9,7 @@ use crate::{
 };
 
 /// Store format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Magic at the start of the `FORMAT` file.
 pub(crate) const MAGIC: [u8; 8] = *b"CAIRNQMT";
 /// Size of the `FORMAT` file.
@@ -218,6 +218,79 @@ pub(crate) fn encode_block(b: &BlockInfo) -> [u8; BLOCK_RECORD] {
     r
 }
 
+/// Slots in the commit ring at the end of a preallocated `leaves.dat`.
+pub(crate) const RING_SLOTS: u64 = 32;
+/// A commit-ring slot.
+pub(crate) const RING_RECORD: usize = 128;
+/// The commit ring: one page at the end of `leaves.dat`.
+pub(crate) const RING_BYTES: u64 = RING_SLOTS * RING_RECORD as u64;
+/// Magic at the start of a commit-ring entry.
+const RING_MAGIC: [u8; 8] = *b"QMTRING\0";
+/// Ring flag: the block's leaf records were durable before the entry was
+/// written, so recovery need not check them.
+const RING_DATA_SYNCED: u32 = 1;
+
+/// A commit-ring entry: a block record that is durable before its
+/// `blocks.dat` record is, plus what recovery needs to check the block's
+/// leaf records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RingEntry {
+    /// The block.
+    pub(crate) info: BlockInfo,
+    /// Its record's index in `blocks.dat`.
+    pub(crate) index: u64,
+    /// Leaves before the block: its leaves are `prev_leaf_count..info.leaf_count`.
+    pub(crate) prev_leaf_count: u64,
+    /// CRC-32 of the block's bytes in `leaves.dat`.
+    pub(crate) data_crc: u32,
+    /// Those bytes were durable before the entry was written.
+    pub(crate) data_synced: bool,
+}
+
+pub(crate) fn encode_ring(e: &RingEntry) -> [u8; RING_RECORD] {
+    let mut r = [0u8; RING_RECORD];
+    r[0..8].copy_from_slice(&RING_MAGIC);
+    r[8..16].copy_from_slice(&e.info.number.to_le_bytes());
+    r[16..24].copy_from_slice(&e.index.to_le_bytes());
+    r[24..32].copy_from_slice(&e.info.leaf_count.to_le_bytes());
+    r[32..40].copy_from_slice(&e.prev_leaf_count.to_le_bytes());
+    r[40..72].copy_from_slice(e.info.root.as_slice());
+    r[72..104].copy_from_slice(e.info.last_leaf_hash.as_slice());
+    r[104..108].copy_from_slice(&e.data_crc.to_le_bytes());
+    let flags = if e.data_synced { RING_DATA_SYNCED } else { 0 };
+    r[108..112].copy_from_slice(&flags.to_le_bytes());
+    let sum = crc(e.info.number, &r[..RING_RECORD - 4]);
+    r[RING_RECORD - 4..].copy_from_slice(&sum.to_le_bytes());
+    r
+}
+
+/// Decodes a commit-ring slot; `None` for anything but a well-formed entry
+/// (an empty slot is all zeros).
+pub(crate) fn decode_ring(r: &[u8]) -> Option<RingEntry> {
+    let r = r.get(..RING_RECORD)?;
+    let number = read_u64(r, 8);
+    let flags = read_u32(r, 108);
+    let entry = RingEntry {
+        info: BlockInfo {
+            number,
+            leaf_count: read_u64(r, 24),
+            root: B256::from_slice(&r[40..72]),
+            last_leaf_hash: B256::from_slice(&r[72..104]),
+        },
+        index: read_u64(r, 16),
+        prev_leaf_count: read_u64(r, 32),
+        data_crc: read_u32(r, 104),
+        data_synced: flags == RING_DATA_SYNCED,
+    };
+    (r[..8] == RING_MAGIC
+        && crc(number, &r[..RING_RECORD - 4]) == crc_at(r)
+        && flags & !RING_DATA_SYNCED == 0
+        && r[112..RING_RECORD - 4].iter().all(|&b| b == 0)
+        && entry.prev_leaf_count <= entry.info.leaf_count
+        && entry.index <= number)
+        .then_some(entry)
+}
+
 /// What is wrong with a block record.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum BlockProblem {
@@ -272,13 +345,43 @@ mod tests {
     }
 
     #[test]
+    fn ring_roundtrip_and_tamper() {
+        let e = RingEntry {
+            info: BlockInfo {
+                number: 12,
+                leaf_count: 5000,
+                root: B256::repeat_byte(7),
+                last_leaf_hash: B256::repeat_byte(8),
+            },
+            index: 10,
+            prev_leaf_count: 4800,
+            data_crc: 0xDEAD_BEEF,
+            data_synced: true,
+        };
+        let r = encode_ring(&e);
+        assert_eq!(decode_ring(&r), Some(e));
+        assert_eq!(decode_ring(&[0u8; RING_RECORD]), None);
+        for i in 0..RING_RECORD {
+            let mut t = r;
+            t[i] ^= 0x10;
+            assert_eq!(decode_ring(&t), None, "byte {i}");
+        }
+        // A block record is never taken for a ring entry.
+        assert_eq!(decode_ring(&encode_block(&e.info)), None);
+        assert_eq!(RING_BYTES, 4096);
+    }
+
+    #[test]
     fn header_checks() {
         let mut h = encode_header();
         assert_eq!(check_header(&h), Ok(()));
-        h[8] = 2;
+        h[8] = 3;
         assert_eq!(check_header(&h), Err(HeaderProblem::Checksum));
-        let c = crc(0, &h[..HEADER_LEN - 4]);
-        h[HEADER_LEN - 4..].copy_from_slice(&c.to_le_bytes());
-        assert_eq!(check_header(&h), Err(HeaderProblem::Version(2)));
+        for version in [1, FORMAT_VERSION + 1] {
+            h[8..12].copy_from_slice(&version.to_le_bytes());
+            let c = crc(0, &h[..HEADER_LEN - 4]);
+            h[HEADER_LEN - 4..].copy_from_slice(&c.to_le_bytes());
+            assert_eq!(check_header(&h), Err(HeaderProblem::Version(version)));
+        }
     }
 }

@@ -21,7 +21,9 @@ pub struct FileReport {
     pub name: String,
     /// Bytes covered by the last commit.
     pub committed_bytes: u64,
-    /// Bytes on disk (more after a crash, until the next read-write open).
+    /// Bytes on disk: more while a store that syncs is open or after a
+    /// crash (preallocated zeros, the commit ring, data written after the
+    /// last commit), until a clean close or the next read-write open.
     pub disk_bytes: u64,
 }
 

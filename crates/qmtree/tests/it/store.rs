@@ -2,7 +2,7 @@
 
 use std::{fs, os::unix::fs::FileExt, path::Path};
 
-use cairn_qmtree::{Error, MemoryTree, Store, StoreOptions, inspect};
+use cairn_qmtree::{Error, FORMAT_VERSION, MemoryTree, Store, StoreOptions, inspect};
 
 use crate::workload;
 
@@ -201,24 +201,27 @@ fn missing_truncated_foreign_and_locked() {
         matches!(Store::open(dir.path()), Err(Error::MissingFile { path }) if path.ends_with("leaves.dat"))
     );
 
-    // Another format version (checksum fixed up, so only the version differs).
+    // Another format version (checksum fixed up, so only the version differs):
+    // an older one (version 1: no preallocation, no commit ring) and a newer one.
     let format = dir.path().join("FORMAT");
-    let mut header = fs::read(&format).unwrap();
-    header[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let mut h = crc32fast::Hasher::new();
-    h.update(&0u64.to_le_bytes());
-    h.update(&header[..60]);
-    let sum = h.finalize();
-    header[60..].copy_from_slice(&sum.to_le_bytes());
-    fs::write(&format, &header).unwrap();
-    assert!(matches!(
-        Store::open(dir.path()),
-        Err(Error::UnsupportedFormat {
-            found: 2,
-            supported: 1,
-            ..
-        })
-    ));
+    let good = fs::read(&format).unwrap();
+    for version in [1, FORMAT_VERSION + 1] {
+        let mut header = good.clone();
+        header[8..12].copy_from_slice(&version.to_le_bytes());
+        let mut h = crc32fast::Hasher::new();
+        h.update(&0u64.to_le_bytes());
+        h.update(&header[..60]);
+        let sum = h.finalize();
+        header[60..].copy_from_slice(&sum.to_le_bytes());
+        fs::write(&format, &header).unwrap();
+        assert!(
+            matches!(
+                Store::open(dir.path()),
+                Err(Error::UnsupportedFormat { found, supported: FORMAT_VERSION, .. }) if found == version
+            ),
+            "version {version}"
+        );
+    }
 
     // Not a store at all.
     fs::write(&format, b"hello, world").unwrap();
