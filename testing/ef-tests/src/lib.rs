@@ -37,7 +37,9 @@ pub use runner::{RunnerError, fixture_files, load_cases, run, run_file};
 pub fn fixtures_dir() -> Option<std::path::PathBuf> {
     let path = std::path::PathBuf::from(std::env::var_os("CAIRN_FIXTURES")?);
     if path.is_relative() && !path.exists() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(&path);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(&path);
         if root.exists() {
             return Some(root);
         }

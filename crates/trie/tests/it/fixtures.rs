@@ -16,7 +16,9 @@ fn fixtures(sub: &str) -> Option<PathBuf> {
     let mut dir = PathBuf::from(dir);
     // `cargo test` runs in the package folder; a relative path is the user's, from the root.
     if dir.is_relative() && !dir.exists() {
-        dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir);
+        dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(dir);
     }
     Some(dir.join("ethereum-tests").join(sub))
 }
