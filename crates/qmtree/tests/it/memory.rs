@@ -34,7 +34,8 @@ fn resident_memory_does_not_grow_with_the_leaf_count() {
 
 /// The large-scale check: `CAIRN_QMTREE_LARGE_LEAVES` (default 10 M) leaves
 /// against a quarter of them. Slow in the dev profile; run it with
-/// `cargo test --release -p cairn-qmtree --test it -- --ignored large`.
+/// `cargo test --release -p cairn-qmtree --test it -- --ignored large`
+/// (`.ci/run` does).
 #[test]
 #[ignore = "large: run in release with --ignored"]
 fn large_store_memory_stays_flat() {
