@@ -16,7 +16,7 @@
 
 use cairn_exec::{
     ChainFile,
-    bench::{BenchBlock, prepare, run_bare_noop_traced, run_bare_traced, run_bare_uninspected},
+    bench::{BenchBlock, prepare, run_bare_known_senders, run_bare_traced, run_bare_uninspected},
     commit::trace::{RecordBuf, RecordLog, StepSink, TransitionInspector},
 };
 use cairn_primitives::ChainConfig;
@@ -71,7 +71,7 @@ fn variants() -> Vec<Variant> {
             run: Box::new(|config, blocks| {
                 blocks
                     .iter()
-                    .map(|b| run_bare_noop_traced(config, b).expect("executes"))
+                    .map(|b| run_bare_known_senders(config, b).expect("executes"))
                     .sum()
             }),
         },

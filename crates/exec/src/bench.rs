@@ -10,14 +10,24 @@
 //! Both include sender recovery (a block cannot execute without senders) and the system
 //! calls and withdrawals of the block.
 
+use crate::commit::trace::{StepSink, TransitionInspector};
 use crate::{
     chainfile::ChainFile,
     error::{ExecError, Result},
     state::{FlatDb, FlatState},
 };
+use alloy_consensus::transaction::Recovered;
+use alloy_evm::{
+    EvmFactory,
+    block::{BlockExecutionError, BlockExecutionResult, BlockExecutor},
+    eth::EthBlockExecutor,
+};
 use alloy_primitives::B256;
 use cairn_primitives::{Block, ChainConfig, ProgramInput, ProgramOutput};
-use cairn_stateless::{StatelessError, execute_block, recover_senders};
+use cairn_stateless::{
+    CairnReceiptBuilder, ChainSpec, StatelessError, block_ctx, evm_env, execute_block,
+    recover_senders,
+};
 use revm::{database::State, inspector::NoOpInspector};
 
 /// One block prepared for both measurements.
@@ -75,51 +85,27 @@ pub fn prepare(file: &ChainFile) -> Result<(ChainConfig, Vec<BenchBlock>)> {
     }
     Ok((file.chain.clone(), out))
 }
-
 /// (a) Bare execution, recovering senders first; returns the gas used.
 ///
 /// # Errors
 /// An execution failure (none for a prepared block).
 pub fn run_bare(chain: &ChainConfig, b: &BenchBlock) -> Result<u64, StatelessError> {
     let txs = recover_senders(&b.block)?;
-    execute_on_prestate(chain, b, &txs)
+    on_prestate(b, &txs, |state, txs| {
+        execute_block(chain, &b.block, txs, state, NoOpInspector)
+    })
 }
 
-/// (a′) Bare execution with the senders already known (EVM work only).
+/// (a′) Bare execution with the senders already known (EVM work only). Like every
+/// `execute_block` run it is in revm's inspector mode (with the no-op inspector), so it is
+/// also the baseline of the tracing costs in `benches/trace.rs`.
 ///
 /// # Errors
 /// An execution failure (none for a prepared block).
 pub fn run_bare_known_senders(chain: &ChainConfig, b: &BenchBlock) -> Result<u64, StatelessError> {
-    let txs: Vec<_> = b
-        .block
-        .body
-        .transactions
-        .iter()
-        .zip(&b.senders)
-        .map(|(tx, signer)| alloy_consensus::transaction::Recovered::new_unchecked(tx, *signer))
-        .collect();
-    execute_on_prestate(chain, b, &txs)
-}
-
-fn execute_on_prestate(
-    chain: &ChainConfig,
-    b: &BenchBlock,
-    txs: &[alloy_consensus::transaction::Recovered<&cairn_primitives::TransactionSigned>],
-) -> Result<u64, StatelessError> {
-    let number = b.block.header.number;
-    let db = FlatDb {
-        state: &b.prestate,
-        hashes: &b.hashes,
-        first: b.first,
-    };
-    let mut state = State::builder().with_database(db).build();
-    let outcome = execute_block(chain, &b.block, txs, &mut state, NoOpInspector).map_err(|e| {
-        StatelessError::Execution {
-            block: number,
-            source: Box::new(e),
-        }
-    })?;
-    Ok(outcome.gas_used)
+    on_prestate(b, &known_senders(b), |state, txs| {
+        execute_block(chain, &b.block, txs, state, NoOpInspector)
+    })
 }
 
 /// (b) Stateless validation from the witness.
@@ -132,51 +118,23 @@ pub fn run_stateless(b: &BenchBlock) -> Result<ProgramOutput, StatelessError> {
 
 // Tracing costs (`benches/trace.rs`): the same bare execution with and without inspectors.
 
-use crate::commit::trace::{StepSink, TransitionInspector};
-use alloy_evm::{EvmFactory, block::BlockExecutor, eth::EthBlockExecutor};
-use cairn_stateless::{CairnReceiptBuilder, ChainSpec, block_ctx, evm_env};
-
-fn known_senders(
-    b: &BenchBlock,
-) -> Vec<alloy_consensus::transaction::Recovered<&cairn_primitives::TransactionSigned>> {
-    b.block
-        .body
-        .transactions
-        .iter()
-        .zip(&b.senders)
-        .map(|(tx, signer)| alloy_consensus::transaction::Recovered::new_unchecked(tx, *signer))
-        .collect()
-}
-
 /// (a″) Bare execution, senders known, without revm's inspector mode (so without the
 /// EIP-7610 inspector either, which no dev-chain block needs).
 ///
 /// # Errors
 /// An execution failure (none for a prepared block).
 pub fn run_bare_uninspected(chain: &ChainConfig, b: &BenchBlock) -> Result<u64, StatelessError> {
-    let txs = known_senders(b);
-    let number = b.block.header.number;
-    let db = FlatDb {
-        state: &b.prestate,
-        hashes: &b.hashes,
-        first: b.first,
-    };
-    let mut state = State::builder().with_database(db).build();
-    let evm = alloy_evm::eth::EthEvmFactory::default()
-        .create_evm(&mut state, evm_env(chain, &b.block.header));
-    let executor = EthBlockExecutor::new(
-        evm,
-        block_ctx(&b.block),
-        ChainSpec(chain),
-        CairnReceiptBuilder,
-    );
-    let outcome = executor
+    on_prestate(b, &known_senders(b), |state, txs| {
+        let evm = alloy_evm::eth::EthEvmFactory::default()
+            .create_evm(state, evm_env(chain, &b.block.header));
+        EthBlockExecutor::new(
+            evm,
+            block_ctx(&b.block),
+            ChainSpec(chain),
+            CairnReceiptBuilder,
+        )
         .execute_block(txs.iter())
-        .map_err(|e| StatelessError::Execution {
-            block: number,
-            source: Box::new(e),
-        })?;
-    Ok(outcome.gas_used)
+    })
 }
 
 /// (c) Bare execution, senders known, with `inspector` on every EVM execution: system
@@ -189,37 +147,40 @@ pub fn run_bare_traced<S: StepSink>(
     b: &BenchBlock,
     inspector: &mut TransitionInspector<S>,
 ) -> Result<u64, StatelessError> {
-    let txs = known_senders(b);
-    let db = FlatDb {
-        state: &b.prestate,
-        hashes: &b.hashes,
-        first: b.first,
-    };
-    let mut state = State::builder().with_database(db).build();
-    let outcome = execute_block(chain, &b.block, &txs, &mut state, inspector);
-    outcome
-        .map(|o| o.gas_used)
-        .map_err(|e| StatelessError::Execution {
-            block: b.block.header.number,
-            source: Box::new(e),
-        })
+    on_prestate(b, &known_senders(b), |state, txs| {
+        execute_block(chain, &b.block, txs, state, inspector)
+    })
 }
 
-/// (c′) As (c) with revm's no-op inspector: the cost of inspector mode alone.
-///
-/// # Errors
-/// An execution failure (none for a prepared block).
-pub fn run_bare_noop_traced(chain: &ChainConfig, b: &BenchBlock) -> Result<u64, StatelessError> {
-    let txs = known_senders(b);
+type KnownSender<'a> = Recovered<&'a cairn_primitives::TransactionSigned>;
+
+fn known_senders(b: &BenchBlock) -> Vec<KnownSender<'_>> {
+    b.block
+        .body
+        .transactions
+        .iter()
+        .zip(&b.senders)
+        .map(|(tx, signer)| Recovered::new_unchecked(tx, *signer))
+        .collect()
+}
+
+/// Runs `execute` on a fresh cache over `b`'s pre-state and returns the gas used.
+fn on_prestate<R>(
+    b: &BenchBlock,
+    txs: &[KnownSender<'_>],
+    execute: impl FnOnce(
+        &mut State<FlatDb<'_>>,
+        &[KnownSender<'_>],
+    ) -> Result<BlockExecutionResult<R>, BlockExecutionError>,
+) -> Result<u64, StatelessError> {
     let db = FlatDb {
         state: &b.prestate,
         hashes: &b.hashes,
         first: b.first,
     };
     let mut state = State::builder().with_database(db).build();
-    let outcome = execute_block(chain, &b.block, &txs, &mut state, NoOpInspector);
-    outcome
-        .map(|o| o.gas_used)
+    execute(&mut state, txs)
+        .map(|outcome| outcome.gas_used)
         .map_err(|e| StatelessError::Execution {
             block: b.block.header.number,
             source: Box::new(e),
