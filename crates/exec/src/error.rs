@@ -134,6 +134,15 @@ pub enum FlatDbError {
         /// The code hash.
         code_hash: B256,
     },
+    /// Stored code does not decode as bytecode (e.g. a broken EIP-7702 designator).
+    #[error("invalid code for hash {code_hash}")]
+    InvalidCode {
+        /// The code hash.
+        code_hash: B256,
+        /// Why it does not decode.
+        #[source]
+        source: revm::bytecode::BytecodeDecodeError,
+    },
 }
 
 impl revm::database_interface::DBErrorMarker for FlatDbError {}

@@ -91,7 +91,8 @@ impl Database for FlatDb<'_> {
             .codes
             .get(&code_hash)
             .ok_or(FlatDbError::MissingCode { code_hash })?;
-        Bytecode::new_raw_checked(code.clone()).map_err(|_| FlatDbError::MissingCode { code_hash })
+        Bytecode::new_raw_checked(code.clone())
+            .map_err(|source| FlatDbError::InvalidCode { code_hash, source })
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, FlatDbError> {

@@ -115,6 +115,16 @@ pub enum Error {
         #[source]
         source: core::str::Utf8Error,
     },
+    /// A proof built from stored nodes does not verify against the committed
+    /// root(s): the stored tree data is wrong.
+    #[error("stored nodes do not lead to the committed root (txNum {tx_num})")]
+    UnprovableRoot {
+        /// The leaf proved (the old size, for a range proof).
+        tx_num: u64,
+        /// How the check failed.
+        #[source]
+        source: alloc::boxed::Box<Self>,
+    },
     /// Stored data disagrees with what the tree recomputes from it.
     #[error("inconsistent tree data: {what} (txNum {tx_num})")]
     Inconsistent {

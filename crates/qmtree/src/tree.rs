@@ -685,8 +685,9 @@ impl<B: Backend> QmTree<B> {
     ///
     /// # Errors
     /// [`Error::BlockNotFound`], [`Error::TxOutOfRange`] (the leaf came after
-    /// the block); storage errors; [`Error::Inconsistent`] if stored data
-    /// does not lead to the committed root.
+    /// the block); storage errors; [`Error::Inconsistent`] or
+    /// [`Error::UnprovableRoot`] if stored data does not lead to the committed
+    /// root.
     pub fn proof(&self, tx_num: u64, at_block: u64) -> Result<InclusionProof> {
         let block = self.block(at_block)?;
         let n = block.leaf_count;
@@ -707,9 +708,9 @@ impl<B: Backend> QmTree<B> {
             leaf_hash,
             siblings,
         };
-        verify_inclusion(&proof, &block.root).map_err(|_| Error::Inconsistent {
-            what: "stored nodes do not lead to the committed root",
+        verify_inclusion(&proof, &block.root).map_err(|e| Error::UnprovableRoot {
             tx_num,
+            source: e.into(),
         })?;
         Ok(proof)
     }
@@ -719,7 +720,7 @@ impl<B: Backend> QmTree<B> {
     ///
     /// # Errors
     /// [`Error::InvalidRange`], [`Error::BlockNotFound`]; storage errors;
-    /// [`Error::Inconsistent`] as for [`QmTree::proof`].
+    /// [`Error::Inconsistent`] or [`Error::UnprovableRoot`] as for [`QmTree::proof`].
     pub fn range_proof(&self, from_block: u64, to_block: u64) -> Result<RangeProof> {
         if from_block > to_block {
             return Err(Error::InvalidRange {
@@ -745,9 +746,9 @@ impl<B: Backend> QmTree<B> {
             new_size: new,
             nodes,
         };
-        verify_range(&proof, &a.root, &b.root).map_err(|_| Error::Inconsistent {
-            what: "stored nodes do not lead to the committed roots",
+        verify_range(&proof, &a.root, &b.root).map_err(|e| Error::UnprovableRoot {
             tx_num: old,
+            source: e.into(),
         })?;
         Ok(proof)
     }

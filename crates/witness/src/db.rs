@@ -124,9 +124,8 @@ impl<S: WitnessSource> Database for WitnessDb<S> {
             return Ok(Bytecode::default());
         }
         let code = match self.source.code(&code_hash) {
-            Ok(Some(code)) => {
-                Bytecode::new_raw_checked(code).map_err(|_| WitnessError::InvalidCode { code_hash })
-            }
+            Ok(Some(code)) => Bytecode::new_raw_checked(code)
+                .map_err(|source| WitnessError::InvalidCode { code_hash, source }),
             Ok(None) => Err(WitnessError::MissingCode { code_hash }),
             Err(e) => Err(WitnessError::Source(e.into())),
         };

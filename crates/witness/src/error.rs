@@ -56,6 +56,9 @@ pub enum WitnessError {
     InvalidCode {
         /// Keccak hash of the code.
         code_hash: B256,
+        /// Why it does not decode.
+        #[source]
+        source: revm::bytecode::BytecodeDecodeError,
     },
     /// BLOCKHASH asked for a block the witness's header chain does not reach.
     #[error("missing header for block {number} (BLOCKHASH)")]
