@@ -138,6 +138,25 @@ where
     Ok(tx.into_signed(sig).into())
 }
 
+/// A post-merge genesis header (Prague/Osaka fields present, 36 M gas limit, initial base
+/// fee, no extra data) over a state with root `state_root`.
+pub fn genesis_header(state_root: B256) -> Header {
+    Header {
+        ommers_hash: EMPTY_OMMER_ROOT_HASH,
+        state_root,
+        transactions_root: EMPTY_ROOT_HASH,
+        receipts_root: EMPTY_ROOT_HASH,
+        gas_limit: 36_000_000,
+        base_fee_per_gas: Some(alloy_eips::eip1559::INITIAL_BASE_FEE),
+        withdrawals_root: Some(EMPTY_ROOT_HASH),
+        blob_gas_used: Some(0),
+        excess_blob_gas: Some(0),
+        parent_beacon_block_root: Some(B256::ZERO),
+        requests_hash: Some(EMPTY_REQUESTS_HASH),
+        ..Default::default()
+    }
+}
+
 /// Generates the development chain.
 ///
 /// # Errors
@@ -209,19 +228,8 @@ pub fn generate(params: DevChainParams) -> Result<ChainFile> {
         )
     });
     let genesis = Header {
-        ommers_hash: EMPTY_OMMER_ROOT_HASH,
-        state_root: genesis_state_root(genesis_alloc.clone())?,
-        transactions_root: EMPTY_ROOT_HASH,
-        receipts_root: EMPTY_ROOT_HASH,
-        gas_limit: 36_000_000,
         extra_data: Bytes::from_static(b"cairn devchain"),
-        base_fee_per_gas: Some(alloy_eips::eip1559::INITIAL_BASE_FEE),
-        withdrawals_root: Some(EMPTY_ROOT_HASH),
-        blob_gas_used: Some(0),
-        excess_blob_gas: Some(0),
-        parent_beacon_block_root: Some(B256::ZERO),
-        requests_hash: Some(EMPTY_REQUESTS_HASH),
-        ..Default::default()
+        ..genesis_header(genesis_state_root(genesis_alloc.clone())?)
     };
     let mut chain = crate::Chain::from_genesis(config.clone(), genesis.clone(), genesis_alloc)?;
     let mut file = ChainFile {

@@ -5,7 +5,8 @@ use std::hint::black_box;
 
 use alloy_primitives::{B256, keccak256_uncached};
 use cairn_qmtree::{
-    LeafComponents, MemoryTree, Store, StoreOptions, hash_leaves, hash_pairs, verify_inclusion,
+    Backend, LeafComponents, MemoryTree, QmTree, Store, StoreOptions, hash_leaves, hash_pairs,
+    verify_inclusion,
 };
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -14,6 +15,29 @@ fn word(i: u64, k: u64) -> B256 {
     b[..8].copy_from_slice(&i.to_le_bytes());
     b[8..16].copy_from_slice(&k.to_le_bytes());
     B256::from(b)
+}
+
+/// Appends `blocks` blocks of 200 deterministic leaves, committing each.
+fn fill<B: Backend>(t: &mut QmTree<B>, blocks: u64) {
+    for block in 0..blocks {
+        for i in 0..200 {
+            t.append_next(word(block, i), word(i, block), word(block, 7))
+                .unwrap();
+        }
+        t.commit_block(block).unwrap();
+    }
+}
+
+/// A new store in `dir` without fsync (the benches measure the tree, not the disk).
+fn store_no_fsync(dir: &std::path::Path) -> Store {
+    Store::open_with(
+        dir,
+        StoreOptions {
+            create: true,
+            sync: false,
+        },
+    )
+    .unwrap()
 }
 
 fn keccak(c: &mut Criterion) {
@@ -51,13 +75,7 @@ fn append(c: &mut Criterion) {
     g.bench_function("memory_blocks_of_200", |b| {
         b.iter(|| {
             let mut t = MemoryTree::new();
-            for block in 0..LEAVES / 200 {
-                for i in 0..200 {
-                    t.append_next(word(block, i), word(i, block), word(block, 7))
-                        .unwrap();
-                }
-                t.commit_block(block).unwrap();
-            }
+            fill(&mut t, LEAVES / 200);
             t
         })
     });
@@ -65,21 +83,7 @@ fn append(c: &mut Criterion) {
         b.iter_batched(
             || tempfile::tempdir().unwrap(),
             |dir| {
-                let mut s = Store::open_with(
-                    dir.path(),
-                    StoreOptions {
-                        create: true,
-                        sync: false,
-                    },
-                )
-                .unwrap();
-                for block in 0..LEAVES / 200 {
-                    for i in 0..200 {
-                        s.append_next(word(block, i), word(i, block), word(block, 7))
-                            .unwrap();
-                    }
-                    s.commit_block(block).unwrap();
-                }
+                fill(&mut store_no_fsync(dir.path()), LEAVES / 200);
                 dir
             },
             BatchSize::PerIteration,
@@ -90,21 +94,8 @@ fn append(c: &mut Criterion) {
 
 fn proofs(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open_with(
-        dir.path(),
-        StoreOptions {
-            create: true,
-            sync: false,
-        },
-    )
-    .unwrap();
-    for block in 0..1000u64 {
-        for i in 0..200 {
-            s.append_next(word(block, i), word(i, block), word(block, 7))
-                .unwrap();
-        }
-        s.commit_block(block).unwrap();
-    }
+    let mut s = store_no_fsync(dir.path());
+    fill(&mut s, 1000);
     let mut g = c.benchmark_group("proof");
     g.throughput(Throughput::Elements(1));
     let mut x = 1u64;

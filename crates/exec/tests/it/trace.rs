@@ -1,19 +1,16 @@
 //! `transitionHash` on real blocks: one commitment per top-level execution, independent
 //! recomputation from the recorded steps, and bisection to the first differing chunk.
 
-use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Header, SignableTransaction, Transaction as _, TxEip1559,
-};
-use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
+use alloy_consensus::{SignableTransaction, Transaction as _, TxEip1559};
 use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256, keccak256};
-use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use alloy_trie::KECCAK_EMPTY;
 use cairn_exec::{
     BlockAttributes, Chain, GenesisAccount,
     commit::trace::{
         CHUNK_STEPS, ChunkTree, CommitmentSink, CommittedTrace, RecordLog, RecordedTrace,
         StepRecord, TraceCommitment, TransitionInspector, first_differing_chunk, hash,
     },
-    devchain::{DevChainParams, generate},
+    devchain::{DevChainParams, generate, genesis_header},
     genesis_state_root,
 };
 use cairn_primitives::{Block, ChainConfig, EthereumHardfork, TransactionSigned};
@@ -314,20 +311,7 @@ fn chain_with_slot(slot: u64) -> Chain {
             },
         );
     }
-    let genesis = Header {
-        ommers_hash: EMPTY_OMMER_ROOT_HASH,
-        state_root: genesis_state_root(alloc.clone()).unwrap(),
-        transactions_root: EMPTY_ROOT_HASH,
-        receipts_root: EMPTY_ROOT_HASH,
-        gas_limit: 36_000_000,
-        base_fee_per_gas: Some(alloy_eips::eip1559::INITIAL_BASE_FEE),
-        withdrawals_root: Some(EMPTY_ROOT_HASH),
-        blob_gas_used: Some(0),
-        excess_blob_gas: Some(0),
-        parent_beacon_block_root: Some(B256::ZERO),
-        requests_hash: Some(EMPTY_REQUESTS_HASH),
-        ..Default::default()
-    };
+    let genesis = genesis_header(genesis_state_root(alloc.clone()).unwrap());
     Chain::from_genesis(
         ChainConfig::at_genesis(7, EthereumHardfork::Osaka),
         genesis,
