@@ -52,7 +52,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     );
     let (mut gas, mut bytes, mut validate_s, mut blocks) = (0u64, 0usize, 0f64, 0usize);
     let mut bundle_error = None;
-    let chain = cairn_exec::replay(&file, |row| {
+    let chain = cairn_exec::replay(&file, |row, input| {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         println!(
             "{:>6} {:>4} {:>10} {:>6} {:>5} {:>7.1}Ki {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>9.1}",
@@ -71,7 +71,13 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         bytes += row.witness_bytes;
         validate_s += row.validate_time.as_secs_f64();
         blocks += 1;
+        if let (Some(dir), None) = (&args.bundle_dir, &bundle_error) {
+            bundle_error = write_bundle(dir, row.number, input).err();
+        }
     })?;
+    if let Some(e) = bundle_error {
+        return Err(e);
+    }
     println!(
         "replayed {blocks} blocks, {gas} gas, {:.1} KiB of witnesses; stateless validation {:.1} ms in all ({:.1} Mgas/s); head {} state root {}",
         bytes as f64 / 1024.0,
@@ -81,37 +87,21 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         chain.head().state_root
     );
     if let Some(dir) = &args.bundle_dir {
-        // Bundles are generated from the imported chain (every past state is kept).
-        for index in 0..file.blocks.len() {
-            let block = file.block(index)?;
-            let number = block.header.number;
-            let run = chain.witness(std::slice::from_ref(&block))?;
-            let input = ProgramInput {
-                chain: file.chain.clone(),
-                blocks: vec![block],
-                witness: run.witness,
-            };
-            let value = cairn_witness::json::input_to_json(
-                &input,
-                cairn_witness::json::WitnessFormat::Reth,
-            )
-            .map_err(|source| Error::Bundle {
-                path: dir.clone(),
-                source,
-            })?;
-            let path = dir.join(format!("block-{number}.json"));
-            let text = serde_json::to_string(&value).map_err(|source| Error::Json { source })?;
-            if let Err(source) = std::fs::write(&path, text) {
-                bundle_error = Some(Error::Io { path, source });
-                break;
-            }
-        }
-        if let Some(e) = bundle_error {
-            return Err(e);
-        }
-        println!("wrote {} bundles to {}", file.blocks.len(), dir.display());
+        println!("wrote {blocks} bundles to {}", dir.display());
     }
     Ok(())
+}
+
+/// Writes `<dir>/block-<number>.json`: a validation bundle with reth's witness form.
+fn write_bundle(dir: &std::path::Path, number: u64, input: &ProgramInput) -> Result<()> {
+    let value = cairn_witness::json::input_to_json(input, cairn_witness::json::WitnessFormat::Reth)
+        .map_err(|source| Error::Bundle {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    let path = dir.join(format!("block-{number}.json"));
+    let text = serde_json::to_string(&value).map_err(|source| Error::Json { source })?;
+    std::fs::write(&path, text).map_err(|source| Error::Io { path, source })
 }
 
 /// `cairn replay --datadir`: import into a committing node.

@@ -37,11 +37,15 @@ pub struct ReplayRow {
     pub validate_time: Duration,
 }
 
-/// Replays every block of `file` from genesis, calling `on_block` after each.
+/// Replays every block of `file` from genesis, calling `on_block` after each with its
+/// figures and its stateless input (the block and its generated witness).
 ///
 /// # Errors
 /// The first block that fails any of the three paths, or disagreement between them.
-pub fn replay(file: &ChainFile, mut on_block: impl FnMut(&ReplayRow)) -> Result<Chain> {
+pub fn replay(
+    file: &ChainFile,
+    mut on_block: impl FnMut(&ReplayRow, &ProgramInput),
+) -> Result<Chain> {
     let mut chain = file.genesis_chain()?;
     for index in 0..file.blocks.len() {
         let block = file.block(index)?;
@@ -71,19 +75,22 @@ pub fn replay(file: &ChainFile, mut on_block: impl FnMut(&ReplayRow)) -> Result<
             });
         }
         let w = &input.witness;
-        on_block(&ReplayRow {
-            number: input.blocks[0].header.number,
-            hash: executed.hash,
-            transactions: input.blocks[0].body.transactions.len(),
-            gas_used: executed.gas_used,
-            witness_nodes: w.state.len(),
-            witness_codes: w.codes.len(),
-            witness_headers: w.headers.len(),
-            witness_bytes: w.byte_size(),
-            witness_time,
-            execute_time,
-            validate_time,
-        });
+        on_block(
+            &ReplayRow {
+                number: input.blocks[0].header.number,
+                hash: executed.hash,
+                transactions: input.blocks[0].body.transactions.len(),
+                gas_used: executed.gas_used,
+                witness_nodes: w.state.len(),
+                witness_codes: w.codes.len(),
+                witness_headers: w.headers.len(),
+                witness_bytes: w.byte_size(),
+                witness_time,
+                execute_time,
+                validate_time,
+            },
+            &input,
+        );
     }
     Ok(chain)
 }
