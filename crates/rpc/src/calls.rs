@@ -88,6 +88,11 @@ impl CallStore {
     /// # Errors
     /// I/O errors writing the file.
     pub fn put(&self, proof: &CallProof) -> Result<()> {
+        // Serialised before taking the lock: a proof carries a whole witness.
+        let bytes = match &self.dir {
+            Some(_) => serde_json::to_vec(proof).map_err(RpcError::Json)?,
+            None => Vec::new(),
+        };
         let mut inner = self.lock();
         if inner.order.contains(&proof.id) {
             return Ok(());
@@ -96,7 +101,6 @@ impl CallStore {
             Some(dir) => {
                 let path = Self::path(dir, &proof.id);
                 let tmp = path.with_extension("json.tmp");
-                let bytes = serde_json::to_vec(proof).map_err(RpcError::Json)?;
                 std::fs::write(&tmp, bytes)
                     .and_then(|()| std::fs::rename(&tmp, &path))
                     .map_err(|source| RpcError::CallStoreIo { path, source })?;

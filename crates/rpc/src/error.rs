@@ -72,9 +72,6 @@ pub enum RpcError {
         /// The limit.
         max: usize,
     },
-    /// The EVM rejected a `qm_call`.
-    #[error(transparent)]
-    CallFailed(cairn_exec::ExecError),
     /// Execution, witness generation or the data directory failed.
     #[error(transparent)]
     Exec(#[from] cairn_exec::ExecError),
@@ -153,7 +150,7 @@ impl RpcError {
             Self::GenesisWitness { .. }
             | Self::MissingOldRoot
             | Self::TooManyStorageKeys { .. } => codes::INVALID_PARAMS,
-            Self::CallFailed(_) => codes::CALL_FAILED,
+            Self::Exec(cairn_exec::ExecError::CallFailed { .. }) => codes::CALL_FAILED,
             Self::Exec(cairn_exec::ExecError::UnknownBlock { .. }) => codes::UNKNOWN_BLOCK,
             Self::Exec(_)
             | Self::Qmtree(_)

@@ -139,13 +139,10 @@ pub(crate) fn execution_witness<B: Backend>(
     let Some(block) = node.block(number) else {
         return Err(RpcError::GenesisWitness { number });
     };
-    let mut run = node.chain().witness(std::slice::from_ref(block))?;
+    // Generated witnesses come sorted (headers in chain order), so the same block always
+    // gets the same answer.
+    let run = node.chain().witness(std::slice::from_ref(block))?;
     run.result
         .map_err(|source| RpcError::WitnessRun { number, source })?;
-    // The recorder's order follows hash-map iteration; sorted, the same block always gets
-    // the same answer. (Headers stay in chain order, which their consumers rely on.)
-    run.witness.state.sort_unstable();
-    run.witness.codes.sort_unstable();
-    run.witness.keys.sort_unstable();
     Ok(to_value(&run.witness, WitnessFormat::Reth)?)
 }

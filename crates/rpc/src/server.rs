@@ -14,10 +14,7 @@ use crate::{
 use alloy_primitives::{Address, B256, U64};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 use alloy_serde::storage::JsonStorageKey;
-use cairn_exec::{
-    ExecError,
-    commit::{CallProof, CallRequest, Node, verify_call_proof},
-};
+use cairn_exec::commit::{BlockLayout, CallProof, CallRequest, Node, verify_call_proof};
 use cairn_qmtree::{
     Backend, INCLUSION_PROOF_TAG, Proof, RANGE_PROOF_TAG, verify_inclusion, verify_range,
 };
@@ -158,26 +155,20 @@ where
     }
 }
 
-/// The block number a parameter names; `UnknownBlock` when the node does not hold it.
-fn resolve<B: Backend>(node: &Node<B>, block: BlockParam) -> Result<u64> {
+/// The layout of the block a parameter names; `UnknownBlock` when the node does not hold it.
+fn resolve<B: Backend>(node: &Node<B>, block: BlockParam) -> Result<&BlockLayout> {
     let head = node.head_number();
     let number = match block {
         BlockParam::Latest => head,
         BlockParam::Earliest => node.chain().first_number(),
         BlockParam::Number(n) => n,
     };
-    if node.layout(number).is_none() {
-        return Err(RpcError::UnknownBlock { number, head });
-    }
-    Ok(number)
+    node.layout(number)
+        .ok_or(RpcError::UnknownBlock { number, head })
 }
 
 fn root<B: Backend>(node: &Node<B>, block: BlockParam) -> Result<RootResponse> {
-    let number = resolve(node, block)?;
-    let layout = node.layout(number).ok_or(RpcError::UnknownBlock {
-        number,
-        head: node.head_number(),
-    })?;
+    let layout = resolve(node, block)?;
     Ok(RootResponse {
         block_number: layout.number,
         block_hash: layout.hash,
@@ -334,11 +325,8 @@ where
 
     async fn call(&self, request: CallRequest, block: Option<BlockParam>) -> RpcResult<CallProof> {
         self.with_node(move |node, calls, _| {
-            let number = resolve(node, block.unwrap_or_default())?;
-            let proof = node.call(&request, number).map_err(|e| match e {
-                ExecError::CallFailed { .. } => RpcError::CallFailed(e),
-                e => RpcError::Exec(e),
-            })?;
+            let number = resolve(node, block.unwrap_or_default())?.number;
+            let proof = node.call(&request, number)?;
             calls.put(&proof)?;
             tracing::debug!(target: "cairn::rpc", id = %proof.id, block = number, "qm_call");
             Ok(proof)
@@ -363,7 +351,7 @@ where
 
     async fn block_by_number(&self, block: BlockParam, full: bool) -> RpcResult<Option<RpcBlock>> {
         self.with_node(move |node, _, _| match resolve(node, block) {
-            Ok(number) => eth::block(node, number, full),
+            Ok(layout) => eth::block(node, layout.number, full),
             // As geth and reth: a block the node does not hold is `null`, not an error.
             Err(RpcError::UnknownBlock { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -385,7 +373,7 @@ where
             .into());
         }
         self.with_node(move |node, _, _| {
-            let number = resolve(node, block)?;
+            let number = resolve(node, block)?.number;
             eth::account_proof(node, address, &keys, number)
         })
         .await
@@ -399,7 +387,7 @@ where
 {
     async fn execution_witness(&self, block: BlockParam) -> RpcResult<serde_json::Value> {
         self.with_node(move |node, _, _| {
-            let number = resolve(node, block)?;
+            let number = resolve(node, block)?.number;
             eth::execution_witness(node, number)
         })
         .await
