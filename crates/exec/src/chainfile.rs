@@ -6,7 +6,6 @@ use crate::{
 };
 use alloy_consensus::Header;
 use alloy_primitives::{Address, Bytes, U64, U256};
-use alloy_rlp::Decodable;
 use cairn_primitives::{Block, ChainConfig};
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, path::Path};
@@ -76,7 +75,7 @@ impl ChainFile {
     /// # Errors
     /// [`ExecError::Rlp`] when it does not decode.
     pub fn genesis_header(&self) -> Result<Header> {
-        decode_exact(&self.genesis).map_err(|source| ExecError::Rlp {
+        alloy_rlp::decode_exact(&self.genesis).map_err(|source| ExecError::Rlp {
             what: "genesis header",
             index: 0,
             source,
@@ -110,21 +109,12 @@ impl ChainFile {
         let raw = self.blocks.get(index).ok_or(ExecError::UnknownBlock {
             number: index as u64 + 1,
         })?;
-        decode_exact(raw).map_err(|source| ExecError::Rlp {
+        alloy_rlp::decode_exact(raw).map_err(|source| ExecError::Rlp {
             what: "block",
             index,
             source,
         })
     }
-}
-
-fn decode_exact<T: Decodable>(raw: &[u8]) -> Result<T, alloy_rlp::Error> {
-    let mut buf = raw;
-    let value = T::decode(&mut buf)?;
-    if !buf.is_empty() {
-        return Err(alloy_rlp::Error::UnexpectedLength);
-    }
-    Ok(value)
 }
 
 fn is_empty_bytes(b: &Bytes) -> bool {

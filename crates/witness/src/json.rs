@@ -13,7 +13,6 @@ use crate::error::{Result, WitnessError};
 use alloc::{string::String, vec::Vec};
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Bytes, keccak256};
-use alloy_rlp::Decodable;
 use cairn_primitives::{Block, ChainConfig, ExecutionWitness, ProgramInput};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -201,17 +200,8 @@ pub fn input_from_json(text: &str) -> Result<ProgramInput> {
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            let mut buf = raw.as_ref();
-            let block = Block::decode(&mut buf)
-                .map_err(|source| WitnessError::InvalidBlock { index, source })?;
-            if buf.is_empty() {
-                Ok(block)
-            } else {
-                Err(WitnessError::InvalidBlock {
-                    index,
-                    source: alloy_rlp::Error::UnexpectedLength,
-                })
-            }
+            alloy_rlp::decode_exact::<Block>(raw)
+                .map_err(|source| WitnessError::InvalidBlock { index, source })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(ProgramInput {

@@ -4,7 +4,6 @@ use crate::error::{Result, WitnessError};
 use alloc::{collections::BTreeMap, vec::Vec};
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Bytes, keccak256, map::B256Map};
-use alloy_rlp::Decodable;
 use cairn_primitives::ExecutionWitness;
 use cairn_trie::{NodeProvider, ProviderError};
 
@@ -113,15 +112,8 @@ pub fn decode_header_chain(headers: &[Bytes]) -> Result<Vec<(Header, B256)>> {
     }
     let mut out: Vec<(Header, B256)> = Vec::with_capacity(headers.len());
     for (index, raw) in headers.iter().enumerate() {
-        let mut buf = raw.as_ref();
-        let header = Header::decode(&mut buf)
+        let header: Header = alloy_rlp::decode_exact(raw)
             .map_err(|source| WitnessError::InvalidHeader { index, source })?;
-        if !buf.is_empty() {
-            return Err(WitnessError::InvalidHeader {
-                index,
-                source: alloy_rlp::Error::UnexpectedLength,
-            });
-        }
         if let Some((prev, prev_hash)) = out.last()
             && (header.parent_hash != *prev_hash
                 || prev.number.checked_add(1) != Some(header.number))
@@ -147,7 +139,7 @@ pub(crate) fn decode_header_chain_unchecked(headers: &[Bytes]) -> Result<Vec<(He
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            let header = Header::decode(&mut raw.as_ref())
+            let header = <Header as alloy_rlp::Decodable>::decode(&mut raw.as_ref())
                 .map_err(|source| WitnessError::InvalidHeader { index, source })?;
             Ok((header, keccak256(raw)))
         })

@@ -4,7 +4,6 @@
 
 use crate::fixture::{BlockchainTest, FixtureAccount};
 use alloy_primitives::{Address, B256, U256, keccak256};
-use alloy_rlp::Decodable;
 use cairn_exec::{Chain, GenesisAccount};
 use cairn_primitives::{Block, ChainConfig, ExecutionWitness, ProgramInput};
 use cairn_stateless::StatelessError;
@@ -64,17 +63,9 @@ pub fn chain_config(test: &BlockchainTest) -> Result<ChainConfig, String> {
     Ok(config)
 }
 
-fn decode_block(rlp: &[u8]) -> Result<Block, alloy_rlp::Error> {
-    let mut buf = rlp;
-    let block = Block::decode(&mut buf)?;
-    if !buf.is_empty() {
-        return Err(alloy_rlp::Error::UnexpectedLength);
-    }
-    Ok(block)
-}
-
 fn genesis(test: &BlockchainTest, config: ChainConfig) -> Result<Chain, String> {
-    let genesis = decode_block(&test.genesis_rlp).map_err(|e| format!("genesis rlp: {e}"))?;
+    let genesis = alloy_rlp::decode_exact::<Block>(&test.genesis_rlp)
+        .map_err(|e| format!("genesis rlp: {e}"))?;
     let hash = genesis.header.hash_slow();
     if hash != test.genesis_block_header.hash {
         return Err(format!(
@@ -116,7 +107,7 @@ pub fn run_blockchain_test(
     let (mut nodes, mut bytes) = (0, 0);
     for (i, fixture_block) in test.blocks.iter().enumerate() {
         let expect = fixture_block.expect_exception.as_deref();
-        let block = match decode_block(&fixture_block.rlp) {
+        let block = match alloy_rlp::decode_exact::<Block>(&fixture_block.rlp) {
             Ok(b) => b,
             Err(e) if expect.is_some() => {
                 // Rejected at decoding, which both paths share.
@@ -326,7 +317,7 @@ fn zkevm_block(
     config: &ChainConfig,
     fb: &crate::fixture::FixtureBlock,
 ) -> Result<ExecutionWitness, String> {
-    let block = decode_block(&fb.rlp).map_err(|e| format!("rlp: {e}"))?;
+    let block = alloy_rlp::decode_exact::<Block>(&fb.rlp).map_err(|e| format!("rlp: {e}"))?;
     let witness = fb.execution_witness.clone().ok_or("no executionWitness")?;
     let witness = cairn_witness::json::from_value(witness).map_err(|e| e.to_string())?;
     let input = ProgramInput {
@@ -345,7 +336,8 @@ fn zkevm_block(
 /// A message for an unknown network or an undecodable genesis.
 pub fn chain_file(test: &BlockchainTest) -> Result<cairn_exec::ChainFile, String> {
     let chain = chain_config(test)?;
-    let genesis = decode_block(&test.genesis_rlp).map_err(|e| format!("genesis rlp: {e}"))?;
+    let genesis = alloy_rlp::decode_exact::<Block>(&test.genesis_rlp)
+        .map_err(|e| format!("genesis rlp: {e}"))?;
     let alloc = test
         .pre
         .iter()

@@ -20,7 +20,6 @@ use super::trace::{TraceCommitment, TransitionInspector};
 use alloy_consensus::Header;
 use alloy_evm::{Evm, EvmFactory, eth::EthEvmFactory};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256, map::B256Map};
-use alloy_rlp::Decodable;
 use cairn_primitives::{ChainConfig, ExecutionWitness};
 use cairn_qmtree::{InclusionProof, LeafComponents, verify_inclusion};
 use cairn_stateless::{Eip7610, evm_env};
@@ -296,13 +295,8 @@ pub fn verify_call_proof(
             leaf_count: proof.leaf_proof.leaf_count,
         });
     }
-    let mut buf = proof.header.as_ref();
-    let header = Header::decode(&mut buf).map_err(CallProofError::HeaderRlp)?;
-    if !buf.is_empty() {
-        return Err(CallProofError::HeaderRlp(
-            alloy_rlp::Error::UnexpectedLength,
-        ));
-    }
+    let header: Header =
+        alloy_rlp::decode_exact(&proof.header).map_err(CallProofError::HeaderRlp)?;
     if keccak256(&proof.header) != proof.closing_leaf.transition_hash {
         return Err(CallProofError::Header(
             "the header does not hash to the closing leaf's block hash",

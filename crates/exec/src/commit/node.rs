@@ -29,7 +29,6 @@ use crate::{
     witness::Recorder,
 };
 use alloy_primitives::{B256, Bytes};
-use alloy_rlp::Decodable;
 use cairn_primitives::Block;
 use cairn_qmtree::{Backend, FileBackend, MemoryBackend, MemoryTree, QmTree, Store, StoreOptions};
 use std::{
@@ -181,7 +180,7 @@ impl Node<FileBackend> {
         let committed = node.tree.latest_block().map_or(0, |b| b.number);
         let mut kept = 0;
         for (offset, raw) in &records {
-            let block = decode_block(raw)
+            let block = alloy_rlp::decode_exact::<Block>(raw)
                 .map_err(|e| data_dir(&log.path, &format!("record at byte {offset}: {e}")))?;
             if block.header.number > committed {
                 break;
@@ -210,15 +209,6 @@ fn data_dir(path: &Path, reason: &str) -> ExecError {
         path: path.to_path_buf(),
         reason: reason.to_string(),
     }
-}
-
-fn decode_block(raw: &[u8]) -> std::result::Result<Block, alloy_rlp::Error> {
-    let mut buf = raw;
-    let block = Block::decode(&mut buf)?;
-    if !buf.is_empty() {
-        return Err(alloy_rlp::Error::UnexpectedLength);
-    }
-    Ok(block)
 }
 
 impl<B: Backend> Node<B> {
