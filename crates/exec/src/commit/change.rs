@@ -19,7 +19,10 @@
 //! before the step, `new` after it. An empty change (no account listed) hashes to
 //! [`EMPTY_CHANGE_HASH`].
 
-use alloy_primitives::{Address, B256, U256, keccak256, map::HashMap};
+use alloy_primitives::{
+    Address, B256, U256, keccak256,
+    map::{AddressSet, HashMap},
+};
 use cairn_witness::{AccountDiff, AccountFields, StateDiff};
 use revm::state::EvmState;
 use std::collections::BTreeMap;
@@ -112,9 +115,10 @@ impl StateChange {
 pub(crate) struct Overlay<'a> {
     base: &'a crate::state::FlatState,
     accounts: HashMap<Address, Option<AccountFields>>,
-    /// Slot values written so far; an account in `wiped` reads zero for unwritten slots.
-    slots: HashMap<(Address, U256), U256>,
-    wiped: HashMap<Address, ()>,
+    /// Slot values written so far, by account; an account in `wiped` reads zero for
+    /// unwritten slots.
+    slots: HashMap<Address, HashMap<U256, U256>>,
+    wiped: AddressSet,
 }
 
 impl<'a> Overlay<'a> {
@@ -123,7 +127,7 @@ impl<'a> Overlay<'a> {
             base,
             accounts: HashMap::default(),
             slots: HashMap::default(),
-            wiped: HashMap::default(),
+            wiped: AddressSet::default(),
         }
     }
 
@@ -135,10 +139,10 @@ impl<'a> Overlay<'a> {
     }
 
     fn slot(&self, address: &Address, key: &U256) -> U256 {
-        if let Some(v) = self.slots.get(&(*address, *key)) {
+        if let Some(v) = self.slots.get(address).and_then(|s| s.get(key)) {
             return *v;
         }
-        if self.wiped.contains_key(address) {
+        if self.wiped.contains(address) {
             return U256::ZERO;
         }
         self.base
@@ -182,11 +186,14 @@ impl<'a> Overlay<'a> {
             }
             // Apply to the overlay.
             if created || destroyed || new.is_none() {
-                self.wiped.insert(*address, ());
-                self.slots.retain(|(a, _), _| a != address);
+                self.wiped.insert(*address);
+                self.slots.remove(address);
             }
-            for (key, (_, value)) in &slots {
-                self.slots.insert((*address, *key), *value);
+            if !slots.is_empty() {
+                let written = self.slots.entry(*address).or_default();
+                for (key, (_, value)) in &slots {
+                    written.insert(*key, *value);
+                }
             }
             self.accounts.insert(*address, new);
             change.accounts.insert(

@@ -1,6 +1,6 @@
 //! Execution commitments: the components of a QMTree leaf, computed while blocks execute.
 //!
-//! - [`bench`]: what commitments cost, split by component;
+//! - [`bench`](mod@bench): what commitments cost, split by component;
 //! - [`block`]: the leaves of a block (layout, `preStateHash`), [`Chain::execute_committed`](crate::Chain::execute_committed);
 //! - [`call`]: `qm_call`, a call with a proof checkable offline against a block's QMTree root;
 //! - [`change`]: `stateChangeHash`, the canonical encoding of a step's state change;

@@ -380,11 +380,6 @@ impl<B: Backend> Node<B> {
             .get(usize::try_from(number.checked_sub(first)?).ok()?)
     }
 
-    /// All block layouts, genesis first.
-    pub fn layouts(&self) -> &[BlockLayout] {
-        &self.layouts
-    }
-
     /// An imported block (not the genesis, whose body is empty).
     pub fn block(&self, number: u64) -> Option<&Block> {
         let first = self.layouts.first()?.number;

@@ -140,7 +140,7 @@
 //!
 //! Two parties that disagree on an execution exchange nodes of their trees from the root
 //! down; [`first_differing_chunk`] is that descent over two lists of chunk hashes (kept with
-//! [`TransitionInspector::keeping_chunk_hashes`] or [`TraceHasher::keeping_chunk_hashes`]),
+//! [`CommitmentSink::keeping_chunk_hashes`] or [`TraceHasher::keeping_chunk_hashes`]),
 //! [`ChunkTree::proof`] the path that pins the chunk to each root, and at most that chunk
 //! ([`RecordedTrace::chunk`]) has to be replayed.
 //!
@@ -228,14 +228,9 @@ pub const fn chunks_for_steps(steps: u64) -> u64 {
     steps.div_ceil(CHUNK_STEPS)
 }
 
-/// Depth of the tree over `chunks` leaves: `⌈log₂ chunks⌉`, 0 for at most one chunk.
-pub const fn tree_depth(chunks: u64) -> u32 {
-    if chunks <= 1 {
-        0
-    } else {
-        u64::BITS - (chunks - 1).leading_zeros()
-    }
-}
+/// Depth of the tree over `chunks` leaves: `⌈log₂ chunks⌉`, 0 for at most one chunk (the
+/// QMTree's rule).
+pub use cairn_qmtree::depth as tree_depth;
 
 /// The commitment to one top-level execution's trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -416,11 +411,6 @@ impl TraceHasher {
         }
     }
 
-    /// Steps pushed so far.
-    pub fn steps(&self) -> u64 {
-        self.steps
-    }
-
     #[cold]
     fn close_chunk(&mut self) {
         self.state.update(self.buf.as_slice());
@@ -550,14 +540,6 @@ impl ChunkTree {
                 .copied()
                 .unwrap_or_default()
         }
-    }
-
-    /// The node at `level` (0 = leaves) and `index`, if the tree has it.
-    pub fn node(&self, level: u32, index: u64) -> Option<B256> {
-        self.levels
-            .get(level as usize)?
-            .get(usize::try_from(index).ok()?)
-            .copied()
     }
 
     /// The Merkle path of chunk `index`; `None` if there is no such chunk.
@@ -756,12 +738,6 @@ pub struct RecordedTrace {
 }
 
 impl RecordedTrace {
-    /// Appends a record.
-    pub fn push(&mut self, record: &[u8]) {
-        self.bytes.extend_from_slice(record);
-        self.ends.push(self.bytes.len());
-    }
-
     /// Number of records.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -1180,11 +1156,6 @@ impl TransitionInspector {
         Self::with_sink(CommitmentSink::default())
     }
 
-    /// An inspector whose commitments also carry their chunk hashes.
-    pub fn keeping_chunk_hashes() -> Self {
-        Self::with_sink(CommitmentSink::keeping_chunk_hashes())
-    }
-
     /// The commitments of the executions completed so far, in order; they are removed.
     pub fn take_completed(&mut self) -> Vec<TraceCommitment> {
         self.sink
@@ -1192,11 +1163,6 @@ impl TransitionInspector {
             .into_iter()
             .map(|trace| trace.commitment)
             .collect()
-    }
-
-    /// Like [`TransitionInspector::take_completed`], with the chunk hashes if kept.
-    pub fn take_completed_traces(&mut self) -> Vec<CommittedTrace> {
-        self.sink.take_completed()
     }
 }
 
@@ -1217,21 +1183,10 @@ impl<S: StepSink> TransitionInspector<S> {
         }
     }
 
-    /// Shares `counter` instead of a fresh one.
-    pub fn with_counter(mut self, counter: ExecutionCounter) -> Self {
-        self.counter = counter;
-        self
-    }
-
     /// A handle on the number of completed top-level executions. It moves when an
     /// execution ends, before the executor commits its state.
     pub fn counter(&self) -> ExecutionCounter {
         self.counter.clone()
-    }
-
-    /// The sink.
-    pub fn sink(&self) -> &S {
-        &self.sink
     }
 
     /// The sink, mutably.
