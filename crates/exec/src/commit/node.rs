@@ -60,6 +60,17 @@ pub struct BlockLayout {
 }
 
 impl BlockLayout {
+    /// The layout of a committed block whose first leaf is `first_tx_num`.
+    fn new(commitment: &BlockCommitment, first_tx_num: u64, root: B256) -> Self {
+        Self {
+            number: commitment.number,
+            hash: commitment.hash,
+            first_tx_num,
+            kinds: commitment.leaves.iter().map(|l| l.kind).collect(),
+            root,
+        }
+    }
+
     /// txNum of the closing leaf.
     pub fn closing_tx_num(&self) -> u64 {
         self.first_tx_num + self.kinds.len() as u64 - 1
@@ -185,7 +196,7 @@ impl Node<FileBackend> {
             if block.header.number > committed {
                 break;
             }
-            node.replay_committed(&block)?;
+            node.replay_committed(block)?;
             kept = *offset + record_len(raw);
         }
         if node.head_number() != committed {
@@ -260,21 +271,17 @@ impl<B: Backend> Node<B> {
     }
 
     /// Re-executes an already committed block (on open) and checks its stored leaves.
-    fn replay_committed(&mut self, block: &Block) -> Result<()> {
-        let (_, commitment) = self.chain.execute_committed(block)?;
+    fn replay_committed(&mut self, block: Block) -> Result<()> {
+        let (_, commitment) = self.chain.execute_committed(&block)?;
         let first = self
             .layouts
             .last()
             .map_or(0, |l| l.first_tx_num + l.kinds.len() as u64);
         self.check_stored(&commitment, first)?;
-        self.layouts.push(BlockLayout {
-            number: commitment.number,
-            hash: commitment.hash,
-            first_tx_num: first,
-            kinds: commitment.leaves.iter().map(|l| l.kind).collect(),
-            root: self.tree.root_at(commitment.number)?,
-        });
-        self.blocks.push(block.clone());
+        let root = self.tree.root_at(commitment.number)?;
+        self.layouts
+            .push(BlockLayout::new(&commitment, first, root));
+        self.blocks.push(block);
         Ok(())
     }
 
@@ -315,13 +322,7 @@ impl<B: Backend> Node<B> {
                 .append_next(c.pre_state_hash, c.state_change_hash, c.transition_hash)?;
         }
         let root = self.tree.commit_block(commitment.number)?;
-        Ok(BlockLayout {
-            number: commitment.number,
-            hash: commitment.hash,
-            first_tx_num: first,
-            kinds: commitment.leaves.iter().map(|l| l.kind).collect(),
-            root,
-        })
+        Ok(BlockLayout::new(commitment, first, root))
     }
 
     /// Runs `request` on the state at the end of block `number` and returns it with a proof
@@ -429,6 +430,8 @@ impl BlockLog {
             .map_err(io)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
+        // Records share this one buffer.
+        let bytes = Bytes::from(bytes);
         let mut records = Vec::new();
         let mut at = 0usize;
         while bytes.len() - at >= 8 {
@@ -441,7 +444,7 @@ impl BlockLog {
             if crc32fast::hash(raw) != crc {
                 break;
             }
-            records.push((at as u64, Bytes::copy_from_slice(raw)));
+            records.push((at as u64, bytes.slice(at + 4..at + 4 + len)));
             at = end;
         }
         Ok((
