@@ -521,11 +521,15 @@ impl<B: Backend> QmTree<B> {
             let level = &self.open[h as usize];
             internal[off..off + level.len()].copy_from_slice(level);
         }
+        // The leaf level is lent to the backend and taken back (even on
+        // error, so that `leaf` keeps working on a poisoned tree).
         let subtree = Subtree {
-            leaves: self.open[0].clone().into_boxed_slice(),
+            leaves: core::mem::take(&mut self.open[0]).into_boxed_slice(),
             internal,
         };
-        self.backend.put_subtree(index, &subtree)?;
+        let written = self.backend.put_subtree(index, &subtree);
+        self.open[0] = subtree.leaves.into_vec();
+        written?;
         // Carry the new subtree root up the frontier, writing completed nodes.
         let mut node = internal[STORED_INTERNAL_NODES - 1];
         let (mut j, mut idx) = (0u32, index);
@@ -640,20 +644,19 @@ impl<B: Backend> QmTree<B> {
             });
         }
         let first_pending = self.leaf_count - self.pending.len() as u64;
-        let hash = self.leaf_hash(tx_num)?;
-        let components = if tx_num >= first_pending {
-            self.pending[(tx_num - first_pending) as usize]
+        let (hash, components) = if tx_num >= first_pending {
+            (
+                self.leaf_hash(tx_num)?,
+                self.pending[(tx_num - first_pending) as usize],
+            )
         } else {
+            let (hash, previous_leaf_hash) = self.leaf_and_previous_hash(tx_num)?;
             let stored = self.backend.components(tx_num, 1)?;
-            let previous_leaf_hash = if tx_num == 0 {
-                B256::ZERO
-            } else {
-                self.leaf_hash(tx_num - 1)?
-            };
-            LeafComponents {
+            let components = LeafComponents {
                 previous_leaf_hash,
                 ..stored[0]
-            }
+            };
+            (hash, components)
         };
         if components.hash() != hash {
             return Err(Error::Inconsistent {
@@ -666,6 +669,25 @@ impl<B: Backend> QmTree<B> {
             components,
             hash,
         })
+    }
+
+    /// The hashes of leaf `tx_num` and of the leaf before it (zero for leaf
+    /// 0), from one group read when both are in the same stored group.
+    fn leaf_and_previous_hash(&self, tx_num: u64) -> Result<(B256, B256)> {
+        let full = self.leaf_count / SUBTREE_LEAVES * SUBTREE_LEAVES;
+        if tx_num < full && !tx_num.is_multiple_of(GROUP_LEAVES) {
+            let group = self.backend.leaf_group(
+                tx_num / SUBTREE_LEAVES,
+                (tx_num % SUBTREE_LEAVES) / GROUP_LEAVES,
+            )?;
+            let k = (tx_num % GROUP_LEAVES) as usize;
+            return Ok((group[k], group[k - 1]));
+        }
+        let previous = match tx_num.checked_sub(1) {
+            Some(p) => self.leaf_hash(p)?,
+            None => B256::ZERO,
+        };
+        Ok((self.leaf_hash(tx_num)?, previous))
     }
 
     fn leaf_hash(&self, tx_num: u64) -> Result<B256> {
