@@ -12,9 +12,10 @@
 
 use alloy_primitives::{B256, keccak256_uncached};
 
-use crate::hash::{LEAF_PREFIX, LeafComponents, NODE_PREFIX};
+use crate::hash::{LeafComponents, node_preimage};
 
 /// Keccak-256 rate in bytes.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
 const RATE: usize = 136;
 /// Rate in 64-bit lanes.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -46,44 +47,20 @@ pub fn scalar_backend() -> &'static str {
 /// `out.len()` must be `children.len() / 2`; extra children are ignored.
 pub(crate) fn hash_pairs(children: &[B256], out: &mut [B256]) {
     debug_assert!(children.len() >= out.len() * 2);
-    run(
-        out,
-        |i, block| {
-            block[0] = NODE_PREFIX;
-            block[1..33].copy_from_slice(children[2 * i].as_slice());
-            block[33..65].copy_from_slice(children[2 * i + 1].as_slice());
-            block[65] = 0x01;
-            block[RATE - 1] |= 0x80;
-        },
-        |i| crate::hash::node_hash(&children[2 * i], &children[2 * i + 1]),
-    );
+    run(out, |i| {
+        node_preimage(&children[2 * i], &children[2 * i + 1])
+    });
 }
 
 /// `out[i] = leaves[i].hash()`.
 pub(crate) fn hash_leaves(leaves: &[LeafComponents], out: &mut [B256]) {
     debug_assert_eq!(leaves.len(), out.len());
-    run(
-        out,
-        |i, block| {
-            let c = &leaves[i];
-            block[0] = LEAF_PREFIX;
-            block[1..33].copy_from_slice(c.pre_state_hash.as_slice());
-            block[33..65].copy_from_slice(c.state_change_hash.as_slice());
-            block[65..97].copy_from_slice(c.transition_hash.as_slice());
-            block[97..129].copy_from_slice(c.previous_leaf_hash.as_slice());
-            block[129] = 0x01;
-            block[RATE - 1] |= 0x80;
-        },
-        |i| keccak256_uncached(leaves[i].preimage()),
-    );
+    run(out, |i| leaves[i].preimage());
 }
 
-/// Hashes `out.len()` padded single blocks produced by `fill`.
-#[cfg_attr(
-    not(all(feature = "std", target_arch = "x86_64")),
-    allow(unused_variables)
-)]
-fn run(out: &mut [B256], fill: impl Fn(usize, &mut [u8; RATE]), scalar: impl Fn(usize) -> B256) {
+/// `out[i] = keccak256(preimage(i))` for preimages shorter than one Keccak
+/// block (`N < RATE`), eight at a time where the CPU allows.
+fn run<const N: usize>(out: &mut [B256], preimage: impl Fn(usize) -> [u8; N]) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if out.len() >= MIN_SIMD_BATCH
         && let Some(avx) = x86::Avx512::detect()
@@ -96,8 +73,12 @@ fn run(out: &mut [B256], fill: impl Fn(usize, &mut [u8; RATE]), scalar: impl Fn(
             }
             let mut lanes = [[0u64; 8]; RATE_LANES];
             for j in 0..n {
+                // One padded Keccak block: preimage ‖ 0x01 ‖ 0…0 ‖ 0x80.
+                const { assert!(N < RATE) };
                 let mut block = [0u8; RATE];
-                fill(start + j, &mut block);
+                block[..N].copy_from_slice(&preimage(start + j));
+                block[N] = 0x01;
+                block[RATE - 1] |= 0x80;
                 for (k, lane) in lanes.iter_mut().enumerate() {
                     let mut w = [0u8; 8];
                     w.copy_from_slice(&block[8 * k..8 * k + 8]);
@@ -114,12 +95,12 @@ fn run(out: &mut [B256], fill: impl Fn(usize, &mut [u8; RATE]), scalar: impl Fn(
             start += n;
         }
         for (i, o) in out.iter_mut().enumerate().skip(start) {
-            *o = scalar(i);
+            *o = keccak256_uncached(preimage(i));
         }
         return;
     }
     for (i, o) in out.iter_mut().enumerate() {
-        *o = scalar(i);
+        *o = keccak256_uncached(preimage(i));
     }
 }
 
