@@ -100,13 +100,12 @@ impl InclusionProof {
     /// the length is not exactly what `txNum` and `leafCount` imply,
     /// [`Error::TxOutOfRange`] when `txNum >= leafCount`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (tag, tx_num, leaf_count, rest) = header(bytes, INCLUSION_PROOF_TAG)?;
-        debug_assert_eq!(tag, INCLUSION_PROOF_TAG);
+        let (tx_num, leaf_count, rest) = header(bytes, INCLUSION_PROOF_TAG)?;
         if tx_num >= leaf_count {
             return Err(Error::TxOutOfRange { tx_num, leaf_count });
         }
         let expected = INCLUSION_HEADER_LEN + 32 * inclusion_sibling_count(tx_num, leaf_count);
-        if rest.len() < 32 || bytes.len() != expected {
+        if bytes.len() != expected {
             return Err(Error::ProofLength {
                 expected,
                 got: bytes.len(),
@@ -153,7 +152,7 @@ impl RangeProof {
     /// [`Error::UnknownProofTag`], [`Error::RangeSizes`] when
     /// `oldSize > newSize`, [`Error::ProofLength`] for a wrong length.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (_, old_size, new_size, rest) = header(bytes, RANGE_PROOF_TAG)?;
+        let (old_size, new_size, rest) = header(bytes, RANGE_PROOF_TAG)?;
         if old_size > new_size {
             return Err(Error::RangeSizes { old_size, new_size });
         }
@@ -239,7 +238,8 @@ impl Proof {
     }
 }
 
-fn header(bytes: &[u8], tag: u8) -> Result<(u8, u64, u64, &[u8])> {
+/// Checks the tag and splits off the two u64 sizes of a proof's header.
+fn header(bytes: &[u8], tag: u8) -> Result<(u64, u64, &[u8])> {
     let Some(&got) = bytes.first() else {
         return Err(Error::ProofLength {
             expected: RANGE_HEADER_LEN,
@@ -257,7 +257,7 @@ fn header(bytes: &[u8], tag: u8) -> Result<(u8, u64, u64, &[u8])> {
     }
     let a = u64::from_be_bytes(bytes[1..9].try_into().unwrap_or_default());
     let b = u64::from_be_bytes(bytes[9..17].try_into().unwrap_or_default());
-    Ok((got, a, b, &bytes[17..]))
+    Ok((a, b, &bytes[17..]))
 }
 
 /// Root implied by an inclusion proof (after checking its shape).

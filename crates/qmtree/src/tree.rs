@@ -828,16 +828,18 @@ impl<B: Backend> QmTree<B> {
         } else {
             B256::ZERO
         };
-        for c in self
-            .backend
-            .components(first_open, (n - first_open) as usize)?
-        {
-            prev = LeafComponents {
-                previous_leaf_hash: prev,
-                ..c
+        if n > first_open {
+            for c in self
+                .backend
+                .components(first_open, (n - first_open) as usize)?
+            {
+                prev = LeafComponents {
+                    previous_leaf_hash: prev,
+                    ..c
+                }
+                .hash();
+                self.open[0].push(prev);
             }
-            .hash();
-            self.open[0].push(prev);
         }
         self.leaf_count = n;
         self.last_leaf = prev;

@@ -78,10 +78,7 @@ pub fn inspect(dir: &Path, deep: bool) -> Result<InspectReport> {
     let store = tree.backend();
     let latest = store.latest;
     let leaves = latest.map_or(0, |b| b.leaf_count);
-    let blocks = match (store.first_block, latest) {
-        (Some(first), Some(l)) => l.number - first + 1,
-        _ => 0,
-    };
+    let blocks = store.block_count();
     let files: Vec<FileReport> = store
         .files()
         .iter()
@@ -263,12 +260,8 @@ impl Backend for Replay<'_> {
         Ok(None)
     }
 
-    fn components(&self, _: u64, count: usize) -> Result<Vec<LeafComponents>> {
-        if count == 0 {
-            Ok(Vec::new())
-        } else {
-            self.unused()
-        }
+    fn components(&self, _: u64, _: usize) -> Result<Vec<LeafComponents>> {
+        self.unused()
     }
 
     fn leaf_group(&self, _: u64, _: u64) -> Result<[B256; 32]> {

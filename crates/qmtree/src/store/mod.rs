@@ -692,13 +692,17 @@ impl FileBackend {
         self.leaves.sync()
     }
 
-    /// Whether `blocks.dat` holds a record for every committed block.
-    fn blocks_complete(&self) -> bool {
-        let count = match (self.first_block, self.latest) {
+    /// Blocks committed in this store (its first block to its latest).
+    pub(crate) fn block_count(&self) -> u64 {
+        match (self.first_block, self.latest) {
             (Some(first), Some(latest)) => latest.number - first + 1,
             _ => 0,
-        };
-        self.blocks.len == count * BLOCK_RECORD as u64
+        }
+    }
+
+    /// Whether `blocks.dat` holds a record for every committed block.
+    fn blocks_complete(&self) -> bool {
+        self.blocks.len == self.block_count() * BLOCK_RECORD as u64
     }
 
     /// The four data files (a read-only open leaves bytes past the last
