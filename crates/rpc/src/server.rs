@@ -137,7 +137,7 @@ where
     async fn with_node<T, F>(&self, f: F) -> RpcResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Node<B>, &CallStore, &Limits) -> Result<T> + Send + 'static,
+        F: FnOnce(&Node<B>, &CallStore) -> Result<T> + Send + 'static,
     {
         // The semaphore is never closed. The permit goes with the task, so a client that
         // hangs up does not free its slot before the work is done.
@@ -145,11 +145,11 @@ where
             .acquire_owned()
             .await
             .map_err(RpcError::from)?;
-        let (node, calls, limits) = (Arc::clone(&self.node), Arc::clone(&self.calls), self.limits);
+        let (node, calls) = (Arc::clone(&self.node), Arc::clone(&self.calls));
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let node = node.read().unwrap_or_else(PoisonError::into_inner);
-            f(&node, &calls, &limits)
+            f(&node, &calls)
         });
         Ok(task.await.map_err(RpcError::Task)??)
     }
@@ -287,11 +287,11 @@ where
     }
 
     async fn leaf(&self, tx_num: u64) -> RpcResult<LeafResponse> {
-        self.with_node(move |node, _, _| leaf(node, tx_num)).await
+        self.with_node(move |node, _| leaf(node, tx_num)).await
     }
 
     async fn leaf_proof(&self, tx_num: u64, block: Option<BlockParam>) -> RpcResult<ProofResponse> {
-        self.with_node(move |node, _, _| proof(node, tx_num, block.unwrap_or_default()))
+        self.with_node(move |node, _| proof(node, tx_num, block.unwrap_or_default()))
             .await
     }
 
@@ -305,7 +305,7 @@ where
             ProofInput::Tree(p) => Ok(verify_tree(p, &root, old_root.as_ref())?),
             ProofInput::Binary(bytes) => verify_binary(&bytes, &root, old_root.as_ref()),
             ProofInput::Call(p) => {
-                self.with_node(move |node, _, _| {
+                self.with_node(move |node, _| {
                     // The server's own chain configuration is the trusted one.
                     let outcome = verify_call_proof(&p, &root, node.chain().config());
                     let (result, outcome) = match outcome {
@@ -324,7 +324,7 @@ where
     }
 
     async fn call(&self, request: CallRequest, block: Option<BlockParam>) -> RpcResult<CallProof> {
-        self.with_node(move |node, calls, _| {
+        self.with_node(move |node, calls| {
             let number = resolve(node, block.unwrap_or_default())?.number;
             let proof = node.call(&request, number)?;
             calls.put(&proof)?;
@@ -335,7 +335,7 @@ where
     }
 
     async fn call_proof(&self, id: B256) -> RpcResult<CallProof> {
-        self.with_node(move |_, calls, _| calls.get(&id)?.ok_or(RpcError::UnknownCall { id }))
+        self.with_node(move |_, calls| calls.get(&id)?.ok_or(RpcError::UnknownCall { id }))
             .await
     }
 }
@@ -350,7 +350,7 @@ where
     }
 
     async fn block_by_number(&self, block: BlockParam, full: bool) -> RpcResult<Option<RpcBlock>> {
-        self.with_node(move |node, _, _| match resolve(node, block) {
+        self.with_node(move |node, _| match resolve(node, block) {
             Ok(layout) => eth::block(node, layout.number, full),
             // As geth and reth: a block the node does not hold is `null`, not an error.
             Err(RpcError::UnknownBlock { .. }) => Ok(None),
@@ -372,7 +372,7 @@ where
             }
             .into());
         }
-        self.with_node(move |node, _, _| {
+        self.with_node(move |node, _| {
             let number = resolve(node, block)?.number;
             eth::account_proof(node, address, &keys, number)
         })
@@ -386,7 +386,7 @@ where
     B: Backend + Send + Sync + 'static,
 {
     async fn execution_witness(&self, block: BlockParam) -> RpcResult<serde_json::Value> {
-        self.with_node(move |node, _, _| {
+        self.with_node(move |node, _| {
             let number = resolve(node, block)?.number;
             eth::execution_witness(node, number)
         })
