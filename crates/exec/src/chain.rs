@@ -277,13 +277,21 @@ impl Chain {
         self.finish_run(block, check_header, state, outcome)
     }
 
-    /// Header and body rules (unless building), then the senders.
+    /// The block must extend the head; then header and body rules (unless building), then
+    /// the senders.
     pub(crate) fn prepare<'b>(
         &self,
         block: &'b Block,
         check_header: bool,
     ) -> Result<Vec<alloy_consensus::transaction::Recovered<&'b TransactionSigned>>> {
         let number = block.header.number;
+        if block.header.parent_hash != self.head_hash() {
+            return Err(ExecError::NotOnHead {
+                number,
+                parent_hash: block.header.parent_hash,
+                head: self.head_hash(),
+            });
+        }
         let consensus = |source| StatelessError::Consensus {
             block: number,
             source,
@@ -355,13 +363,6 @@ impl Chain {
     /// # Errors
     /// [`ExecError::NotOnHead`], or [`ExecError::Block`] naming the failed check.
     pub fn execute(&mut self, block: &Block) -> Result<ExecutedBlock> {
-        if block.header.parent_hash != self.head_hash() {
-            return Err(ExecError::NotOnHead {
-                number: block.header.number,
-                parent_hash: block.header.parent_hash,
-                head: self.head_hash(),
-            });
-        }
         let run = self.run(block, true)?;
         Ok(self.import(block, run))
     }

@@ -139,13 +139,6 @@ impl Chain {
     /// Those of [`Chain::execute`]; [`ExecError::CommitmentMismatch`] when the per-step
     /// roots do not end at the block's state root (an internal inconsistency).
     pub fn execute_committed(&mut self, block: &Block) -> Result<(ExecutedBlock, BlockCommitment)> {
-        if block.header.parent_hash != self.head_hash() {
-            return Err(ExecError::NotOnHead {
-                number: block.header.number,
-                parent_hash: block.header.parent_hash,
-                head: self.head_hash(),
-            });
-        }
         let number = block.header.number;
         let parent_root = self.head().state_root;
 
