@@ -41,5 +41,7 @@ mod state;
 pub use cairn_primitives::ExecutionWitness;
 pub use db::WitnessDb;
 pub use error::{Result, WitnessError};
-pub use source::{MAX_WITNESS_HEADERS, WitnessMaps, WitnessSource, decode_header_chain};
+pub use source::{
+    MAX_WITNESS_HEADERS, WitnessIndex, WitnessMaps, WitnessSource, decode_header_chain,
+};
 pub use state::{AccountDiff, AccountFields, StateDiff, StateTrie};

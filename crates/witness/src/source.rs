@@ -36,14 +36,40 @@ impl<S: WitnessSource + ?Sized> WitnessSource for &mut S {
     }
 }
 
-/// An [`ExecutionWitness`] indexed for lookups: nodes and codes by keccak hash, ancestor
-/// headers checked to form a chain, the newest of them being the parent of the first block.
+/// A witness's nodes and codes by keccak hash and its ancestor hashes by number: the
+/// lookups of a [`WitnessSource`], for a header chain the caller has already checked
+/// (possibly empty, as for a call on the genesis state).
 #[derive(Debug, Clone)]
-pub struct WitnessMaps {
+pub struct WitnessIndex {
     nodes: B256Map<Bytes>,
     codes: B256Map<Bytes>,
-    /// Ancestor hashes by number, from the verified header chain.
+    /// Ancestor hashes by number.
     ancestors: BTreeMap<u64, B256>,
+}
+
+impl WitnessIndex {
+    /// Hashes every node and code of `witness`; ancestors come from `headers` (as
+    /// [`decode_header_chain`] returns them).
+    pub fn new(witness: &ExecutionWitness, headers: &[(Header, B256)]) -> Self {
+        let hashed = |items: &[Bytes]| items.iter().map(|x| (keccak256(x), x.clone())).collect();
+        Self {
+            nodes: hashed(&witness.state),
+            codes: hashed(&witness.codes),
+            ancestors: headers.iter().map(|(h, hash)| (h.number, *hash)).collect(),
+        }
+    }
+
+    /// Number of distinct trie nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+}
+
+/// An [`ExecutionWitness`] indexed for lookups ([`WitnessIndex`]) whose ancestor headers
+/// are checked to form a chain, the newest of them being the parent of the first block.
+#[derive(Debug, Clone)]
+pub struct WitnessMaps {
+    index: WitnessIndex,
     parent: Header,
     parent_hash: B256,
 }
@@ -64,21 +90,8 @@ impl WitnessMaps {
             .last()
             .cloned()
             .ok_or(WitnessError::NoParentHeader)?;
-        let ancestors = headers.iter().map(|(h, hash)| (h.number, *hash)).collect();
-        let nodes = witness
-            .state
-            .iter()
-            .map(|n| (keccak256(n), n.clone()))
-            .collect();
-        let codes = witness
-            .codes
-            .iter()
-            .map(|c| (keccak256(c), c.clone()))
-            .collect();
         Ok(Self {
-            nodes,
-            codes,
-            ancestors,
+            index: WitnessIndex::new(witness, &headers),
             parent,
             parent_hash,
         })
@@ -96,7 +109,7 @@ impl WitnessMaps {
 
     /// Number of distinct trie nodes.
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.index.node_count()
     }
 }
 
@@ -146,18 +159,34 @@ pub(crate) fn decode_header_chain_unchecked(headers: &[Bytes]) -> Result<Vec<(He
         .collect()
 }
 
-impl NodeProvider for WitnessMaps {
+impl NodeProvider for WitnessIndex {
     fn trie_node(&mut self, hash: &B256) -> Result<Option<Bytes>, ProviderError> {
         Ok(self.nodes.get(hash).cloned())
     }
 }
 
-impl WitnessSource for WitnessMaps {
+impl WitnessSource for WitnessIndex {
     fn code(&mut self, code_hash: &B256) -> Result<Option<Bytes>, ProviderError> {
         Ok(self.codes.get(code_hash).cloned())
     }
 
     fn ancestor_hash(&mut self, number: u64) -> Result<Option<B256>, ProviderError> {
         Ok(self.ancestors.get(&number).copied())
+    }
+}
+
+impl NodeProvider for WitnessMaps {
+    fn trie_node(&mut self, hash: &B256) -> Result<Option<Bytes>, ProviderError> {
+        self.index.trie_node(hash)
+    }
+}
+
+impl WitnessSource for WitnessMaps {
+    fn code(&mut self, code_hash: &B256) -> Result<Option<Bytes>, ProviderError> {
+        self.index.code(code_hash)
+    }
+
+    fn ancestor_hash(&mut self, number: u64) -> Result<Option<B256>, ProviderError> {
+        self.index.ancestor_hash(number)
     }
 }

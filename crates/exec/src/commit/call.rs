@@ -19,15 +19,13 @@
 use super::trace::{TraceCommitment, TransitionInspector};
 use alloy_consensus::Header;
 use alloy_evm::{Evm, EvmFactory, eth::EthEvmFactory};
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256, map::B256Map};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use cairn_primitives::{ChainConfig, ExecutionWitness};
 use cairn_qmtree::{InclusionProof, LeafComponents, verify_inclusion};
 use cairn_stateless::{Eip7610, evm_env};
-use cairn_trie::{NodeProvider, ProviderError};
-use cairn_witness::{WitnessDb, WitnessError, WitnessSource, decode_header_chain};
+use cairn_witness::{WitnessDb, WitnessError, WitnessIndex, WitnessSource, decode_header_chain};
 use revm::{context::TxEnv, context_interface::result::ExecutionResult, database::State};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// An `eth_call` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,30 +239,6 @@ pub fn execute_call<S: WitnessSource>(
     Ok((call, trace))
 }
 
-/// A witness source over a call proof's witness: nodes and codes by hash, ancestors from a
-/// header chain that must end at the call block's parent.
-#[derive(Debug)]
-struct CallWitness {
-    nodes: B256Map<Bytes>,
-    codes: B256Map<Bytes>,
-    ancestors: BTreeMap<u64, B256>,
-}
-
-impl NodeProvider for CallWitness {
-    fn trie_node(&mut self, hash: &B256) -> Result<Option<Bytes>, ProviderError> {
-        Ok(self.nodes.get(hash).cloned())
-    }
-}
-
-impl WitnessSource for CallWitness {
-    fn code(&mut self, code_hash: &B256) -> Result<Option<Bytes>, ProviderError> {
-        Ok(self.codes.get(code_hash).cloned())
-    }
-    fn ancestor_hash(&mut self, number: u64) -> Result<Option<B256>, ProviderError> {
-        Ok(self.ancestors.get(&number).copied())
-    }
-}
-
 /// Checks a call proof against a trusted QMTree root of its block, with the fork rules of
 /// `chain` (which the client knows; the proof's own copy must agree), and returns the proven
 /// result.
@@ -320,21 +294,8 @@ pub fn verify_call_proof(
             "the witness headers do not end at the block's parent",
         ));
     }
-    let source = CallWitness {
-        nodes: proof
-            .witness
-            .state
-            .iter()
-            .map(|n| (keccak256(n), n.clone()))
-            .collect(),
-        codes: proof
-            .witness
-            .codes
-            .iter()
-            .map(|c| (keccak256(c), c.clone()))
-            .collect(),
-        ancestors: chain.iter().map(|(h, hash)| (h.number, *hash)).collect(),
-    };
+    // The header chain (empty for a call on the genesis state) ends at the parent.
+    let source = WitnessIndex::new(&proof.witness, &chain);
     let (result, trace) = execute_call(&proof.chain, &header, &proof.request, source)
         .map_err(CallProofError::Execution)?;
     if result != proof.result {
