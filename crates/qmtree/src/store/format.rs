@@ -136,21 +136,34 @@ fn group_index(subtree: u64, group: u64) -> u64 {
     subtree * (GROUPS_PER_SUBTREE + 1) + group
 }
 
-pub(crate) fn encode_subtree(index: u64, s: &Subtree, out: &mut Vec<u8>) {
-    for (g, leaves) in s.leaves.chunks_exact(GROUP_LEAVES as usize).enumerate() {
-        let start = out.len();
-        for h in leaves {
-            out.extend_from_slice(h.as_slice());
-        }
-        let sum = crc(group_index(index, g as u64), &out[start..]);
-        out.extend_from_slice(&sum.to_le_bytes());
-    }
+/// Appends `hashes ‖ crc(index, hashes)`: the layout of every record of hashes.
+fn encode_hashes(index: u64, hashes: &[B256], out: &mut Vec<u8>) {
     let start = out.len();
-    for h in &s.internal {
+    for h in hashes {
         out.extend_from_slice(h.as_slice());
     }
-    let sum = crc(group_index(index, GROUPS_PER_SUBTREE), &out[start..]);
+    let sum = crc(index, &out[start..]);
     out.extend_from_slice(&sum.to_le_bytes());
+}
+
+/// Reads an `N`-hash record written by [`encode_hashes`]; `None` on a checksum mismatch.
+fn decode_hashes<const N: usize>(index: u64, b: &[u8]) -> Option<[B256; N]> {
+    let len = 32 * N;
+    if crc(index, &b[..len]) != crc_at(&b[..len + 4]) {
+        return None;
+    }
+    let mut out = [B256::ZERO; N];
+    for (o, chunk) in out.iter_mut().zip(b.chunks_exact(32)) {
+        *o = B256::from_slice(chunk);
+    }
+    Some(out)
+}
+
+pub(crate) fn encode_subtree(index: u64, s: &Subtree, out: &mut Vec<u8>) {
+    for (g, leaves) in s.leaves.chunks_exact(GROUP_LEAVES as usize).enumerate() {
+        encode_hashes(group_index(index, g as u64), leaves, out);
+    }
+    encode_hashes(group_index(index, GROUPS_PER_SUBTREE), &s.internal, out);
 }
 
 /// Byte offset of group `group` inside a subtree record.
@@ -166,29 +179,11 @@ pub(crate) fn decode_group(
     group: u64,
     b: &[u8],
 ) -> Option<[B256; GROUP_LEAVES as usize]> {
-    if crc(group_index(subtree, group), &b[..GROUP_RECORD - 4]) != crc_at(&b[..GROUP_RECORD]) {
-        return None;
-    }
-    let mut out = [B256::ZERO; GROUP_LEAVES as usize];
-    for (o, chunk) in out.iter_mut().zip(b.chunks_exact(32)) {
-        *o = B256::from_slice(chunk);
-    }
-    Some(out)
+    decode_hashes(group_index(subtree, group), b)
 }
 
 pub(crate) fn decode_internal(subtree: u64, b: &[u8]) -> Option<[B256; STORED_INTERNAL_NODES]> {
-    if crc(
-        group_index(subtree, GROUPS_PER_SUBTREE),
-        &b[..INTERNAL_RECORD - 4],
-    ) != crc_at(&b[..INTERNAL_RECORD])
-    {
-        return None;
-    }
-    let mut out = [B256::ZERO; STORED_INTERNAL_NODES];
-    for (o, chunk) in out.iter_mut().zip(b.chunks_exact(32)) {
-        *o = B256::from_slice(chunk);
-    }
-    Some(out)
+    decode_hashes(group_index(subtree, GROUPS_PER_SUBTREE), b)
 }
 
 pub(crate) fn encode_upper(pos: u64, node: &B256) -> [u8; UPPER_RECORD] {
@@ -200,7 +195,7 @@ pub(crate) fn encode_upper(pos: u64, node: &B256) -> [u8; UPPER_RECORD] {
 }
 
 pub(crate) fn decode_upper(pos: u64, b: &[u8]) -> Option<B256> {
-    (crc(pos, &b[..32]) == crc_at(&b[..UPPER_RECORD])).then(|| B256::from_slice(&b[..32]))
+    decode_hashes::<1>(pos, b).map(|[h]| h)
 }
 
 pub(crate) fn encode_block(b: &BlockInfo) -> [u8; BLOCK_RECORD] {

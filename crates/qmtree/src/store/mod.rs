@@ -449,11 +449,6 @@ impl FileBackend {
         Ok(backend)
     }
 
-    /// The store directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Finds the last committed block and cuts every file back to it.
     ///
     /// The last committed block is the newest entry of the commit ring at
