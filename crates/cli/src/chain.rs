@@ -1,8 +1,12 @@
 //! Loading chains: the embedded development chain, chain files, EEST fixtures.
 
 use crate::{Error, Result};
+use cairn_ef_tests::fixture::BlockchainTest;
 use cairn_exec::ChainFile;
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 /// The development chain shipped in the binary (`testdata/devchain.json`).
 pub const EMBEDDED_DEVCHAIN: &str = include_str!("../../../testdata/devchain.json");
@@ -29,29 +33,39 @@ impl ChainArgs {
             return serde_json::from_str(EMBEDDED_DEVCHAIN)
                 .map_err(|source| Error::Json { source });
         };
-        if is_fixture(path) {
-            return load_fixture(path, self.case.as_deref());
+        let fixture_error = |reason| Error::Fixture {
+            path: path.clone(),
+            reason,
+        };
+        if path.to_string_lossy().ends_with(".json.gz") {
+            let cases = cairn_ef_tests::load_cases(path).map_err(fixture_error)?;
+            return pick_case(path, &cases, self.case.as_deref());
         }
-        Ok(ChainFile::load(path)?)
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        // A chain file has a top-level "chain" key; a fixture is a map of case names.
+        if !text.contains("\"chain\"") && text.contains("\"genesisRLP\"") {
+            let cases = cairn_ef_tests::parse_cases(&text).map_err(fixture_error)?;
+            return pick_case(path, &cases, self.case.as_deref());
+        }
+        serde_json::from_str(&text).map_err(|source| {
+            cairn_exec::ExecError::Json {
+                path: path.clone(),
+                source,
+            }
+            .into()
+        })
     }
 }
 
-fn is_fixture(path: &Path) -> bool {
-    let name = path.to_string_lossy();
-    if name.ends_with(".json.gz") {
-        return true;
-    }
-    // A chain file has a top-level "chain" key; a fixture is a map of case names.
-    std::fs::read_to_string(path)
-        .ok()
-        .is_some_and(|t| !t.contains("\"chain\"") && t.contains("\"genesisRLP\""))
-}
-
-fn load_fixture(path: &Path, case: Option<&str>) -> Result<ChainFile> {
-    let cases = cairn_ef_tests::load_cases(path).map_err(|reason| Error::Fixture {
-        path: path.to_path_buf(),
-        reason,
-    })?;
+/// The first case of a fixture file whose name contains `case` (any case without it).
+fn pick_case(
+    path: &Path,
+    cases: &BTreeMap<String, BlockchainTest>,
+    case: Option<&str>,
+) -> Result<ChainFile> {
     let (name, test) = cases
         .iter()
         .find(|(name, _)| case.is_none_or(|c| name.contains(c)))

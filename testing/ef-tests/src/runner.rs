@@ -82,7 +82,15 @@ pub fn load_cases(path: &Path) -> Result<BTreeMap<String, BlockchainTest>, Strin
     BufReader::new(reader)
         .read_to_string(&mut text)
         .map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    parse_cases(&text)
+}
+
+/// Parses the text of a blockchain-test fixture file into its cases by name.
+///
+/// # Errors
+/// The JSON error, as text.
+pub fn parse_cases(text: &str) -> Result<BTreeMap<String, BlockchainTest>, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 /// Runs every case of one file into `report`.
