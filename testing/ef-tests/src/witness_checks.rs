@@ -23,6 +23,15 @@ fn list(w: &mut ExecutionWitness, part: Part) -> &mut Vec<alloy_primitives::Byte
     }
 }
 
+/// [`list`] for reading.
+fn items(w: &ExecutionWitness, part: Part) -> &[alloy_primitives::Bytes] {
+    match part {
+        Part::State => &w.state,
+        Part::Codes => &w.codes,
+        Part::Headers => &w.headers,
+    }
+}
+
 fn with_witness(input: &ProgramInput, f: impl FnOnce(&mut ExecutionWitness)) -> ProgramInput {
     let mut input = input.clone();
     f(&mut input.witness);
@@ -34,7 +43,7 @@ fn with_witness(input: &ProgramInput, f: impl FnOnce(&mut ExecutionWitness)) -> 
 pub fn surplus_items(input: &ProgramInput) -> Vec<(Part, usize)> {
     let mut surplus = Vec::new();
     for part in [Part::State, Part::Codes, Part::Headers] {
-        let n = list(&mut input.witness.clone(), part).len();
+        let n = items(&input.witness, part).len();
         for i in 0..n {
             let reduced = with_witness(input, |w| {
                 list(w, part).remove(i);
@@ -61,7 +70,7 @@ pub fn tampering_accepted(
     };
     let mut cases: Vec<(String, ProgramInput)> = Vec::new();
     for part in [Part::State, Part::Codes, Part::Headers] {
-        let n = list(&mut input.witness.clone(), part).len();
+        let n = items(&input.witness, part).len();
         if n == 0 {
             continue;
         }
@@ -72,7 +81,7 @@ pub fn tampering_accepted(
                 list(w, part).remove(i);
             }),
         ));
-        let item_len = list(&mut input.witness.clone(), part)[i].len();
+        let item_len = items(&input.witness, part)[i].len();
         let at = pick(item_len, 7 + part as u64);
         cases.push((
             format!("flip byte {at} of {part:?}[{i}]"),
