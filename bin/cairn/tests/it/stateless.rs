@@ -90,12 +90,13 @@ fn replay_and_conformance_reject_bad_paths() {
 
 #[test]
 fn conformance_writes_the_json_report() {
-    let Some(fixtures) = std::env::var_os("CAIRN_FIXTURES") else {
+    // A relative `CAIRN_FIXTURES` is the user's, from the workspace root; the child process
+    // runs in this package's folder, so it gets the resolved path.
+    let Some(fixtures) = cairn_ef_tests::fixtures_dir() else {
         eprintln!("skipping: CAIRN_FIXTURES is not set");
         return;
     };
-    let file =
-        std::path::Path::new(&fixtures).join("eest/blockchain_tests/prague/eip7251_consolidations");
+    let file = fixtures.join("eest/blockchain_tests/prague/eip7251_consolidations");
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let run = cairn(&[
