@@ -413,11 +413,14 @@ impl Chain {
             }
         });
         let excess_blob_gas = cfg.blob_params_at(ts).map(|p| {
-            p.next_block_excess_blob_gas_osaka(
+            // The parent is a block this chain built, so its blob fields are in range.
+            cairn_primitives::next_excess_blob_gas(
+                &p,
                 parent.excess_blob_gas.unwrap_or(0),
                 parent.blob_gas_used.unwrap_or(0),
                 parent.base_fee_per_gas.unwrap_or(0),
             )
+            .unwrap_or_default()
         });
         let shanghai = cfg.is_shanghai_active_at_timestamp(ts);
         let cancun = cfg.is_cancun_active_at_timestamp(ts);

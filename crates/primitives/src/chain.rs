@@ -48,9 +48,16 @@ pub struct ForkEntry {
     pub activation: ForkCondition,
 }
 
+/// Largest `max` a blob schedule entry may give: far above any real schedule, and low
+/// enough that no blob-gas product overflows.
+pub const MAX_BLOBS_PER_BLOCK_LIMIT: u64 = 65_535;
+
 /// Blob parameters (EIP-7840) that take effect with a fork.
+///
+/// Decoding checks them ([`BlobScheduleEntry::check`]): a zero update fraction would divide
+/// by zero in the blob fee, and a target above the maximum would underflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "UncheckedBlobScheduleEntry")]
 pub struct BlobScheduleEntry {
     /// The fork these parameters start with.
     pub fork: EthereumHardfork,
@@ -60,6 +67,85 @@ pub struct BlobScheduleEntry {
     pub max: u64,
     /// Blob base-fee update fraction.
     pub base_fee_update_fraction: u128,
+}
+
+/// A [`BlobScheduleEntry`] as read, before [`BlobScheduleEntry::check`].
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UncheckedBlobScheduleEntry {
+    fork: EthereumHardfork,
+    target: u64,
+    max: u64,
+    base_fee_update_fraction: u128,
+}
+
+impl TryFrom<UncheckedBlobScheduleEntry> for BlobScheduleEntry {
+    type Error = PrimitivesError;
+
+    fn try_from(raw: UncheckedBlobScheduleEntry) -> Result<Self> {
+        let entry = Self {
+            fork: raw.fork,
+            target: raw.target,
+            max: raw.max,
+            base_fee_update_fraction: raw.base_fee_update_fraction,
+        };
+        entry.check()?;
+        Ok(entry)
+    }
+}
+
+impl BlobScheduleEntry {
+    /// Checks that the blob fee and excess-gas formulas are defined for these parameters.
+    ///
+    /// # Errors
+    /// [`PrimitivesError::InvalidBlobParams`] unless `1 <= baseFeeUpdateFraction`,
+    /// `target <= max` and `max <=` [`MAX_BLOBS_PER_BLOCK_LIMIT`].
+    pub fn check(&self) -> Result<()> {
+        let reason = if self.base_fee_update_fraction == 0 {
+            "baseFeeUpdateFraction is zero"
+        } else if self.target > self.max {
+            "target exceeds max"
+        } else if self.max > MAX_BLOBS_PER_BLOCK_LIMIT {
+            "max exceeds 65535"
+        } else {
+            return Ok(());
+        };
+        Err(PrimitivesError::InvalidBlobParams {
+            fork: self.fork,
+            reason,
+        })
+    }
+}
+
+/// The excess blob gas (EIP-4844, with EIP-7918's reserve price where `params` carry a blob
+/// base cost) of the block after a parent with these blob fields, or `None` when the
+/// parent's fields are so large that it does not fit in a `u64` (no valid chain gets there).
+///
+/// Computed in 128-bit integers, unlike alloy-eips' `next_block_excess_blob_gas_osaka`,
+/// whose u64 sums overflow on a forged parent header.
+pub fn next_excess_blob_gas(
+    params: &BlobParams,
+    parent_excess: u64,
+    parent_used: u64,
+    parent_base_fee: u64,
+) -> Option<u64> {
+    let gas_per_blob = u128::from(eip4844::DATA_GAS_PER_BLOB);
+    let (excess, used) = (u128::from(parent_excess), u128::from(parent_used));
+    let target = u128::from(params.target_blob_count) * gas_per_blob;
+    let next = excess + used;
+    if next < target {
+        return Some(0);
+    }
+    let reserve = U256::from(params.blob_base_cost) * U256::from(parent_base_fee);
+    let result =
+        if reserve > U256::from(gas_per_blob) * U256::from(params.calc_blob_fee(parent_excess)) {
+            let max = u128::from(params.max_blob_count);
+            let spread = max.checked_sub(u128::from(params.target_blob_count))?;
+            excess + (used * spread).checked_div(max).unwrap_or(0)
+        } else {
+            next - target
+        };
+    u64::try_from(result).ok()
 }
 
 /// Everything about a chain that execution depends on besides state.
@@ -158,7 +244,8 @@ impl ChainConfig {
     /// Adds blob parameters for a fork, by its EEST name (`"Cancun"`, `"BPO1"`).
     ///
     /// # Errors
-    /// [`PrimitivesError::UnknownFork`] for a name that is not a fork.
+    /// [`PrimitivesError::UnknownFork`] for a name that is not a fork,
+    /// [`PrimitivesError::InvalidBlobParams`] as [`BlobScheduleEntry::check`].
     pub fn set_blob_params(
         &mut self,
         fork_name: &str,
@@ -169,13 +256,15 @@ impl ChainConfig {
         let fork = eest_fork(fork_name).ok_or_else(|| PrimitivesError::UnknownFork {
             name: fork_name.to_string(),
         })?;
-        self.blob_schedule.retain(|e| e.fork != fork);
-        self.blob_schedule.push(BlobScheduleEntry {
+        let entry = BlobScheduleEntry {
             fork,
             target,
             max,
             base_fee_update_fraction: fraction,
-        });
+        };
+        entry.check()?;
+        self.blob_schedule.retain(|e| e.fork != fork);
+        self.blob_schedule.push(entry);
         self.blob_schedule.sort_by_key(|e| e.fork);
         Ok(())
     }
@@ -344,6 +433,48 @@ mod tests {
         assert!(c.is_london_active_at_block(5));
         assert!(ChainConfig::eest_network("Nope", 1).is_err());
         assert!(ChainConfig::eest_network("PragueToNope", 1).is_err());
+    }
+
+    #[test]
+    fn blob_schedule_entries_are_checked() {
+        let mut c = ChainConfig::eest_network("Osaka", 1).unwrap();
+        for (target, max, fraction) in [(6, 9, 0), (10, 9, 5), (1, 70_000, 5)] {
+            assert!(matches!(
+                c.set_blob_params("Osaka", target, max, fraction),
+                Err(PrimitivesError::InvalidBlobParams { .. })
+            ));
+        }
+        let json = |fraction: u64| {
+            format!(
+                r#"{{"chainId":1,"forks":[],"blobSchedule":[{{"fork":"Osaka","target":6,"max":9,"baseFeeUpdateFraction":{fraction}}}]}}"#
+            )
+        };
+        serde_json::from_str::<ChainConfig>(&json(5_007_716)).unwrap();
+        let err = serde_json::from_str::<ChainConfig>(&json(0)).unwrap_err();
+        assert!(
+            err.to_string().contains("baseFeeUpdateFraction is zero"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn next_excess_blob_gas_is_total() {
+        let osaka = ChainConfig::eest_network("Osaka", 1)
+            .unwrap()
+            .blob_params_at(0)
+            .unwrap();
+        // Agrees with alloy-eips where that one does not overflow.
+        for (excess, used, base_fee) in [
+            (0, 0, 7),
+            (10_000_000, 786_432, 1_000_000_000),
+            (1 << 20, 131_072, 1),
+        ] {
+            assert_eq!(
+                next_excess_blob_gas(&osaka, excess, used, base_fee),
+                Some(osaka.next_block_excess_blob_gas_osaka(excess, used, base_fee))
+            );
+        }
+        assert_eq!(next_excess_blob_gas(&osaka, u64::MAX, u64::MAX, 7), None);
     }
 
     #[test]

@@ -15,6 +15,14 @@ pub enum PrimitivesError {
         /// The name as given.
         name: String,
     },
+    /// Blob schedule parameters for which the blob fee or excess gas is undefined.
+    #[error("invalid blob schedule for {fork}: {reason}")]
+    InvalidBlobParams {
+        /// The fork of the entry.
+        fork: alloy_hardforks::EthereumHardfork,
+        /// The rule broken.
+        reason: &'static str,
+    },
 }
 
 /// Result alias for [`PrimitivesError`].

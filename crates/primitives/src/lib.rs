@@ -29,7 +29,10 @@ mod error;
 mod input;
 
 pub use alloy_hardforks::{EthereumHardfork, ForkCondition};
-pub use chain::{BlobScheduleEntry, ChainConfig, ForkEntry, MAINNET_DEPOSIT_CONTRACT};
+pub use chain::{
+    BlobScheduleEntry, ChainConfig, ForkEntry, MAINNET_DEPOSIT_CONTRACT, MAX_BLOBS_PER_BLOCK_LIMIT,
+    next_excess_blob_gas,
+};
 pub use error::{PrimitivesError, Result};
 pub use input::{ExecutionWitness, ProgramInput, ProgramOutput};
 

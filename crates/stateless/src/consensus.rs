@@ -13,7 +13,7 @@ use alloy_eips::{
 };
 use alloy_hardforks::{EthereumHardfork, EthereumHardforks};
 use alloy_primitives::B256;
-use cairn_primitives::{Block, ChainConfig};
+use cairn_primitives::{Block, ChainConfig, next_excess_blob_gas};
 
 /// EIP-1559 elasticity: at the London block the parent's gas limit counts double.
 const ELASTICITY_MULTIPLIER: u64 = 2;
@@ -107,6 +107,21 @@ pub fn validate_header(
             let parent_base_fee = parent.base_fee_per_gas.ok_or(E::MissingField {
                 field: "parent baseFeePerGas",
             })?;
+            // alloy's formula adds up to an eighth (and at least one) to the parent's base fee
+            // in u64 when gas used is within the limit: a forged parent must not overflow it.
+            if parent.gas_used > parent.gas_limit {
+                return Err(E::InvalidParent {
+                    reason: "gas used exceeds the gas limit",
+                });
+            }
+            if parent_base_fee
+                .checked_add(parent_base_fee / 8 + 1)
+                .is_none()
+            {
+                return Err(E::InvalidParent {
+                    reason: "base fee too large for a successor",
+                });
+            }
             calc_next_block_base_fee(
                 parent.gas_used,
                 parent.gas_limit,
@@ -170,11 +185,20 @@ pub fn validate_header(
             });
         }
         // At the Cancun block the parent has no blob fields: both count as zero.
-        let expected = params.next_block_excess_blob_gas_osaka(
+        let (parent_excess, parent_used) = (
             parent.excess_blob_gas.unwrap_or(0),
             parent.blob_gas_used.unwrap_or(0),
-            parent.base_fee_per_gas.unwrap_or(0),
         );
+        let expected = next_excess_blob_gas(
+            &params,
+            parent_excess,
+            parent_used,
+            parent.base_fee_per_gas.unwrap_or(0),
+        )
+        .ok_or(E::ParentBlobGasOverflow {
+            excess_blob_gas: parent_excess,
+            blob_gas_used: parent_used,
+        })?;
         if excess != expected {
             return Err(E::ExcessBlobGas {
                 got: excess,
@@ -244,4 +268,94 @@ pub fn validate_body(chain: &ChainConfig, block: &Block) -> Result<(), Consensus
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ConsensusError as E;
+
+    /// A Prague parent at genesis and a valid child of it.
+    fn pair() -> (ChainConfig, Header, Header) {
+        let chain = ChainConfig::at_genesis(1, EthereumHardfork::Prague);
+        let parent = Header {
+            gas_limit: 30_000_000,
+            gas_used: 15_000_000,
+            base_fee_per_gas: Some(7),
+            withdrawals_root: Some(B256::ZERO),
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(B256::ZERO),
+            requests_hash: Some(B256::ZERO),
+            ..Header::default()
+        };
+        let child = Header {
+            number: 1,
+            timestamp: 12,
+            base_fee_per_gas: Some(7),
+            ..parent.clone()
+        };
+        (chain, parent, child)
+    }
+
+    fn check(chain: &ChainConfig, child: &Header, parent: &Header) -> Result<(), ConsensusError> {
+        let child = Header {
+            parent_hash: parent.hash_slow(),
+            ..child.clone()
+        };
+        validate_header(chain, &child, parent, parent.hash_slow())
+    }
+
+    #[test]
+    fn a_valid_child_passes() {
+        let (chain, parent, child) = pair();
+        check(&chain, &child, &parent).unwrap();
+    }
+
+    /// Forged parents whose fields would overflow or divide by zero in the fee formulas
+    /// give typed errors, not panics.
+    #[test]
+    fn forged_parent_fields_are_errors() {
+        let (chain, parent, child) = pair();
+
+        let rich = Header {
+            base_fee_per_gas: Some(u64::MAX),
+            ..parent.clone()
+        };
+        assert!(matches!(
+            check(&chain, &child, &rich),
+            Err(E::InvalidParent { .. })
+        ));
+
+        let overfull = Header {
+            gas_used: u64::MAX,
+            ..parent.clone()
+        };
+        assert!(matches!(
+            check(&chain, &child, &overfull),
+            Err(E::InvalidParent { .. })
+        ));
+
+        let excess = Header {
+            excess_blob_gas: Some(u64::MAX),
+            blob_gas_used: Some(u64::MAX),
+            ..parent.clone()
+        };
+        assert!(matches!(
+            check(&chain, &child, &excess),
+            Err(E::ParentBlobGasOverflow { .. })
+        ));
+
+        // A tiny gas limit makes the EIP-1559 target zero: the base fee stays, the child's
+        // gas limit is out of bounds, and nothing divides by zero.
+        let tiny = Header {
+            gas_limit: 1,
+            gas_used: 1,
+            ..parent
+        };
+        assert!(matches!(
+            check(&chain, &child, &tiny),
+            Err(E::GasLimit { .. })
+        ));
+    }
 }

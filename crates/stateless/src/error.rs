@@ -81,6 +81,22 @@ pub enum ConsensusError {
         /// Computed from the parent.
         expected: u64,
     },
+    /// The parent header breaks a rule no valid block breaks.
+    #[error("invalid parent header: {reason}")]
+    InvalidParent {
+        /// The rule broken.
+        reason: &'static str,
+    },
+    /// The parent's blob fields are too large for any next excess blob gas.
+    #[error(
+        "parent excess blob gas {excess_blob_gas} and blob gas used {blob_gas_used} overflow the next excess"
+    )]
+    ParentBlobGasOverflow {
+        /// The parent's excess blob gas.
+        excess_blob_gas: u64,
+        /// The parent's blob gas used.
+        blob_gas_used: u64,
+    },
     /// Blob gas used is not a whole number of blobs.
     #[error("blob gas used {blob_gas_used} is not a multiple of the blob size")]
     BlobGasUsedNotMultiple {

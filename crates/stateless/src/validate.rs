@@ -115,7 +115,9 @@ pub fn validate_inner<S: WitnessSource>(
     parent_hash: B256,
     db: WitnessDb<S>,
 ) -> Result<Validated<S>> {
-    let first = blocks.first().ok_or(StatelessError::NoBlocks)?;
+    if blocks.is_empty() {
+        return Err(StatelessError::NoBlocks);
+    }
     let initial_state_root = parent.state_root;
     let mut state = State::builder()
         .with_database(db)
@@ -139,8 +141,18 @@ pub fn validate_inner<S: WitnessSource>(
         let txs = recover_senders(block)?;
 
         let outcome = execute_block(chain, block, &txs, &mut state, NoOpInspector);
+        // A read the witness could not prove fails the block even when the EVM went on
+        // (EIP-7610's storage probe answers "no" and keeps the failure).
         let outcome = match outcome {
-            Ok(outcome) => outcome,
+            Ok(outcome) => match state.database.take_failure() {
+                Some(source) => {
+                    return Err(StatelessError::WitnessIncomplete {
+                        block: number,
+                        source,
+                    });
+                }
+                None => outcome,
+            },
             Err(e) => {
                 return Err(match state.database.take_failure() {
                     Some(source) => StatelessError::WitnessIncomplete {
@@ -185,7 +197,6 @@ pub fn validate_inner<S: WitnessSource>(
         parent = header.clone();
         parent_hash = hash;
     }
-    let _ = first;
 
     Ok(Validated {
         output: ProgramOutput {

@@ -3,7 +3,7 @@
 //! | form | `headers` | `keys` |
 //! | --- | --- | --- |
 //! | reth `debug_executionWitness` | RLP hex strings | list of preimages |
-//! | geth `debug_executionWitness` | header JSON objects | `null` |
+//! | geth `debug_executionWitness` | header JSON objects, newest first | `null` |
 //! | EEST zkEVM fixture `executionWitness` | RLP hex strings | absent |
 //!
 //! [`from_json`] reads all three (and the older map form `{hash: node}` of `state`/`codes`),
@@ -87,13 +87,24 @@ pub fn from_json(text: &str) -> Result<ExecutionWitness> {
 /// See [`from_json`].
 pub fn from_value(value: Value) -> Result<ExecutionWitness> {
     let any: AnyWitness = serde_json::from_value(value)?;
-    let headers = any
+    let mut numbers = Vec::new();
+    let mut headers = any
         .headers
         .unwrap_or_default()
         .into_iter()
         .enumerate()
-        .map(|(i, h)| header_from_json(i, h))
+        .map(|(i, h)| {
+            let (rlp, number) = header_from_json(i, h)?;
+            numbers.extend(number);
+            Ok(rlp)
+        })
         .collect::<Result<Vec<_>>>()?;
+    // geth lists its header objects newest first (parent, grandparent, …); Cairn's witness,
+    // like reth's and EEST's, oldest first. Only the geth form is turned around, and only
+    // when it is all objects in descending order: anything else is checked as given.
+    if numbers.len() == headers.len() && numbers.first() > numbers.last() {
+        headers.reverse();
+    }
     Ok(ExecutionWitness {
         state: any
             .state
@@ -114,11 +125,12 @@ pub fn from_value(value: Value) -> Result<ExecutionWitness> {
     })
 }
 
-fn header_from_json(index: usize, value: Value) -> Result<Bytes> {
+/// A header as RLP, with its number when it was given as a JSON object (geth's form).
+fn header_from_json(index: usize, value: Value) -> Result<(Bytes, Option<u64>)> {
     let custom =
         |msg: String| WitnessError::from(<serde_json::Error as serde::de::Error>::custom(msg));
     match value {
-        Value::String(_) => Ok(serde_json::from_value::<Bytes>(value)?),
+        Value::String(_) => Ok((serde_json::from_value::<Bytes>(value)?, None)),
         Value::Object(ref map) => {
             let claimed = map
                 .get("hash")
@@ -135,7 +147,7 @@ fn header_from_json(index: usize, value: Value) -> Result<Bytes> {
                     keccak256(&rlp)
                 )));
             }
-            Ok(rlp)
+            Ok((rlp, Some(header.number)))
         }
         other => Err(custom(alloc::format!(
             "header {index}: expected rlp hex or a header object, got {other}"
@@ -161,8 +173,10 @@ pub fn to_value(witness: &ExecutionWitness, format: WitnessFormat) -> Result<Val
         }
         WitnessFormat::Geth => {
             out.insert("keys".into(), Value::Null);
+            // Newest first, as geth writes them.
             let headers = crate::source::decode_header_chain_unchecked(&witness.headers)?
                 .into_iter()
+                .rev()
                 .map(|(header, hash)| {
                     let mut v = serde_json::to_value(&header)?;
                     if let Value::Object(m) = &mut v {
@@ -268,6 +282,28 @@ mod tests {
             from_value(v).is_err(),
             "a header whose fields do not match its hash is rejected"
         );
+    }
+
+    /// geth lists headers newest first; they come back oldest first, and a descending list
+    /// of RLP headers (not geth's form) is left as given, for the chain check to reject.
+    #[test]
+    fn geth_headers_are_newest_first() {
+        let mut w = sample();
+        let first: Header = alloy_rlp::decode_exact(&w.headers[0]).unwrap();
+        let second = Header {
+            number: 8,
+            parent_hash: first.hash_slow(),
+            ..first
+        };
+        w.headers.push(Bytes::from(alloy_rlp::encode(&second)));
+        let v = to_value(&w, WitnessFormat::Geth).unwrap();
+        assert_eq!(v["headers"][0]["number"], json!("0x8"));
+        assert_eq!(from_value(v).unwrap().headers, w.headers);
+
+        let mut reth = to_value(&w, WitnessFormat::Reth).unwrap();
+        reth["headers"].as_array_mut().unwrap().reverse();
+        let back = from_value(reth).unwrap();
+        assert_eq!(back.headers[0], w.headers[1]);
     }
 
     #[test]

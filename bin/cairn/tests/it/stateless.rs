@@ -43,13 +43,37 @@ fn replay_validates_the_embedded_dev_chain_and_writes_bundles() {
         "block 0: invalid rlp",
     );
 
-    // A header field changed: the block hash no longer matches what follows from it.
+    // The witness carries no headers: the parent cannot be found.
     let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
     value["witness"]["headers"] = serde_json::json!([]);
     fs::write(&tampered, value.to_string()).unwrap();
     fails_with(
         &cairn(&["validate", tampered.to_str().unwrap()]),
         "parent header is mandatory",
+    );
+
+    // A byte of the parent header changed: its hash no longer matches the block's parent
+    // hash, and the pre-state root it claims cannot be trusted.
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let headers = value["witness"]["headers"].as_array_mut().unwrap();
+    let last = headers.last_mut().unwrap();
+    let mut hex = last.as_str().unwrap().to_string();
+    let at = hex.len() - 10;
+    let flipped = if &hex[at..at + 1] == "0" { "1" } else { "0" };
+    hex.replace_range(at..at + 1, flipped);
+    *last = serde_json::Value::String(hex);
+    fs::write(&tampered, value.to_string()).unwrap();
+    fails_with(&cairn(&["validate", tampered.to_str().unwrap()]), "block 7");
+
+    // A blob schedule with a zero update fraction (the blob fee would divide by zero).
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["chain"]["blobSchedule"] = serde_json::json!([
+        {"fork": "Prague", "target": 6, "max": 9, "baseFeeUpdateFraction": 0}
+    ]);
+    fs::write(&tampered, value.to_string()).unwrap();
+    fails_with(
+        &cairn(&["validate", tampered.to_str().unwrap()]),
+        "baseFeeUpdateFraction is zero",
     );
 }
 
