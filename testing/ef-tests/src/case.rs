@@ -121,7 +121,13 @@ pub fn run_blockchain_test(
             Ok(run) => run,
             Err(e) => return Outcome::Failed(format!("block {number}: witness generation: {e}")),
         };
-        let full = chain.execute(&block);
+        // The full path imports with QMTree commitments, so every case also checks that
+        // the per-step roots end at the block's root and that the leaves bracket the block.
+        let parent_root = chain.head().state_root;
+        let full = chain.execute_committed(&block).and_then(|(done, commitment)| {
+            check_commitment(parent_root, &done, &commitment)?;
+            Ok(done)
+        });
         let input = ProgramInput {
             chain: config.clone(),
             blocks: vec![block.clone()],
@@ -206,6 +212,34 @@ pub fn run_blockchain_test(
         witness_nodes: nodes,
         witness_bytes: bytes,
     }
+}
+
+/// The leaves of an imported block open at its parent's root and close with its hash and
+/// final root.
+fn check_commitment(
+    parent_root: B256,
+    done: &cairn_exec::ExecutedBlock,
+    commitment: &cairn_exec::commit::BlockCommitment,
+) -> Result<(), cairn_exec::ExecError> {
+    use cairn_exec::commit::LeafKind;
+    let mismatch = |reason| cairn_exec::ExecError::CommitmentMismatch {
+        number: commitment.number,
+        reason,
+    };
+    let (first, last) = match (commitment.leaves.first(), commitment.leaves.last()) {
+        (Some(first), Some(last)) if commitment.leaves.len() >= 2 => (first, last),
+        _ => return Err(mismatch("a block needs a step leaf and a closing leaf")),
+    };
+    if first.components.pre_state_hash != parent_root {
+        return Err(mismatch("the first leaf does not start at the parent's root"));
+    }
+    if last.kind != LeafKind::BlockEnd
+        || last.components.pre_state_hash != done.state_root
+        || last.components.transition_hash != done.hash
+    {
+        return Err(mismatch("the closing leaf does not name the block's root and hash"));
+    }
+    Ok(())
 }
 
 fn compare_state(

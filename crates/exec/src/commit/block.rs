@@ -192,8 +192,12 @@ impl Chain {
         let mut seen = 0u64;
         let mut leaves = Vec::with_capacity(commits.len() + 1);
         for ((state, done), kind) in commits.iter().zip(kinds) {
-            let transition = if *done > seen {
-                let trace = usize::try_from(*done - 1).ok().and_then(|i| traces.get(i));
+            // Each EVM execution is followed by exactly one commit (its own); a commit with no
+            // new execution (the withdrawals) has the empty trace.
+            let transition = if *done == seen {
+                TraceCommitment::EMPTY.root
+            } else if *done == seen + 1 {
+                let trace = usize::try_from(seen).ok().and_then(|i| traces.get(i));
                 let trace = trace.ok_or(ExecError::CommitmentMismatch {
                     number,
                     reason: "a state commit has no matching EVM trace",
@@ -201,7 +205,10 @@ impl Chain {
                 seen = *done;
                 trace.root
             } else {
-                TraceCommitment::EMPTY.root
+                return Err(ExecError::CommitmentMismatch {
+                    number,
+                    reason: "several EVM executions before one state commit",
+                });
             };
             let t = Instant::now();
             let change: StateChange = overlay.step(state);
@@ -219,6 +226,12 @@ impl Chain {
             let t = Instant::now();
             root = trie.apply(&change.to_diff(), &mut nodes)?;
             timings.pre_state += t.elapsed();
+        }
+        if usize::try_from(seen).ok() != Some(traces.len()) {
+            return Err(ExecError::CommitmentMismatch {
+                number,
+                reason: "an EVM execution without a state commit",
+            });
         }
         if root != run.state_root {
             return Err(ExecError::CommitmentMismatch {
