@@ -70,7 +70,8 @@ pub struct InspectArgs {
 /// Arguments of `cairn qmtree verify-proof`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyProofArgs {
-    /// The proof file, binary (first byte 0x01 inclusion, 0x02 range) or JSON.
+    /// The proof file, binary (a range proof is 17 + 32·k bytes starting 0x02; any other
+    /// length is an inclusion proof) or JSON.
     pub file: PathBuf,
     /// The root to verify against (for a range proof, the newer root), 0x-prefixed hex.
     #[arg(long)]
@@ -176,8 +177,10 @@ pub fn verify_proof(args: &VerifyProofArgs) -> Result<String> {
         Proof::Inclusion(p) => {
             verify_inclusion(&p, &root)?;
             Ok(format!(
-                "ok: leaf {} is txNum {} of the {}-leaf tree with root {root}",
-                p.leaf_hash, p.tx_num, p.leaf_count
+                "ok: leaf hash {} is at txNum {} of the depth-{} tree with root {root} (it is that leaf if the leaf's components hash to it)",
+                p.leaf_hash,
+                p.tx_num,
+                p.depth()
             ))
         }
         Proof::Range(p) => {

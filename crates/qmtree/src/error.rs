@@ -71,7 +71,8 @@ pub enum Error {
     #[error("the tree is unusable after an earlier write error; reopen it")]
     Poisoned,
 
-    /// A binary proof of the wrong length for the shape its header declares.
+    /// A binary range proof of the wrong length for the sizes its header
+    /// declares, or a proof object whose node count is wrong.
     #[error("proof is {got} bytes, expected {expected}")]
     ProofLength {
         /// Length its header implies.
@@ -79,8 +80,42 @@ pub enum Error {
         /// Length given.
         got: usize,
     },
-    /// A binary proof with an unknown first byte (kind and format version).
-    #[error("unknown proof tag {tag:#04x} (expected 0x01 inclusion or 0x02 range)")]
+    /// A binary inclusion proof whose length is `ceil(d/8) + 32 + 32·d` for
+    /// no depth `d ≤ 64`.
+    #[error(
+        "inclusion proof of {len} bytes: the length must be ceil(d/8) + 32 + 32·d for a depth d ≤ 64"
+    )]
+    InclusionProofLength {
+        /// Length given.
+        len: usize,
+    },
+    /// An inclusion proof whose index is not a slot of a tree of its depth.
+    #[error("inclusion proof index {tx_num} is not below 2^{depth} (its depth)")]
+    IndexBeyondDepth {
+        /// The index.
+        tx_num: u64,
+        /// The proof's depth (sibling count).
+        depth: u32,
+    },
+    /// An inclusion proof of a leaf hash of 32 zero bytes: an empty slot,
+    /// never a leaf.
+    #[error("inclusion proof of txNum {tx_num} proves an empty slot (leaf hash 0x00…00)")]
+    EmptyLeaf {
+        /// The index.
+        tx_num: u64,
+    },
+    /// The leaf's components do not hash to the leaf hash a proof proves.
+    #[error("the proof is for leaf hash {proven} at txNum {tx_num}, the leaf hashes to {computed}")]
+    LeafMismatch {
+        /// The proof's index.
+        tx_num: u64,
+        /// The proof's leaf hash.
+        proven: B256,
+        /// Hash of the components given.
+        computed: B256,
+    },
+    /// A binary range proof whose first byte is not the range tag.
+    #[error("unknown proof tag {tag:#04x} (a range proof starts with 0x02)")]
     UnknownProofTag {
         /// The first byte.
         tag: u8,

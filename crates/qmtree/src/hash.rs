@@ -11,8 +11,6 @@ pub const NODE_PREFIX: u8 = 0x01;
 pub const LEAF_PREIMAGE_LEN: usize = 129;
 /// Length of an internal-node preimage.
 pub const NODE_PREIMAGE_LEN: usize = 65;
-/// Domain prefix of a root preimage (`0x02 ‖ leafCount (u64 BE) ‖ treeHash`, 41 bytes).
-pub const ROOT_PREFIX: u8 = 0x02;
 
 /// The four components a QMTree leaf commits to.
 ///
@@ -65,22 +63,10 @@ pub(crate) fn node_preimage(left: &B256, right: &B256) -> [u8; NODE_PREIMAGE_LEN
     buf
 }
 
-/// The root of a tree of `leaf_count` leaves whose padded Merkle tree has
-/// top node `tree_hash`: `keccak256(0x02 ‖ leafCount (u64 BE) ‖ treeHash)`.
-/// Binding the count makes every byte of a proof matter.
-#[inline]
-pub fn root_hash(leaf_count: u64, tree_hash: &B256) -> B256 {
-    let mut buf = [0u8; 41];
-    buf[0] = ROOT_PREFIX;
-    buf[1..9].copy_from_slice(&leaf_count.to_be_bytes());
-    buf[9..].copy_from_slice(tree_hash.as_slice());
-    keccak256_uncached(buf)
-}
-
 /// Hash of an empty subtree of height `level` (`EMPTY_SUBTREE[0]` is 32 zero
 /// bytes, `EMPTY_SUBTREE[h + 1] = node_hash(EMPTY_SUBTREE[h], EMPTY_SUBTREE[h])`).
 ///
-/// `EMPTY_SUBTREE[0]` is also the tree hash of the empty tree.
+/// `EMPTY_SUBTREE[0]` is also the root of the empty tree ([`EMPTY_ROOT`]).
 pub const EMPTY_SUBTREE: [B256; 65] = [
     b256!("0000000000000000000000000000000000000000000000000000000000000000"),
     b256!("c07a1e8b7e0057673fdc2affe190d8a960c5fe615663f27b7ce84f3d93ef92a6"),
@@ -149,9 +135,8 @@ pub const EMPTY_SUBTREE: [B256; 65] = [
     b256!("a82b408e2e0c2ad922f3092f9af18b07986707e1fa6fc1668b3fcc4b58db57af"),
 ];
 
-/// Root of a tree with no leaves: `root_hash(0, 0x00…00)`.
-pub const EMPTY_ROOT: B256 =
-    b256!("f28d766e14bfa9767b97ce2a50d9b632eb10ef9c4aa085943ece3a4fcd5ef287");
+/// Root of a tree with no leaves: `E[0]`, 32 zero bytes.
+pub const EMPTY_ROOT: B256 = B256::ZERO;
 
 #[cfg(test)]
 mod tests {
@@ -168,11 +153,6 @@ mod tests {
                 h + 1
             );
         }
-    }
-
-    #[test]
-    fn empty_root_follows_its_definition() {
-        assert_eq!(EMPTY_ROOT, root_hash(0, &B256::ZERO));
     }
 
     #[test]

@@ -6,12 +6,12 @@
 //!
 //! Key types: [`QmTree`] (generic over a [`Backend`]), [`MemoryTree`] (in
 //! RAM), `Store` (on disk, feature `store`), [`LeafComponents`],
-//! [`InclusionProof`], [`RangeProof`], and the verifiers
+//! [`InclusionProof`], [`RangeProof`], and the verifiers [`verify_leaf`],
 //! [`verify_inclusion`] and [`verify_range`], which, with the hashing and
 //! the codecs, build without `std` (`--no-default-features`).
 //!
 //! ```
-//! use cairn_qmtree::{MemoryTree, verify_inclusion, verify_range};
+//! use cairn_qmtree::{MemoryTree, verify_leaf, verify_range};
 //! use alloy_primitives::B256;
 //!
 //! let mut tree = MemoryTree::new();
@@ -23,7 +23,8 @@
 //!     tree.commit_block(block)?;
 //! }
 //! let proof = tree.proof(7, 2)?; // leaf 7, against block 2's root
-//! verify_inclusion(&proof, &tree.root_at(2)?)?;
+//! let leaf = tree.leaf(7)?.components;
+//! verify_leaf(&proof, &leaf, &tree.root_at(2)?)?;
 //! let range = tree.range_proof(0, 2)?;
 //! verify_range(&range, &tree.root_at(0)?, &tree.root_at(2)?)?;
 //! # Ok::<(), cairn_qmtree::Error>(())
@@ -42,10 +43,6 @@
 //!   The prefixes keep leaves and nodes apart.
 //! - **Empty subtrees**: `E[0]` is 32 zero bytes and
 //!   `E[h + 1] = keccak256(0x01 ‖ E[h] ‖ E[h])` ([`EMPTY_SUBTREE`]).
-//! - **Root**: `root = keccak256(0x02 ‖ n ‖ T)` ([`root_hash`]), where `n` is
-//!   the leaf count as a u64 big-endian and `T` the tree hash below
-//!   (41 bytes). Binding `n` makes a root name exactly one tree size, so no
-//!   bit of a proof (sizes included) can change without changing the root.
 //!
 //! # Shape and roots
 //!
@@ -55,11 +52,11 @@
 //! rule**: every node whose slots are all empty has the value `E[h]` for
 //! its height `h` (leaves are height 0); every other node is
 //! `node(left, right)`. Equivalently, with leaf hashes `L[0..n)` and
-//! `L[j] = 0x00…00` for `n ≤ j < 2^d`, the top node is the plain Merkle
-//! root of `L`. That top node is the **tree hash** `T` (the leaf hash itself
-//! for `n = 1`, and `E[0]` for `n = 0`), and the **root** is
-//! `keccak256(0x02 ‖ n ‖ T)` ([`EMPTY_ROOT`] for `n = 0`). The root of
-//! block `b` is the root over leaves `[0, lastTxNum(b)]`, i.e.
+//! `L[j] = 0x00…00` for `n ≤ j < 2^d`, it is the plain Merkle tree of `L`.
+//! The **root** is its top node `T` (the leaf hash itself when `n = 1`);
+//! the empty tree's root is `E[0]`, 32 zero bytes ([`EMPTY_ROOT`]). There
+//! is no wrapper around `T`: the root does not state the leaf count. The
+//! root of block `b` is the root over leaves `[0, lastTxNum(b)]`, i.e.
 //! `n = lastTxNum(b) + 1`; a block without transactions has the root of the
 //! block before it.
 //!
@@ -71,36 +68,53 @@
 //!
 //! Binary forms are big-endian (EVM-friendly); JSON forms are
 //! `{"type": "inclusion" | "range", …}` with camelCase fields, integers as
-//! JSON numbers and hashes as `0x`-prefixed hex.
+//! JSON numbers and hashes as `0x`-prefixed hex. JSON parsing is strict:
+//! unknown fields, a missing field, or a hash that is not `0x` and exactly
+//! 64 hex digits are errors ([`Proof::from_json`]).
 //!
-//! **Inclusion proof** ([`InclusionProof`]), `49 + 32·k` bytes:
+//! **Inclusion proof** ([`InclusionProof`]) of leaf `t` in a tree of depth
+//! `d`: `ceil(d/8) + 32 + 32·d` bytes, no tag and no leaf count:
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 1 | tag `0x01` (inclusion, format 1) |
-//! | 1 | 8 | txNum `t` |
-//! | 9 | 8 | leaf count `n` |
-//! | 17 | 32 | leaf hash |
-//! | 49 | 32·k | siblings, bottom-up |
+//! | 0 | `k = ceil(d/8)` | index `t`, big-endian |
+//! | `k` | 32 | leaf hash |
+//! | `k + 32` | 32·d | siblings, bottom-up: for `h` in `0..d`, node `(h, (t >> h) ^ 1)` |
 //!
-//! For each level `h` in `0..d`, the sibling of the leaf's ancestor is node
-//! `(h, (t >> h) ^ 1)`; it is present when it covers at least one leaf
-//! (`((t >> h) ^ 1) << h < n`), and otherwise it is `E[h]` and left out.
-//! To verify: `x = leafHash`; for `h` in `0..d`, `s` = next sibling or
-//! `E[h]`; `x = node(s, x)` if bit `h` of `t` is 1, else `node(x, s)`;
-//! accept if `keccak256(0x02 ‖ n ‖ x) == root` and `t < n`. Any other
-//! length is rejected. At `n = 2^32` the proof is `49 + 32·32 = 1073`
-//! bytes (1024 of siblings).
+//! Every sibling is present, `E[h]` for those that cover no leaf. A reader
+//! takes `d` from the length `L`: `d = (L − 32) div 32`, and requires
+//! `(L − 32) mod 32 = ceil(d/8)`, `d ≤ 64` and `t < 2^d`; anything else is
+//! an error. JSON: `{"type": "inclusion", "txNum", "leafHash", "siblings"}`.
+//! To verify against a root: reject a leaf hash of 32 zero bytes (an empty
+//! slot); `x = leafHash`; for `h` in `0..d`, with `s` the `h`-th sibling,
+//! `x = node(s, x)` if bit `h` of `t` is 1, else `node(x, s)`; accept if
+//! `x = root` ([`verify_inclusion`]). At `n = 2^32` leaves, `d = 32` and
+//! the proof is `4 + 32 + 1024 = 1060` bytes.
+//!
+//! **Why a leaf hash must be checked.** The depth comes from the proof, not
+//! from the root, so [`verify_inclusion`] alone shows only that the leaf
+//! hash is *some* node under the root: an internal node `(h, i)` with the
+//! siblings above it is a well-formed proof of "leaf `i`" in a tree of
+//! depth `d − h`. A leaf is only meaningful as the hash of its components:
+//! a verifier that has them checks `keccak256(0x00 ‖ components) =
+//! leafHash` ([`verify_leaf`]). A leaf preimage (`0x00`, 129 bytes) is
+//! never a node preimage (`0x01`, 65 bytes), so a leaf hash cannot be an
+//! internal node, and no keccak output is 32 zero bytes, so it cannot be an
+//! empty slot. The hashing from the leaf to the root then fixes the depth,
+//! the index, and the leaf's place in the tree. [`InclusionProof::is_last_leaf`]
+//! (every right-hand sibling empty, `d = ceil(log2(t + 1))`) then shows that
+//! the tree has `t + 1` leaves.
 //!
 //! **Range proof** ([`RangeProof`]), `17 + 32·k` bytes: tag `0x02`, old size
-//! `m` (u64), new size `n` (u64), then `k` nodes. Empty when `m = 0` (then
-//! the old root must be the empty root) or `m = n` (then the roots must be
-//! equal). Otherwise, in order:
+//! `m` (u64), new size `n` (u64), then `k` nodes. JSON: `{"type": "range",
+//! "oldSize", "newSize", "nodes"}`. Empty when `m = 0` (then the old root
+//! must be `E[0]`) or `m = n` (then the roots must be equal). Otherwise, in
+//! order:
 //! 1. the old frontier: for each set bit `h` of `m`, ascending, node
-//!    `(h, (m >> h) − 1)` — these rebuild the old tree hash: start from
+//!    `(h, (m >> h) − 1)` — these rebuild the old root: start from
 //!    `E[z]` with `z` the lowest set bit, and for `h` in `z..d(m)` hash
 //!    `node(F_h, x)` if bit `h` is set, else `node(x, E[h])` (when `m` is a
-//!    power of two the single frontier node is the tree hash);
+//!    power of two the single frontier node is the root);
 //! 2. leaf `m` of the new tree;
 //! 3. for each level `h < d(n)` (ascending) where bit `h` of `m` is 0 and
 //!    `((m >> h) + 1) << h < n`: node `(h, (m >> h) + 1)` of the new tree.
@@ -108,9 +122,15 @@
 //! The verifier rebuilds the old root from 1, then walks up from leaf `m`:
 //! at level `h`, `x = node(F_h, x)` if bit `h` of `m` is 1, else
 //! `x = node(x, s)` with `s` from 3 or `E[h]`; after `d(n)` levels `x` is
-//! the new tree hash. Accept if `keccak256(0x02 ‖ m ‖ T_old)` and
-//! `keccak256(0x02 ‖ n ‖ x)` are the two roots. Both come from the same
-//! frontier, so the old leaves are a prefix of the new ones.
+//! the new root. Accept if both roots match ([`verify_range`]). Both come
+//! from the same frontier, so the old leaves are a prefix of the new ones.
+//! The roots do not bind `m` and `n` (sizes with the same tree shape give
+//! the same hashes): a verifier that relies on them compares them with the
+//! leaf counts it trusts (the blocks' `lastTxNum + 1`).
+//!
+//! **Telling the binary forms apart** ([`Proof::from_bytes`]): a range
+//! proof's length is `17 (mod 32)`; an inclusion proof's is
+//! `ceil(d/8) (mod 32)`, at most 8 ([`is_range_proof_len`]).
 //!
 //! # Store
 //!
@@ -248,11 +268,12 @@ pub use batch::{batch_backend, scalar_backend};
 pub use error::{Error, Result};
 pub use hash::{
     EMPTY_ROOT, EMPTY_SUBTREE, LEAF_PREFIX, LEAF_PREIMAGE_LEN, LeafComponents, NODE_PREFIX,
-    NODE_PREIMAGE_LEN, ROOT_PREFIX, node_hash, root_hash,
+    NODE_PREIMAGE_LEN, node_hash,
 };
 pub use proof::{
-    INCLUSION_HEADER_LEN, INCLUSION_PROOF_TAG, InclusionProof, Proof, RANGE_HEADER_LEN,
-    RANGE_PROOF_TAG, RangeProof, inclusion_root, verify_inclusion, verify_range,
+    InclusionProof, MAX_PROOF_DEPTH, Proof, RANGE_HEADER_LEN, RANGE_PROOF_TAG, RangeProof,
+    inclusion_proof_len, inclusion_root, is_range_proof_len, verify_inclusion, verify_leaf,
+    verify_range,
 };
 pub use shape::depth;
 #[cfg(feature = "store")]

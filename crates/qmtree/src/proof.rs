@@ -9,36 +9,36 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{Error, Result},
-    hash::{EMPTY_ROOT, EMPTY_SUBTREE, node_hash, root_hash},
-    shape::{
-        depth, inclusion_levels, inclusion_sibling_count, range_node_count, range_right_levels,
-    },
+    hash::{EMPTY_ROOT, EMPTY_SUBTREE, LeafComponents, node_hash},
+    shape::{depth, range_node_count, range_right_levels},
 };
 
-/// First byte of a binary inclusion proof (format version 1).
-pub const INCLUSION_PROOF_TAG: u8 = 0x01;
-/// First byte of a binary range proof (format version 1).
+/// First byte of a binary range proof.
 pub const RANGE_PROOF_TAG: u8 = 0x02;
-/// Bytes before the siblings in a binary inclusion proof.
-pub const INCLUSION_HEADER_LEN: usize = 1 + 8 + 8 + 32;
-/// Bytes before the nodes in a binary range proof.
+/// Bytes before the nodes in a binary range proof (tag and two u64 sizes).
 pub const RANGE_HEADER_LEN: usize = 1 + 8 + 8;
+/// Largest depth (sibling count) of an inclusion proof: a tree of up to
+/// 2^64 leaves.
+pub const MAX_PROOF_DEPTH: usize = 64;
 
-/// Proof that `leaf_hash` is leaf number `tx_num` of the tree of
-/// `leaf_count` leaves whose root the verifier holds.
+/// Proof that `leaf_hash` is leaf number `tx_num` of the tree whose root the
+/// verifier holds.
 ///
-/// `siblings` run bottom-up and leave out siblings that are empty subtrees
-/// (the verifier knows them from `leaf_count`).
+/// The tree's depth is `siblings.len()`: the proof carries every sibling on
+/// the path, bottom-up, empty subtrees included, and no leaf count. The
+/// depth is therefore the prover's claim; see the crate docs ("Why a leaf
+/// hash must be checked") for why a verifier checks the leaf's components
+/// ([`verify_leaf`]) whenever it has them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InclusionProof {
-    /// Index of the leaf (its txNum).
+    /// Index of the leaf (its txNum); below `2^depth`.
     pub tx_num: u64,
-    /// Number of leaves in the tree the proof is against.
-    pub leaf_count: u64,
     /// The leaf hash being proven.
+    #[serde(with = "strict_hex::one")]
     pub leaf_hash: B256,
-    /// Non-empty siblings, from the leaf's level up.
+    /// All siblings on the path, from the leaf's level up (at most 64).
+    #[serde(with = "strict_hex::many")]
     pub siblings: Vec<B256>,
 }
 
@@ -53,13 +53,14 @@ pub struct InclusionProof {
 /// leaf of the new tree, that node (padded with empty subtrees). The proof
 /// is empty when `old_size` is 0 or equals `new_size`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RangeProof {
     /// Leaves in the older tree.
     pub old_size: u64,
     /// Leaves in the newer tree.
     pub new_size: u64,
     /// Proof nodes, in the order above.
+    #[serde(with = "strict_hex::many")]
     pub nodes: Vec<B256>,
 }
 
@@ -73,19 +74,69 @@ pub enum Proof {
     Range(RangeProof),
 }
 
+/// Bytes of the index field of an inclusion proof of depth `d`: `ceil(d / 8)`.
+#[inline]
+const fn index_len(d: usize) -> usize {
+    d.div_ceil(8)
+}
+
+/// Size of a binary inclusion proof of depth `d`.
+pub const fn inclusion_proof_len(d: usize) -> usize {
+    index_len(d) + 32 + 32 * d
+}
+
+/// Whether a binary proof of `len` bytes is a range proof: its length is
+/// `17 + 32·k`, i.e. `17 (mod 32)`, which an inclusion proof's length
+/// (`ceil(d/8) (mod 32)`, at most 8) never is.
+pub const fn is_range_proof_len(len: usize) -> bool {
+    len % 32 == RANGE_HEADER_LEN % 32
+}
+
+/// The depth of a binary inclusion proof of `len` bytes.
+fn inclusion_depth(len: usize) -> Result<usize> {
+    let bad = Error::InclusionProofLength { len };
+    let body = len.checked_sub(32).ok_or(bad)?;
+    let (d, k) = (body / 32, body % 32);
+    if d > MAX_PROOF_DEPTH || k != index_len(d) {
+        return Err(Error::InclusionProofLength { len });
+    }
+    Ok(d)
+}
+
+/// Checks that `tx_num` is a slot of a tree of depth `d`.
+fn check_index(tx_num: u64, d: usize) -> Result<()> {
+    if d > MAX_PROOF_DEPTH {
+        return Err(Error::InclusionProofLength {
+            len: inclusion_proof_len(d),
+        });
+    }
+    if d < 64 && tx_num >> d != 0 {
+        return Err(Error::IndexBeyondDepth {
+            tx_num,
+            depth: d as u32,
+        });
+    }
+    Ok(())
+}
+
 impl InclusionProof {
-    /// Size of the binary encoding.
-    pub fn encoded_len(&self) -> usize {
-        INCLUSION_HEADER_LEN + 32 * self.siblings.len()
+    /// The depth of the tree the proof claims (its sibling count).
+    pub fn depth(&self) -> u32 {
+        self.siblings.len() as u32
     }
 
-    /// Compact binary form: `0x01 ‖ txNum (u64 BE) ‖ leafCount (u64 BE) ‖
-    /// leafHash ‖ siblings (32 bytes each)`.
+    /// Size of the binary encoding.
+    pub fn encoded_len(&self) -> usize {
+        inclusion_proof_len(self.siblings.len())
+    }
+
+    /// Compact binary form: `index (ceil(d/8) bytes, big-endian) ‖ leafHash
+    /// ‖ d siblings (32 bytes each, bottom-up)`, `d` the depth. No tag and
+    /// no leaf count: the length gives `d`.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let d = self.siblings.len();
         let mut out = Vec::with_capacity(self.encoded_len());
-        out.push(INCLUSION_PROOF_TAG);
-        out.extend_from_slice(&self.tx_num.to_be_bytes());
-        out.extend_from_slice(&self.leaf_count.to_be_bytes());
+        out.extend_from_slice(&self.tx_num.to_be_bytes()[8 - index_len(d).min(8)..]);
         out.extend_from_slice(self.leaf_hash.as_slice());
         for s in &self.siblings {
             out.extend_from_slice(s.as_slice());
@@ -93,32 +144,43 @@ impl InclusionProof {
         out
     }
 
-    /// Decodes the binary form.
+    /// Decodes the binary form. With `L` the length: `d = (L − 32) div 32`,
+    /// and `(L − 32) mod 32` must be `ceil(d/8)`, with `d ≤ 64`.
     ///
     /// # Errors
-    /// [`Error::UnknownProofTag`] for another tag, [`Error::ProofLength`] when
-    /// the length is not exactly what `txNum` and `leafCount` imply,
-    /// [`Error::TxOutOfRange`] when `txNum >= leafCount`.
+    /// [`Error::InclusionProofLength`] for any other length,
+    /// [`Error::IndexBeyondDepth`] when the index is not below `2^d`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (tx_num, leaf_count, rest) = header(bytes, INCLUSION_PROOF_TAG)?;
-        if tx_num >= leaf_count {
-            return Err(Error::TxOutOfRange { tx_num, leaf_count });
-        }
-        let expected = INCLUSION_HEADER_LEN + 32 * inclusion_sibling_count(tx_num, leaf_count);
-        if bytes.len() != expected {
-            return Err(Error::ProofLength {
-                expected,
-                got: bytes.len(),
-            });
-        }
+        let d = inclusion_depth(bytes.len())?;
+        let (index, rest) = bytes.split_at(index_len(d));
+        let tx_num = index.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        check_index(tx_num, d)?;
         let leaf_hash = B256::from_slice(&rest[..32]);
         let siblings = rest[32..].chunks_exact(32).map(B256::from_slice).collect();
         Ok(Self {
             tx_num,
-            leaf_count,
             leaf_hash,
             siblings,
         })
+    }
+
+    /// Whether the proof shows that no leaf follows this one: its depth is
+    /// that of a tree of `tx_num + 1` leaves and every sibling to the right
+    /// of the path is an empty subtree.
+    ///
+    /// Meaningful only for a proof that verified against a trusted root
+    /// with the leaf's components checked ([`verify_leaf`]): then the leaf
+    /// is the last of that tree, which holds `tx_num + 1` leaves.
+    pub fn is_last_leaf(&self) -> bool {
+        let Some(count) = self.tx_num.checked_add(1) else {
+            return false;
+        };
+        self.siblings.len() == depth(count) as usize
+            && self
+                .siblings
+                .iter()
+                .enumerate()
+                .all(|(h, s)| (self.tx_num >> h) & 1 == 1 || *s == EMPTY_SUBTREE[h])
     }
 
     /// Pretty JSON form.
@@ -149,10 +211,26 @@ impl RangeProof {
     /// Decodes the binary form.
     ///
     /// # Errors
+    /// [`Error::ProofLength`] for a length that is not `17 + 32·k`,
     /// [`Error::UnknownProofTag`], [`Error::RangeSizes`] when
-    /// `oldSize > newSize`, [`Error::ProofLength`] for a wrong length.
+    /// `oldSize > newSize`, [`Error::ProofLength`] when `k` is not the node
+    /// count the sizes imply.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (old_size, new_size, rest) = header(bytes, RANGE_PROOF_TAG)?;
+        if bytes.len() < RANGE_HEADER_LEN || !is_range_proof_len(bytes.len()) {
+            return Err(Error::ProofLength {
+                expected: RANGE_HEADER_LEN,
+                got: bytes.len(),
+            });
+        }
+        if bytes[0] != RANGE_PROOF_TAG {
+            return Err(Error::UnknownProofTag { tag: bytes[0] });
+        }
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_be_bytes(w)
+        };
+        let (old_size, new_size) = (word(1), word(9));
         if old_size > new_size {
             return Err(Error::RangeSizes { old_size, new_size });
         }
@@ -163,7 +241,10 @@ impl RangeProof {
                 got: bytes.len(),
             });
         }
-        let nodes = rest.chunks_exact(32).map(B256::from_slice).collect();
+        let nodes = bytes[RANGE_HEADER_LEN..]
+            .chunks_exact(32)
+            .map(B256::from_slice)
+            .collect();
         Ok(Self {
             old_size,
             new_size,
@@ -186,19 +267,17 @@ impl Proof {
         }
     }
 
-    /// Decodes either binary form, by its tag.
+    /// Decodes either binary form. The length tells them apart
+    /// ([`is_range_proof_len`]): `17 (mod 32)` is a range proof, anything
+    /// else is read as an inclusion proof.
     ///
     /// # Errors
     /// As [`InclusionProof::from_bytes`] and [`RangeProof::from_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        match bytes.first() {
-            Some(&INCLUSION_PROOF_TAG) => InclusionProof::from_bytes(bytes).map(Self::Inclusion),
-            Some(&RANGE_PROOF_TAG) => RangeProof::from_bytes(bytes).map(Self::Range),
-            Some(&tag) => Err(Error::UnknownProofTag { tag }),
-            None => Err(Error::ProofLength {
-                expected: RANGE_HEADER_LEN,
-                got: 0,
-            }),
+        if is_range_proof_len(bytes.len()) {
+            RangeProof::from_bytes(bytes).map(Self::Range)
+        } else {
+            InclusionProof::from_bytes(bytes).map(Self::Inclusion)
         }
     }
 
@@ -209,16 +288,24 @@ impl Proof {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Parses the JSON form and checks its shape (sibling/node counts).
+    /// Parses the JSON form strictly (no unknown fields; every hash `0x`
+    /// and 64 hex digits) and checks its shape.
     ///
     /// # Errors
-    /// [`Error::ProofJson`] for malformed JSON or non-hex hashes, then the
-    /// same shape errors as [`Proof::from_bytes`].
+    /// [`Error::ProofJson`] for malformed JSON, an unknown or missing
+    /// field, or a malformed hash; then the shape errors of
+    /// [`Proof::from_bytes`].
     pub fn from_json(json: &str) -> Result<Self> {
         let proof: Self =
             serde_json::from_str(json).map_err(|source| Error::ProofJson { source })?;
-        // Re-use the binary decoder's shape checks.
-        Self::from_bytes(&proof.to_bytes())
+        match &proof {
+            Self::Inclusion(p) => check_index(p.tx_num, p.siblings.len())?,
+            // Re-use the binary decoder's shape checks.
+            Self::Range(p) => {
+                RangeProof::from_bytes(&p.to_bytes())?;
+            }
+        }
+        Ok(proof)
     }
 
     /// Decodes a proof file: JSON if it starts (after whitespace) with `{`,
@@ -238,92 +325,73 @@ impl Proof {
     }
 }
 
-/// Checks the tag and splits off the two u64 sizes of a proof's header.
-fn header(bytes: &[u8], tag: u8) -> Result<(u64, u64, &[u8])> {
-    let Some(&got) = bytes.first() else {
-        return Err(Error::ProofLength {
-            expected: RANGE_HEADER_LEN,
-            got: 0,
-        });
-    };
-    if got != tag {
-        return Err(Error::UnknownProofTag { tag: got });
-    }
-    if bytes.len() < RANGE_HEADER_LEN {
-        return Err(Error::ProofLength {
-            expected: RANGE_HEADER_LEN,
-            got: bytes.len(),
-        });
-    }
-    let a = u64::from_be_bytes(bytes[1..9].try_into().unwrap_or_default());
-    let b = u64::from_be_bytes(bytes[9..17].try_into().unwrap_or_default());
-    Ok((a, b, &bytes[17..]))
-}
-
-/// Root implied by an inclusion proof (after checking its shape).
+/// The top node an inclusion proof leads to (after checking its shape).
 ///
 /// # Errors
-/// [`Error::TxOutOfRange`], [`Error::ProofLength`] for a wrong sibling count.
+/// [`Error::InclusionProofLength`] for more than 64 siblings,
+/// [`Error::IndexBeyondDepth`], [`Error::EmptyLeaf`] for a leaf hash of 32
+/// zero bytes.
 pub fn inclusion_root(proof: &InclusionProof) -> Result<B256> {
     let InclusionProof {
         tx_num,
-        leaf_count,
         leaf_hash,
         siblings,
     } = proof;
-    let (tx_num, leaf_count) = (*tx_num, *leaf_count);
-    if tx_num >= leaf_count {
-        return Err(Error::TxOutOfRange { tx_num, leaf_count });
+    check_index(*tx_num, siblings.len())?;
+    if *leaf_hash == EMPTY_SUBTREE[0] {
+        return Err(Error::EmptyLeaf { tx_num: *tx_num });
     }
-    let expected = inclusion_sibling_count(tx_num, leaf_count);
-    if siblings.len() != expected {
-        return Err(Error::ProofLength {
-            expected: INCLUSION_HEADER_LEN + 32 * expected,
-            got: proof.encoded_len(),
-        });
-    }
-    let mut given = siblings.iter();
     let mut node = *leaf_hash;
-    let mut next = inclusion_levels(tx_num, leaf_count).peekable();
-    for h in 0..depth(leaf_count) {
-        let sibling = if next.peek() == Some(&h) {
-            next.next();
-            given.next().copied().unwrap_or_default()
-        } else {
-            EMPTY_SUBTREE[h as usize]
-        };
+    for (h, sibling) in siblings.iter().enumerate() {
         node = if (tx_num >> h) & 1 == 1 {
-            node_hash(&sibling, &node)
+            node_hash(sibling, &node)
         } else {
-            node_hash(&node, &sibling)
+            node_hash(&node, sibling)
         };
     }
-    Ok(root_hash(leaf_count, &node))
+    Ok(node)
 }
 
 /// Checks that `proof` places its leaf hash at its txNum under `root`.
 ///
-/// The root alone does not fix the leaf count: a verifier that holds the
-/// count from a trusted source (the block's `lastTxNum + 1`) should compare
-/// it with `proof.leaf_count`, or check the leaf's components against
-/// `proof.leaf_hash`, which only a real leaf can match.
+/// The depth comes from the proof, so this alone shows only that
+/// `proof.leaf_hash` is *some* node of the tree under `root`; it is that
+/// tree's leaf `tx_num` when `proof.leaf_hash` is the hash of a leaf
+/// preimage. Use [`verify_leaf`] when you have the leaf's components.
 ///
 /// # Errors
 /// Shape errors as [`inclusion_root`], then [`Error::RootMismatch`].
 pub fn verify_inclusion(proof: &InclusionProof, root: &B256) -> Result<()> {
-    let computed = inclusion_root(proof)?;
-    if computed != *root {
-        return Err(Error::RootMismatch {
+    check_root(inclusion_root(proof)?, root)
+}
+
+/// Checks that `leaf` is leaf number `proof.tx_num` of the tree with root
+/// `root`: its hash is `proof.leaf_hash`, and the proof verifies. Because
+/// a leaf preimage (`0x00 ‖ 128 bytes`) is never a node preimage
+/// (`0x01 ‖ 64 bytes`), the proof's depth and index are then those of the
+/// real tree.
+///
+/// # Errors
+/// [`Error::LeafMismatch`] when the components do not hash to the proven
+/// leaf hash; then as [`verify_inclusion`].
+pub fn verify_leaf(proof: &InclusionProof, leaf: &LeafComponents, root: &B256) -> Result<()> {
+    let computed = leaf.hash();
+    if computed != proof.leaf_hash {
+        return Err(Error::LeafMismatch {
+            tx_num: proof.tx_num,
+            proven: proof.leaf_hash,
             computed,
-            expected: *root,
         });
     }
-    Ok(())
+    verify_inclusion(proof, root)
 }
 
 /// Checks that the tree with root `new_root` (of `proof.new_size` leaves)
 /// extends the tree with root `old_root` (of `proof.old_size` leaves) by
 /// appending leaves only.
+///
+/// The roots do not bind the sizes: a verifier that relies on them takes
+/// them from a trusted source (a block's `lastTxNum + 1`) and compares.
 ///
 /// # Errors
 /// [`Error::RangeSizes`], [`Error::ProofLength`], then
@@ -365,7 +433,7 @@ pub fn verify_range(proof: &RangeProof, old_root: &B256, new_root: &B256) -> Res
         Ok(frontier_at(h))
     })
     .unwrap_or_default();
-    check_root(root_hash(old, &old_top), old_root)?;
+    check_root(old_top, old_root)?;
 
     // Walk up from leaf `old` of the new tree: left siblings come from the
     // old frontier, right siblings from the proof or are empty.
@@ -386,7 +454,7 @@ pub fn verify_range(proof: &RangeProof, old_root: &B256, new_root: &B256) -> Res
             node_hash(&node, &sibling)
         };
     }
-    check_root(root_hash(new, &node), new_root)
+    check_root(node, new_root)
 }
 
 fn check_root(computed: B256, expected: &B256) -> Result<()> {
@@ -397,4 +465,98 @@ fn check_root(computed: B256, expected: &B256) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Strict serde for hashes in proof JSON: `0x` followed by exactly 64 hex
+/// digits (either case); anything else is an error.
+mod strict_hex {
+    use alloc::{format, vec::Vec};
+    use core::fmt;
+
+    use alloy_primitives::B256;
+    use serde::{
+        Deserializer, Serialize, Serializer,
+        de::{self, SeqAccess, Visitor},
+    };
+
+    fn parse<E: de::Error>(s: &str) -> Result<B256, E> {
+        let digits = s
+            .strip_prefix("0x")
+            .ok_or_else(|| E::custom(format!("hash {s:?} does not start with 0x")))?;
+        if digits.len() != 64 {
+            return Err(E::custom(format!(
+                "hash {s:?} has {} hex digits, expected 64",
+                digits.len()
+            )));
+        }
+        let mut out = [0u8; 32];
+        alloy_primitives::hex::decode_to_slice(digits, &mut out)
+            .map_err(|e| E::custom(format!("hash {s:?}: {e}")))?;
+        Ok(B256::from(out))
+    }
+
+    struct OneVisitor;
+
+    impl Visitor<'_> for OneVisitor {
+        type Value = B256;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a 0x-prefixed 32-byte hex string")
+        }
+
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<B256, E> {
+            parse(s)
+        }
+    }
+
+    struct ManyVisitor;
+
+    impl<'de> Visitor<'de> for ManyVisitor {
+        type Value = Vec<B256>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of 0x-prefixed 32-byte hex strings")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<B256>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(s) = seq.next_element::<Strict>()? {
+                out.push(s.0);
+            }
+            Ok(out)
+        }
+    }
+
+    /// One strictly parsed hash, as a sequence element.
+    struct Strict(B256);
+
+    impl<'de> serde::Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_str(OneVisitor).map(Strict)
+        }
+    }
+
+    pub(super) mod one {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(h: &B256, s: S) -> Result<S::Ok, S::Error> {
+            h.serialize(s)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<B256, D::Error> {
+            d.deserialize_str(OneVisitor)
+        }
+    }
+
+    pub(super) mod many {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(h: &[B256], s: S) -> Result<S::Ok, S::Error> {
+            h.serialize(s)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<B256>, D::Error> {
+            d.deserialize_seq(ManyVisitor)
+        }
+    }
 }

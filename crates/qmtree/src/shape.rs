@@ -42,17 +42,6 @@ pub(crate) const fn node_end(level: u32, index: u64) -> u128 {
     (index as u128 + 1) << level
 }
 
-/// Levels at which the inclusion proof of `tx_num` in a tree of `leaf_count`
-/// leaves carries a sibling (those whose sibling subtree is not empty).
-pub(crate) fn inclusion_levels(tx_num: u64, leaf_count: u64) -> impl Iterator<Item = u32> {
-    (0..depth(leaf_count)).filter(move |&h| node_start(h, (tx_num >> h) ^ 1) < leaf_count as u128)
-}
-
-/// Number of siblings in the inclusion proof of `tx_num` at `leaf_count`.
-pub(crate) fn inclusion_sibling_count(tx_num: u64, leaf_count: u64) -> usize {
-    inclusion_levels(tx_num, leaf_count).count()
-}
-
 /// Levels (ascending) at which a range proof from `old` to `new` leaves
 /// carries a right-hand node, after the first new leaf.
 pub(crate) fn range_right_levels(old: u64, new: u64) -> impl Iterator<Item = u32> {
@@ -68,8 +57,9 @@ pub(crate) fn range_node_count(old: u64, new: u64) -> usize {
     old.count_ones() as usize + 1 + range_right_levels(old, new).count()
 }
 
-/// Tree hash (top node, before [`crate::hash::root_hash`]) of a tree of `n` leaves from its frontier: `frontier(h)` returns the
-/// complete node at level `h`, index `(n >> h) - 1`, for each set bit `h` of `n`.
+/// Root (top node) of a tree of `n` leaves from its frontier: `frontier(h)`
+/// returns the complete node at level `h`, index `(n >> h) - 1`, for each set
+/// bit `h` of `n`.
 pub(crate) fn tree_hash_from_frontier<E>(
     n: u64,
     mut frontier: impl FnMut(u32) -> Result<B256, E>,
@@ -144,13 +134,5 @@ mod tests {
         for (pos, &(j, idx)) in order.iter().enumerate() {
             assert_eq!(upper_pos(j, idx), pos as u64, "level {j} index {idx}");
         }
-    }
-
-    #[test]
-    fn full_tree_at_2_pow_32_has_32_siblings() {
-        assert_eq!(inclusion_sibling_count(0, 1 << 32), 32);
-        assert_eq!(inclusion_sibling_count((1 << 32) - 1, 1 << 32), 32);
-        assert_eq!(inclusion_sibling_count(4, 5), 1);
-        assert_eq!(inclusion_sibling_count(0, 5), 3);
     }
 }

@@ -9,12 +9,12 @@ use serde::Serialize;
 use crate::{
     batch,
     error::{Error, Result},
-    hash::{EMPTY_SUBTREE, LeafComponents, node_hash, root_hash},
+    hash::{EMPTY_SUBTREE, LeafComponents, node_hash},
     proof::{InclusionProof, RangeProof, verify_inclusion, verify_range},
     shape::{
         GROUP_HEIGHT, GROUP_LEAVES, GROUPS_PER_SUBTREE, STORED_INTERNAL_NODES, SUBTREE_HEIGHT,
-        SUBTREE_LEAVES, inclusion_levels, node_end, node_start, range_right_levels,
-        tree_hash_from_frontier, upper_pos,
+        SUBTREE_LEAVES, depth, node_end, node_start, range_right_levels, tree_hash_from_frontier,
+        upper_pos,
     },
 };
 
@@ -555,15 +555,14 @@ impl<B: Backend> QmTree<B> {
     fn root_now(&self) -> B256 {
         let n = self.leaf_count;
         let m = n % SUBTREE_LEAVES;
-        let top = tree_hash_from_frontier::<core::convert::Infallible>(n, |h| {
+        tree_hash_from_frontier::<core::convert::Infallible>(n, |h| {
             Ok(if h < SUBTREE_HEIGHT {
                 self.open[h as usize][((m >> h) - 1) as usize]
             } else {
                 self.upper_frontier[(h - SUBTREE_HEIGHT) as usize]
             })
         })
-        .unwrap_or_default();
-        root_hash(n, &top)
+        .unwrap_or_default()
     }
 
     /// Commits the leaves appended since the last commit as block `number`
@@ -721,12 +720,13 @@ impl<B: Backend> QmTree<B> {
         }
         let mut reader = NodeReader::new(self);
         let leaf_hash = reader.complete(0, tx_num)?;
-        let siblings = inclusion_levels(tx_num, n)
+        // Every level's sibling, empty subtrees included: the verifier does
+        // not know `n`.
+        let siblings = (0..depth(n))
             .map(|h| reader.prefix(h, (tx_num >> h) ^ 1, n))
             .collect::<Result<Vec<_>>>()?;
         let proof = InclusionProof {
             tx_num,
-            leaf_count: n,
             leaf_hash,
             siblings,
         };

@@ -178,7 +178,6 @@ mod tests {
             closing_leaf: LeafComponents::default(),
             leaf_proof: InclusionProof {
                 tx_num: 0,
-                leaf_count: 1,
                 leaf_hash: B256::ZERO,
                 siblings: vec![],
             },

@@ -15,9 +15,7 @@ use alloy_primitives::{Address, B256, U64};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 use alloy_serde::storage::JsonStorageKey;
 use cairn_exec::commit::{BlockLayout, CallProof, CallRequest, Node, verify_call_proof};
-use cairn_qmtree::{
-    Backend, INCLUSION_PROOF_TAG, Proof, RANGE_PROOF_TAG, verify_inclusion, verify_range,
-};
+use cairn_qmtree::{Backend, Proof, is_range_proof_len, verify_inclusion, verify_range};
 use jsonrpsee::{
     RpcModule,
     core::{RpcResult, async_trait},
@@ -228,7 +226,6 @@ fn verify_tree(proof: Proof, root: &B256, old_root: Option<&B256>) -> Result<Ver
             let outcome = verify_inclusion(&p, root).map_err(|e| e.to_string());
             VerifyResponse {
                 tx_num: Some(p.tx_num),
-                leaf_count: Some(p.leaf_count),
                 leaf_hash: Some(p.leaf_hash),
                 ..VerifyResponse::new(ProofKind::Inclusion, outcome)
             }
@@ -245,28 +242,20 @@ fn verify_tree(proof: Proof, root: &B256, old_root: Option<&B256>) -> Result<Ver
     })
 }
 
-/// Decodes a binary QMTree proof; one that does not decode is invalid, unless it is not
-/// tagged as a QMTree proof at all.
+/// Decodes a binary QMTree proof; one that does not decode is invalid, unless it is
+/// empty. Its length tells the kind (see `cairn_qmtree::is_range_proof_len`).
 fn verify_binary(bytes: &[u8], root: &B256, old_root: Option<&B256>) -> RpcResult<VerifyResponse> {
-    let kind = match bytes.first() {
-        Some(&INCLUSION_PROOF_TAG) => ProofKind::Inclusion,
-        Some(&RANGE_PROOF_TAG) => ProofKind::Range,
-        Some(tag) => {
-            return Err(ErrorObject::owned(
-                INVALID_PARAMS_CODE,
-                format!(
-                    "binary proof: tag {tag:#04x} is neither inclusion (0x01) nor range (0x02)"
-                ),
-                None::<()>,
-            ));
-        }
-        None => {
-            return Err(ErrorObject::owned(
-                INVALID_PARAMS_CODE,
-                "binary proof: empty",
-                None::<()>,
-            ));
-        }
+    if bytes.is_empty() {
+        return Err(ErrorObject::owned(
+            INVALID_PARAMS_CODE,
+            "binary proof: empty",
+            None::<()>,
+        ));
+    }
+    let kind = if is_range_proof_len(bytes.len()) {
+        ProofKind::Range
+    } else {
+        ProofKind::Inclusion
     };
     match Proof::from_bytes(bytes) {
         Ok(proof) => Ok(verify_tree(proof, root, old_root)?),
@@ -512,8 +501,7 @@ mod tests {
             for &b in &extremes {
                 for n in [0, 1, 31, 32, 63, 64, 65, 128, 129] {
                     let inclusion = Proof::Inclusion(InclusionProof {
-                        tx_num: a,
-                        leaf_count: b,
+                        tx_num: a ^ b,
                         leaf_hash: B256::ZERO,
                         siblings: hashes(n),
                     });
@@ -545,10 +533,10 @@ mod tests {
             Err(RpcError::MissingOldRoot)
         ));
         assert_eq!(
-            verify_binary(&[0x09], &B256::ZERO, None)
-                .unwrap_err()
-                .code(),
+            verify_binary(&[], &B256::ZERO, None).unwrap_err().code(),
             INVALID_PARAMS_CODE
         );
+        let v = verify_binary(&[0x09], &B256::ZERO, None).unwrap();
+        assert!(!v.valid && v.kind == ProofKind::Inclusion, "{v:?}");
     }
 }

@@ -105,7 +105,7 @@ pub struct RootResponse {
     pub first_tx_num: u64,
     /// txNum of its closing leaf (its last).
     pub last_tx_num: u64,
-    /// Leaves in the tree at this block (`lastTxNum + 1`): the size the root binds.
+    /// Leaves in the tree at this block (`lastTxNum + 1`).
     pub leaf_count: u64,
 }
 
@@ -251,9 +251,6 @@ pub struct VerifyResponse {
     /// Inclusion: the leaf's txNum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_num: Option<u64>,
-    /// Inclusion: leaves in the tree the proof is against.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub leaf_count: Option<u64>,
     /// Inclusion: the leaf hash proven.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leaf_hash: Option<B256>,
@@ -278,7 +275,6 @@ impl VerifyResponse {
             kind,
             reason: outcome.err(),
             tx_num: None,
-            leaf_count: None,
             leaf_hash: None,
             old_size: None,
             new_size: None,
@@ -328,7 +324,6 @@ mod tests {
     fn proof_inputs_dispatch_on_shape() {
         let p = Proof::Inclusion(InclusionProof {
             tx_num: 1,
-            leaf_count: 2,
             leaf_hash: B256::repeat_byte(1),
             siblings: vec![B256::repeat_byte(2)],
         });

@@ -21,7 +21,7 @@ use alloy_consensus::Header;
 use alloy_evm::{Evm, EvmFactory, eth::EthEvmFactory};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use cairn_primitives::{ChainConfig, ExecutionWitness};
-use cairn_qmtree::{InclusionProof, LeafComponents, verify_inclusion};
+use cairn_qmtree::{InclusionProof, LeafComponents, verify_leaf};
 use cairn_stateless::{Eip7610, evm_env};
 use cairn_witness::{WitnessDb, WitnessError, WitnessIndex, WitnessSource, decode_header_chain};
 use revm::{context::TxEnv, context_interface::result::ExecutionResult, database::State};
@@ -122,12 +122,12 @@ pub enum CallProofError {
     #[error("closing leaf not included in the trusted root: {0}")]
     Inclusion(#[from] cairn_qmtree::Error),
     /// The proven leaf is not the closing leaf (the tree's last leaf at the block).
-    #[error("the proven leaf (txNum {tx_num} of {leaf_count}) is not the block's closing leaf")]
+    #[error(
+        "the proven leaf (txNum {tx_num}) is not the block's closing leaf: its proof shows a later leaf"
+    )]
     NotClosingLeaf {
         /// The leaf's txNum.
         tx_num: u64,
-        /// Leaves in the tree at that block.
-        leaf_count: u64,
     },
     /// The leaf hash in the inclusion proof is not the hash of the given components.
     #[error("inclusion proof is for leaf {proven}, the closing leaf hashes to {computed}")]
@@ -262,11 +262,10 @@ pub fn verify_call_proof(
             computed: leaf_hash,
         });
     }
-    verify_inclusion(&proof.leaf_proof, trusted_root)?;
-    if proof.leaf_proof.tx_num.checked_add(1) != Some(proof.leaf_proof.leaf_count) {
+    verify_leaf(&proof.leaf_proof, &proof.closing_leaf, trusted_root)?;
+    if !proof.leaf_proof.is_last_leaf() {
         return Err(CallProofError::NotClosingLeaf {
             tx_num: proof.leaf_proof.tx_num,
-            leaf_count: proof.leaf_proof.leaf_count,
         });
     }
     let header: Header =

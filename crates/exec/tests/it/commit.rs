@@ -7,7 +7,7 @@ use cairn_exec::{
     commit::{CallRequest, LeafKind, Node, verify_call_proof},
     devchain::{DevChainParams, generate},
 };
-use cairn_qmtree::verify_inclusion;
+use cairn_qmtree::verify_leaf;
 
 fn small() -> ChainFile {
     generate(DevChainParams {
@@ -68,7 +68,8 @@ fn every_step_is_a_leaf_and_every_leaf_proves() {
         }
         for tx_num in 0..tree.leaf_count() {
             let proof = tree.proof(tx_num, layout.number).unwrap();
-            verify_inclusion(&proof, &layout.root).unwrap();
+            let leaf = tree.leaf(tx_num).unwrap().components;
+            verify_leaf(&proof, &leaf, &layout.root).unwrap();
         }
         // Consecutive leaves chain, and a step's post-state is the next step's pre-state
         // unless it changed nothing.

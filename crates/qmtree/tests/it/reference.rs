@@ -2,7 +2,7 @@
 
 use alloy_primitives::{B256, keccak256};
 use cairn_qmtree::{
-    Backend, InclusionProof, MemoryTree, Proof, QmTree, verify_inclusion, verify_range,
+    Backend, InclusionProof, MemoryTree, Proof, QmTree, verify_inclusion, verify_leaf, verify_range,
 };
 #[cfg(feature = "store")]
 use cairn_qmtree::{Store, StoreOptions};
@@ -40,32 +40,25 @@ fn naive_levels(leaves: &[B256]) -> Vec<Vec<B256>> {
     levels
 }
 
+/// The top node of the padded tree (32 zero bytes for no leaves).
 pub(crate) fn naive_root(leaves: &[B256]) -> B256 {
-    let top = if leaves.is_empty() {
-        B256::ZERO
-    } else {
-        naive_levels(leaves)
-            .last()
-            .map(|l| l[0])
-            .unwrap_or_default()
-    };
-    let mut buf = vec![0x02u8];
-    buf.extend_from_slice(&(leaves.len() as u64).to_be_bytes());
-    buf.extend_from_slice(top.as_slice());
-    keccak256(&buf)
+    if leaves.is_empty() {
+        return B256::ZERO;
+    }
+    naive_levels(leaves)
+        .last()
+        .map(|l| l[0])
+        .unwrap_or_default()
 }
 
-/// Siblings whose subtrees hold at least one leaf, bottom-up.
+/// Every sibling on the path of leaf `t`, bottom-up.
 fn naive_siblings(leaves: &[B256], t: usize) -> Vec<B256> {
     let levels = naive_levels(leaves);
-    let mut out = Vec::new();
-    for (h, level) in levels.iter().enumerate().take(levels.len() - 1) {
-        let s = (t >> h) ^ 1;
-        if (s << h) < leaves.len() {
-            out.push(level[s]);
-        }
-    }
-    out
+    levels[..levels.len() - 1]
+        .iter()
+        .enumerate()
+        .map(|(h, level)| level[(t >> h) ^ 1])
+        .collect()
 }
 
 /// A random history: first block number and leaves per block.
@@ -149,13 +142,14 @@ pub(crate) fn check<B: Backend>(
                 .proof(t as u64, number)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let n = sizes[b];
-            prop_assert_eq!(proof.leaf_count, n as u64);
             prop_assert_eq!(proof.leaf_hash, leaves[t]);
             prop_assert_eq!(&proof.siblings, &naive_siblings(&leaves[..n], t));
+            prop_assert_eq!(proof.is_last_leaf(), t + 1 == n);
             prop_assert!(verify_inclusion(&proof, &naive_root(&leaves[..n])).is_ok());
             let leaf = tree
                 .leaf(t as u64)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert!(verify_leaf(&proof, &leaf.components, &naive_root(&leaves[..n])).is_ok());
             prop_assert_eq!(leaf.hash, leaves[t]);
             prop_assert_eq!(
                 leaf.components.previous_leaf_hash,
@@ -183,10 +177,35 @@ pub(crate) fn check<B: Backend>(
             Some(Proof::Range(range.clone()))
         );
         if !range.nodes.is_empty() {
+            // The roots do not bind the sizes, so the verifier compares them
+            // with the ones it trusts (the blocks' leaf counts), as the crate
+            // docs say; then no bit of the proof can change.
+            let (old, new) = (sizes[a] as u64, sizes[b] as u64);
             every_bit_flip_fails(&bytes, |p| match p {
-                Proof::Range(r) => verify_range(&r, &roots[a], &roots[b]).is_ok(),
+                Proof::Range(r) => {
+                    verify_range(&r, &roots[a], &roots[b]).is_ok()
+                        && (r.old_size, r.new_size) == (old, new)
+                }
                 Proof::Inclusion(_) => false,
             })?;
+            // Without that comparison, only the sizes can change, and only
+            // to sizes with the same tree shape.
+            let mut tampered = bytes.clone();
+            for bit in 0..tampered.len() * 8 {
+                tampered[bit / 8] ^= 1 << (bit % 8);
+                if let Ok(Proof::Range(r)) = Proof::from_bytes(&tampered)
+                    && verify_range(&r, &roots[a], &roots[b]).is_ok()
+                {
+                    prop_assert!(
+                        (1..17).contains(&(bit / 8)),
+                        "bit {} outside the sizes",
+                        bit
+                    );
+                    prop_assert_eq!(&r.nodes, &range.nodes);
+                    prop_assert_eq!(cairn_qmtree::depth(r.new_size), cairn_qmtree::depth(new));
+                }
+                tampered[bit / 8] ^= 1 << (bit % 8);
+            }
         }
     }
     // Bit flips in one inclusion proof.
@@ -199,8 +218,16 @@ pub(crate) fn check<B: Backend>(
             .proof(t as u64, last)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let root = *roots.last().unwrap_or(&B256::ZERO);
+        let components = tree
+            .leaf(t as u64)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?
+            .components;
         every_bit_flip_fails(&proof.to_bytes(), |p| match p {
             Proof::Inclusion(i) => verify_inclusion(&i, &root).is_ok(),
+            Proof::Range(_) => false,
+        })?;
+        every_bit_flip_fails(&proof.to_bytes(), |p| match p {
+            Proof::Inclusion(i) => verify_leaf(&i, &components, &root).is_ok(),
             Proof::Range(_) => false,
         })?;
         check_json_roundtrip(&proof)?;
@@ -245,24 +272,43 @@ proptest! {
     }
 }
 
+/// The store against the reference, then reopened and deep-inspected.
+#[cfg(feature = "store")]
+fn check_store(plan: &Plan, seed: u64, sync: bool) -> Result<(), TestCaseError> {
+    let fail = |e: cairn_qmtree::Error| TestCaseError::fail(e.to_string());
+    let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let options = StoreOptions { create: true, sync };
+    let mut store = Store::open_with(dir.path(), options).map_err(fail)?;
+    check(&mut store, plan, seed)?;
+    let latest = store.latest_block();
+    drop(store);
+    let store = Store::open_with(dir.path(), options).map_err(fail)?;
+    prop_assert_eq!(store.latest_block(), latest);
+    drop(store);
+    let report = cairn_qmtree::inspect(dir.path(), true).map_err(fail)?;
+    prop_assert_eq!(report.leaves, latest.map_or(0, |b| b.leaf_count));
+    prop_assert_eq!(report.checked_blocks, plan.blocks.len() as u64);
+    Ok(())
+}
+
 #[cfg(feature = "store")]
 proptest! {
     #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
 
     #[test]
     fn store_matches_naive_recomputation_and_survives_reopen(plan in plan(), seed in any::<u64>()) {
-        let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let options = StoreOptions { create: true, sync: false };
-        let mut store = Store::open_with(dir.path(), options).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        check(&mut store, &plan, seed)?;
-        let latest = store.latest_block();
-        drop(store);
-        let store = Store::open_with(dir.path(), options).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(store.latest_block(), latest);
-        drop(store);
-        let report = cairn_qmtree::inspect(dir.path(), true).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(report.leaves, latest.map_or(0, |b| b.leaf_count));
-        prop_assert_eq!(report.checked_blocks, plan.blocks.len() as u64);
+        check_store(&plan, seed, false)?;
+    }
+}
+
+#[cfg(feature = "store")]
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    /// With fsync at every commit: preallocated files, syncs, the commit ring.
+    #[test]
+    fn synced_store_matches_naive_recomputation_and_survives_reopen(plan in plan(), seed in any::<u64>()) {
+        check_store(&plan, seed, true)?;
     }
 }
 

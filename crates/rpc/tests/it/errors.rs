@@ -83,12 +83,6 @@ async fn bad_params_are_json_rpc_errors_and_the_server_keeps_answering() {
         ("qm_verifyProof", rpc_params!["0x01", "0x1234"], invalid, ""),
         (
             "qm_verifyProof",
-            rpc_params!["0x07aa", B256::ZERO],
-            invalid,
-            "tag 0x07",
-        ),
-        (
-            "qm_verifyProof",
             rpc_params!["0x", B256::ZERO],
             invalid,
             "empty",

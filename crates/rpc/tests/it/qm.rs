@@ -3,7 +3,7 @@
 use crate::{BLOCKS, Fixture, chain, client, reference};
 use alloy_primitives::{B256, Bytes, U256};
 use cairn_exec::commit::{CallRequest, LeafKind, Node, verify_call_proof};
-use cairn_qmtree::{Proof, verify_inclusion};
+use cairn_qmtree::{Proof, verify_leaf};
 use cairn_rpc::{BlockParam, ProofInput, ProofKind, QmApiClient, ServeConfig, serve};
 use std::sync::{Arc, RwLock};
 
@@ -59,7 +59,7 @@ async fn every_leaf_of_every_block_proves_against_its_root() {
             let Proof::Inclusion(inclusion) = &p.proof else {
                 panic!("not an inclusion proof")
             };
-            verify_inclusion(inclusion, &root.root).unwrap();
+            verify_leaf(inclusion, &leaf.components, &root.root).unwrap();
             assert_eq!(
                 Proof::decode(&p.proof_bytes).unwrap(),
                 p.proof,
