@@ -21,8 +21,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A `--root`-style argument that is not a 32-byte hex hash.
-    #[error("{flag} {value:?} is not a 32-byte hex hash: {source}")]
+    /// A `--root`-style argument that is not hex.
+    #[error("{flag} {value:?} is not 32-byte hex: {source}")]
     BadHash {
         /// The flag.
         flag: &'static str,
@@ -31,6 +31,16 @@ pub enum Error {
         /// The parser's error.
         #[source]
         source: alloy_primitives::hex::FromHexError,
+    },
+    /// A `--root`-style argument that is hex of another length.
+    #[error("{flag} {value:?} is not 32-byte hex: it is {len} bytes")]
+    BadHashLength {
+        /// The flag.
+        flag: &'static str,
+        /// What was given.
+        value: String,
+        /// Bytes it decodes to.
+        len: usize,
     },
     /// A range proof was given without `--old-root`.
     #[error("{} is a range proof: give the older root with --old-root", path.display())]

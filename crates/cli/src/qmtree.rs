@@ -154,11 +154,19 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport> {
 }
 
 fn parse_hash(flag: &'static str, value: &str) -> Result<B256> {
-    value.parse::<B256>().map_err(|source| Error::BadHash {
+    let bytes = alloy_primitives::hex::decode(value).map_err(|source| Error::BadHash {
         flag,
         value: value.to_string(),
         source,
-    })
+    })?;
+    if bytes.len() != 32 {
+        return Err(Error::BadHashLength {
+            flag,
+            value: value.to_string(),
+            len: bytes.len(),
+        });
+    }
+    Ok(B256::from_slice(&bytes))
 }
 
 /// Verifies a proof file; returns the line to print.

@@ -100,7 +100,11 @@ fn verify_proof_accepts_good_proofs_and_rejects_bad_input() {
     // Bad root argument, missing file.
     fails_with(
         &cairn(&["qmtree", "verify-proof", s(&json), "--root", "0x1234"]),
-        "--root",
+        "--root \"0x1234\" is not 32-byte hex: it is 2 bytes",
+    );
+    fails_with(
+        &cairn(&["qmtree", "verify-proof", s(&json), "--root", "nothex"]),
+        "--root \"nothex\" is not 32-byte hex: invalid character",
     );
     fails_with(
         &cairn(&[
