@@ -137,12 +137,13 @@
 //! A data directory (feature `store`) holds, all little-endian:
 //!
 //! - `FORMAT` (64 bytes): magic `CAIRNQMT`, then u32s: format version
-//!   (`FORMAT_VERSION` = 2), subtree height 11, lowest stored internal
+//!   (`FORMAT_VERSION` = 3), subtree height 11, lowest stored internal
 //!   level 5, and the strides 100, 69 860, 36, 128; zero padding; a CRC-32
-//!   of bytes 0..60 at 60. Another version is refused (version 1 stores,
-//!   whose files ended exactly at their data and whose commits synced
-//!   `blocks.dat`, included).
-//! - `leaves.dat`: one 100-byte record per leaf:
+//!   of bytes 0..60 at 60. Another version is refused (1: no commit ring;
+//!   2: the ring at the end of `leaves.dat`, and roots that wrapped the
+//!   leaf count).
+//! - `leaves.dat`: the **commit ring** (4096 bytes, below), then one
+//!   100-byte record per leaf, leaf `i` at offset `4096 + 100·i`:
 //!   `preStateHash ‖ stateChangeHash ‖ transitionHash ‖ crc32`.
 //!   `previousLeafHash` is not stored: it is the previous leaf's hash.
 //! - `subtrees.dat`: one 69 860-byte record per full 2048-leaf subtree `s`
@@ -158,94 +159,123 @@
 //! - `blocks.dat`: one 128-byte record per committed block, record `i` for
 //!   the `i`-th block of the store: block number, leaf count
 //!   (`lastTxNum + 1`), root, last leaf hash, the committed lengths of
-//!   `leaves.dat`, `subtrees.dat`, `upper.dat` (u64s), zero padding, crc32.
+//!   `leaves.dat` (`4096 + 100·n`), `subtrees.dat`, `upper.dat` (u64s), zero
+//!   padding, crc32.
 //! - `LOCK`: held (flock) while a process has the store open.
 //!
 //! Each CRC-32 (IEEE, as zlib's) is over the little-endian u64 record index
 //! (txNum; `65·s + g` for group `g` of subtree `s`, `65·s + 64` for its
-//! internal section; upper position; block number; 0 for `FORMAT`)
-//! followed by the record's bytes. Tree data is 34.1 bytes per leaf.
+//! internal section; upper position; block number; sequence number for a
+//! ring entry; 0 for `FORMAT`) followed by the record's bytes. Tree data is
+//! 34.1 bytes per leaf.
 //!
-//! **Preallocation and the commit ring** (a read-write store with
-//! `StoreOptions::sync`, the default). The four data files are grown
-//! ahead of their data with zeros actually written (in steps of their size
-//! so far, 256 KiB to 16 MiB, 1 MiB for `blocks.dat`), so that the
-//! `fdatasync` of a commit writes data into allocated blocks inside the
-//! file size and has no metadata to commit through the filesystem journal.
-//! A file's committed length is therefore a logical length: the one the
-//! last block gives (`blocks.dat`: see below), never the file size. The
-//! last 4096 bytes of `leaves.dat`, when its size is a whole number of
-//! pages, are the **commit ring**: 32 slots of 128 bytes, block record `i`
-//! in slot `i mod 32`, each all zeros or:
+//! **The commit ring** is the store's evidence of its last committed block,
+//! independent of `blocks.dat`: 32 slots of 128 bytes, each all zeros or an
+//! entry; entry number `q` (a sequence number counting every entry the
+//! store wrote) is in slot `q mod 32`.
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 8 | magic `QMTRING\0` |
-//! | 8 | 8 | block number |
-//! | 16 | 8 | record index `i` in `blocks.dat` |
-//! | 24 | 8 | leaf count |
-//! | 32 | 8 | leaf count of the block before (its leaves are the range between) |
-//! | 40 | 32 | root |
-//! | 72 | 32 | last leaf hash |
-//! | 104 | 4 | CRC-32 (plain) of the block's bytes in `leaves.dat` |
-//! | 108 | 4 | flags: 1 = those bytes were durable before the entry was written |
-//! | 112 | 12 | zero |
-//! | 124 | 4 | CRC-32 over the block number and bytes 0..124 |
+//! | 0 | 4 | magic `QMTR` |
+//! | 4 | 4 | flags: 1 = the block's leaf bytes were durable before the entry; 2 = rewind |
+//! | 8 | 8 | sequence number `q` |
+//! | 16 | 8 | block number |
+//! | 24 | 8 | record index `i` of the block in `blocks.dat` |
+//! | 32 | 8 | leaf count `n` |
+//! | 40 | 8 | leaf count `p` of the block before (its leaves are `p..n`) |
+//! | 48 | 8 | durable: `blocks.dat` records `0..durable` were durable when the entry was written |
+//! | 56 | 32 | root |
+//! | 88 | 32 | last leaf hash |
+//! | 120 | 4 | CRC-32 (plain) of the block's bytes in `leaves.dat` (`4096 + 100·p .. 4096 + 100·n`) |
+//! | 124 | 4 | CRC-32 over `q` and bytes 0..124 |
 //!
-//! On a clean close `blocks.dat` is synced and every file is cut back to its
-//! logical length (ring included); after a crash the next read-write open
-//! does it. Without `sync`, files are plain appends and there is no ring.
+//! Each commit writes an entry for its block; so do a rewind (flag 2, for
+//! the block rewound to), a clean close and a read-write open that
+//! recovered (for the last block, with every record durable). The newest
+//! entry always names the last committed block.
 //!
-//! **Commit** ([`QmTree::commit_block`], with `sync`). Leaf records are
-//! written as leaves arrive, subtree and upper records when a subtree
-//! fills. Then: (1) `subtrees.dat` and `upper.dat`, if written to, are
-//! `fdatasync`ed; (2) if the ring slot about to be reused holds block
-//! `i − 32` and `blocks.dat` has not been synced since its record was
-//! written, `blocks.dat` is `fdatasync`ed (once every 32 blocks); (3) the
-//! ring entry is written, with the CRC of the bytes the block appended to
-//! `leaves.dat`, and `leaves.dat` is `fdatasync`ed — one sync makes the
-//! leaf records and the entry durable together; `commit_block` returns
-//! after it; (4) the `blocks.dat` record is written, not synced (step 2 of
-//! a later commit, a rewind, growing `leaves.dat` or a clean close syncs
-//! it). A block with more than 4 MiB of leaf records `fdatasync`s them
-//! before writing its entry (flag 1), so that recovery never re-reads more
-//! than that. Steady state: one `fdatasync` per block, plus one for the
-//! tree files when a subtree fills and one per 32 blocks for `blocks.dat`.
-//! Without `sync` the same writes happen without the syncs or the ring.
+//! **Commit** ([`QmTree::commit_block`]). Leaf records are written as
+//! leaves arrive, subtree and upper records when a subtree fills. Then:
+//! (1) `subtrees.dat` and `upper.dat`, if written to, are `fdatasync`ed;
+//! (2) if the slot about to be reused holds an entry whose `blocks.dat`
+//! record was written after the last sync of `blocks.dat`, that file is
+//! `fdatasync`ed (at most once per 32 entries); (3) the entry is written,
+//! and `leaves.dat` is `fdatasync`ed — one sync makes the leaf records and
+//! the entry durable together; `commit_block` returns after it; (4) the
+//! `blocks.dat` record is written, not synced. A block with more than
+//! 4 MiB of leaf records syncs them before writing its entry (flag 1), so
+//! that recovery never re-reads more than that. Steady state: one
+//! `fdatasync` per block, plus one for the tree files when a subtree fills
+//! and one per 32 blocks for `blocks.dat`. With `StoreOptions::sync` off,
+//! the same writes happen without the syncs.
+//!
+//! **Preallocation** (with `sync`). The data files are grown ahead of their
+//! data with zeros actually written (in steps of their size so far,
+//! 256 KiB to 16 MiB, 1 MiB for `blocks.dat`), so that the `fdatasync` of a
+//! commit writes into allocated blocks inside the file size and has no
+//! metadata to commit through the filesystem journal. A file's committed
+//! length is therefore the one the last block gives, never the file size.
+//! A clean close gives the space back.
 //!
 //! **Why nothing committed is lost, and no root is wrong.** A returned
-//! commit's ring entry, leaf records and tree records are durable (steps
-//! 1 and 3). Its entry is only overwritten (32 blocks later) or discarded
-//! (growing `leaves.dat` moves the ring to the new end of the file; a
-//! rewind or a clean close drops it) after `blocks.dat` has been synced
-//! with its record. So every returned commit is durable in the ring or in
-//! `blocks.dat`, and blocks older than the ring's window are in
-//! `blocks.dat`. Writeback may store the ring entry before the leaf records
-//! it covers; if a crash comes in between, the entry's CRC of those bytes
-//! does not match, and that commit (which never returned) is dropped. Only
-//! the newest entry can be in that state: a commit starts after the one
-//! before returned.
+//! commit's entry, leaf records and tree records are durable (steps 1 and
+//! 3). Its `blocks.dat` record may not be, until a later sync of
+//! `blocks.dat` (step 2, a rewind, a clean close, a recovering open); its
+//! entry is only overwritten after that sync. So every committed block is
+//! durable in `blocks.dat` below the newest entry's `durable` mark, or in
+//! an entry of the ring. Writeback may store an entry before the leaf
+//! records it covers; if a crash comes in between, the entry's CRC of those
+//! bytes does not match, and that commit (which never returned) is dropped.
+//! Only the newest entry can be in that state: a commit starts after the
+//! one before returned.
 //!
-//! **Open.** The last committed block is the newest well-formed ring entry
-//! whose leaf bytes match its CRC (else the entry before it), or, with an
-//! empty ring, the last record of `blocks.dat` that is not all zeros (no
-//! record is all zeros; a partial trailing record, torn by a crash, is
-//! dropped). A read-write open writes the ring entries into `blocks.dat`,
-//! syncs it, then cuts `leaves.dat` (and with it the ring), `subtrees.dat`
-//! and `upper.dat` at the last block's lengths; a read-only open
-//! (`inspect`) reads through the ring instead. The open subtree and the
-//! O(log N) frontier are rebuilt and must reproduce the committed root. A
-//! file shorter than the last block says, a checksum mismatch, ring
-//! entries that disagree, a `blocks.dat` record past the newest ring
-//! entry, or another format version is a typed error naming the file (and
-//! offset), never a silent repair. (A committed record that later reads
-//! back as zeros, or corruption in the newest block's leaf records, cannot
-//! be told from an interrupted commit: those look like a crash.)
+//! **Open.** (1) The newest well-formed entry is the last commit, unless it
+//! lacks flag 1 and its CRC does not match its leaf bytes: then it was
+//! interrupted and entry `q − 1` is. Every other slot must hold the entry
+//! its sequence number puts there (or zeros, before the first 32 entries),
+//! except the slot the next entry would use, which a crash can leave torn;
+//! a ring without entries means a store without commits, whose
+//! `blocks.dat` holds no record. (2) The entries from the newest rewind
+//! entry on are the current history: each step keeps the block or moves to
+//! the next one. (3) `blocks.dat` must hold records `0..durable` (of the
+//! newest entry) and each record the history names must equal its entry;
+//! a record at or past `durable` that is missing or torn, which a crash
+//! can do, is restored from its entry, and every record from `durable` to
+//! the last must have one. Past the last record there may only be zeros,
+//! unless the newest entry is a rewind entry: the records past it are then
+//! void. (4) The data files must reach the last block's lengths. (5) A
+//! read-write open then writes the restored records, cuts `blocks.dat` to
+//! the last record and syncs it, writes an entry with every record durable
+//! if the newest one did not say so, and cuts `leaves.dat`, `subtrees.dat`
+//! and `upper.dat` at the last block's lengths (uncommitted data and
+//! preallocated zeros); a read-only open (`inspect`) reads through the
+//! entries instead. (6) The open subtree and the O(log N) frontier are
+//! rebuilt and must reproduce the committed root. Anything else — a file
+//! shorter than the last block needs, a checksum mismatch, a damaged ring
+//! entry, ring entries that disagree, a `blocks.dat` record missing, zeroed
+//! or different below the durable mark, a record past the last commit, or
+//! another format version — is a typed error naming the file and offset,
+//! never a silent repair. After a clean close the newest entry says every
+//! record is durable, so a `blocks.dat` cut short or with its last records
+//! zeroed is an error. (Corruption in the newest block's leaf records,
+//! when its entry lacks flag 1 and its `blocks.dat` record is not there,
+//! cannot be told from an interrupted commit: that block is dropped.)
+//!
 //! **Rewind** ([`QmTree::rewind`]) to one of the last
-//! [`MAX_REWIND_BLOCKS`] blocks syncs `blocks.dat`, drops the ring, cuts
-//! `blocks.dat`, then the data files, each durably. Memory is the open
-//! subtree (≤ 2048 leaves and their internal nodes), the frontier, and
-//! the components since the last commit.
+//! [`MAX_REWIND_BLOCKS`] blocks: (1) `blocks.dat` is synced; (2) a rewind
+//! entry for the target (every record up to it durable) is written and
+//! `leaves.dat` synced; (3) `blocks.dat` is cut after the target's record;
+//! (4) `leaves.dat`, `subtrees.dat` and `upper.dat` are cut at its lengths;
+//! each cut durably. A crash before (2) is durable reopens at the old head,
+//! after it at the target.
+//!
+//! **Clean close** (dropping the store): (1) `blocks.dat` is synced; (2) an
+//! entry for the last block with every record durable is written and
+//! synced; (3) preallocated space is given back. A crash at any point
+//! reopens at the same block.
+//!
+//! Memory is the open subtree (≤ 2048 leaves and their internal nodes), the
+//! frontier, and the components since the last commit.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

@@ -154,6 +154,23 @@ fn inspect_reports_and_rejects_broken_stores() {
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["blocks"], 30);
 
+    // blocks.dat cut by one record after the clean close: an error, and
+    // nothing is cut (the audit's repro).
+    let blocks = store_dir.join("blocks.dat");
+    let good = fs::read(&blocks).unwrap();
+    fs::write(&blocks, &good[..good.len() - 128]).unwrap();
+    let leaves_len = fs::metadata(store_dir.join("leaves.dat")).unwrap().len();
+    fails_with(&cairn(&["qmtree", "inspect", s(&store_dir)]), "blocks.dat");
+    fails_with(
+        &cairn(&["qmtree", "inspect", "--quick", s(&store_dir)]),
+        &format!("at offset {}", good.len() - 128),
+    );
+    assert_eq!(
+        fs::metadata(store_dir.join("leaves.dat")).unwrap().len(),
+        leaves_len
+    );
+    fs::write(&blocks, &good).unwrap();
+
     // Truncated file.
     let leaves = store_dir.join("leaves.dat");
     let len = fs::metadata(&leaves).unwrap().len();

@@ -2,6 +2,7 @@
 //!
 //! - `crash-writer DIR SEED`: appends and commits the deterministic
 //!   workload's blocks forever (with one rewind per run), printing
+//!   `appended N K` (block N's K leaves appended, not committed),
 //!   `committed N`, `rewinding N`, `rewound N` after each step; the crash
 //!   test kills it with SIGKILL.
 //! - `rss DIR LEAVES`: appends `LEAVES` leaves to a store and prints the
@@ -48,7 +49,11 @@ fn crash_writer(dir: &Path, seed: u64) -> Result<(), String> {
     let mut block = store.latest_block().map_or(0, |b| b.number + 1);
     let mut rewound = false;
     loop {
-        workload::append_block(&mut store, seed, block).map_err(|e| e.to_string())?;
+        let leaves = workload::append_leaves(&mut store, seed, block).map_err(|e| e.to_string())?;
+        writeln!(out, "appended {block} {leaves}")
+            .and_then(|()| out.flush())
+            .map_err(|e| e.to_string())?;
+        store.commit_block(block).map_err(|e| e.to_string())?;
         writeln!(out, "committed {block}")
             .and_then(|()| out.flush())
             .map_err(|e| e.to_string())?;

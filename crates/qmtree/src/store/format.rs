@@ -9,7 +9,7 @@ use crate::{
 };
 
 /// Store format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Magic at the start of the `FORMAT` file.
 pub(crate) const MAGIC: [u8; 8] = *b"CAIRNQMT";
 /// Size of the `FORMAT` file.
@@ -29,12 +29,17 @@ pub(crate) const UPPER_RECORD: usize = 32 + 4;
 /// `blocks.dat` record.
 pub(crate) const BLOCK_RECORD: usize = 128;
 
+/// Offset of leaf record `tx` in `leaves.dat` (after the commit ring).
+pub(crate) const fn leaf_offset(tx: u64) -> u64 {
+    RING_BYTES + tx * LEAF_RECORD as u64
+}
+
 /// Committed file lengths for a tree of `leaf_count` leaves:
 /// (`leaves.dat`, `subtrees.dat`, `upper.dat`).
 pub(crate) const fn data_lengths(leaf_count: u64) -> (u64, u64, u64) {
     let full = leaf_count / SUBTREE_LEAVES;
     (
-        leaf_count * LEAF_RECORD as u64,
+        leaf_offset(leaf_count),
         full * SUBTREE_RECORD as u64,
         upper_count(full) * UPPER_RECORD as u64,
     )
@@ -213,48 +218,66 @@ pub(crate) fn encode_block(b: &BlockInfo) -> [u8; BLOCK_RECORD] {
     r
 }
 
-/// Slots in the commit ring at the end of a preallocated `leaves.dat`.
+/// Slots in the commit ring at the start of `leaves.dat`.
 pub(crate) const RING_SLOTS: u64 = 32;
 /// A commit-ring slot.
 pub(crate) const RING_RECORD: usize = 128;
-/// The commit ring: one page at the end of `leaves.dat`.
+/// The commit ring: the first page of `leaves.dat`.
 pub(crate) const RING_BYTES: u64 = RING_SLOTS * RING_RECORD as u64;
 /// Magic at the start of a commit-ring entry.
-const RING_MAGIC: [u8; 8] = *b"QMTRING\0";
+const RING_MAGIC: [u8; 4] = *b"QMTR";
 /// Ring flag: the block's leaf records were durable before the entry was
 /// written, so recovery need not check them.
-const RING_DATA_SYNCED: u32 = 1;
+pub(crate) const RING_DATA_SYNCED: u32 = 1;
+/// Ring flag: written by a rewind; `blocks.dat` records past the entry's
+/// index are void.
+pub(crate) const RING_REWIND: u32 = 2;
 
-/// A commit-ring entry: a block record that is durable before its
-/// `blocks.dat` record is, plus what recovery needs to check the block's
-/// leaf records.
+/// A commit-ring entry: the store's evidence of its last committed block,
+/// independent of `blocks.dat`, and a block record that is durable before
+/// its `blocks.dat` record is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RingEntry {
+    /// Write sequence number; the entry lives in slot `seq % RING_SLOTS`.
+    pub(crate) seq: u64,
     /// The block.
     pub(crate) info: BlockInfo,
     /// Its record's index in `blocks.dat`.
     pub(crate) index: u64,
     /// Leaves before the block: its leaves are `prev_leaf_count..info.leaf_count`.
     pub(crate) prev_leaf_count: u64,
+    /// `blocks.dat` records `0..durable` were durable when the entry was written.
+    pub(crate) durable: u64,
     /// CRC-32 of the block's bytes in `leaves.dat`.
     pub(crate) data_crc: u32,
-    /// Those bytes were durable before the entry was written.
-    pub(crate) data_synced: bool,
+    /// [`RING_DATA_SYNCED`] and [`RING_REWIND`].
+    pub(crate) flags: u32,
+}
+
+impl RingEntry {
+    pub(crate) const fn data_synced(&self) -> bool {
+        self.flags & RING_DATA_SYNCED != 0
+    }
+
+    pub(crate) const fn rewind(&self) -> bool {
+        self.flags & RING_REWIND != 0
+    }
 }
 
 pub(crate) fn encode_ring(e: &RingEntry) -> [u8; RING_RECORD] {
     let mut r = [0u8; RING_RECORD];
-    r[0..8].copy_from_slice(&RING_MAGIC);
-    r[8..16].copy_from_slice(&e.info.number.to_le_bytes());
-    r[16..24].copy_from_slice(&e.index.to_le_bytes());
-    r[24..32].copy_from_slice(&e.info.leaf_count.to_le_bytes());
-    r[32..40].copy_from_slice(&e.prev_leaf_count.to_le_bytes());
-    r[40..72].copy_from_slice(e.info.root.as_slice());
-    r[72..104].copy_from_slice(e.info.last_leaf_hash.as_slice());
-    r[104..108].copy_from_slice(&e.data_crc.to_le_bytes());
-    let flags = if e.data_synced { RING_DATA_SYNCED } else { 0 };
-    r[108..112].copy_from_slice(&flags.to_le_bytes());
-    let sum = crc(e.info.number, &r[..RING_RECORD - 4]);
+    r[0..4].copy_from_slice(&RING_MAGIC);
+    r[4..8].copy_from_slice(&e.flags.to_le_bytes());
+    r[8..16].copy_from_slice(&e.seq.to_le_bytes());
+    r[16..24].copy_from_slice(&e.info.number.to_le_bytes());
+    r[24..32].copy_from_slice(&e.index.to_le_bytes());
+    r[32..40].copy_from_slice(&e.info.leaf_count.to_le_bytes());
+    r[40..48].copy_from_slice(&e.prev_leaf_count.to_le_bytes());
+    r[48..56].copy_from_slice(&e.durable.to_le_bytes());
+    r[56..88].copy_from_slice(e.info.root.as_slice());
+    r[88..120].copy_from_slice(e.info.last_leaf_hash.as_slice());
+    r[120..124].copy_from_slice(&e.data_crc.to_le_bytes());
+    let sum = crc(e.seq, &r[..RING_RECORD - 4]);
     r[RING_RECORD - 4..].copy_from_slice(&sum.to_le_bytes());
     r
 }
@@ -263,26 +286,27 @@ pub(crate) fn encode_ring(e: &RingEntry) -> [u8; RING_RECORD] {
 /// (an empty slot is all zeros).
 pub(crate) fn decode_ring(r: &[u8]) -> Option<RingEntry> {
     let r = r.get(..RING_RECORD)?;
-    let number = read_u64(r, 8);
-    let flags = read_u32(r, 108);
+    let seq = read_u64(r, 8);
     let entry = RingEntry {
+        seq,
         info: BlockInfo {
-            number,
-            leaf_count: read_u64(r, 24),
-            root: B256::from_slice(&r[40..72]),
-            last_leaf_hash: B256::from_slice(&r[72..104]),
+            number: read_u64(r, 16),
+            leaf_count: read_u64(r, 32),
+            root: B256::from_slice(&r[56..88]),
+            last_leaf_hash: B256::from_slice(&r[88..120]),
         },
-        index: read_u64(r, 16),
-        prev_leaf_count: read_u64(r, 32),
-        data_crc: read_u32(r, 104),
-        data_synced: flags == RING_DATA_SYNCED,
+        index: read_u64(r, 24),
+        prev_leaf_count: read_u64(r, 40),
+        durable: read_u64(r, 48),
+        data_crc: read_u32(r, 120),
+        flags: read_u32(r, 4),
     };
-    (r[..8] == RING_MAGIC
-        && crc(number, &r[..RING_RECORD - 4]) == crc_at(r)
-        && flags & !RING_DATA_SYNCED == 0
-        && r[112..RING_RECORD - 4].iter().all(|&b| b == 0)
+    (r[..4] == RING_MAGIC
+        && crc(seq, &r[..RING_RECORD - 4]) == crc_at(r)
+        && entry.flags & !(RING_DATA_SYNCED | RING_REWIND) == 0
         && entry.prev_leaf_count <= entry.info.leaf_count
-        && entry.index <= number)
+        && entry.index <= entry.info.number
+        && entry.durable <= entry.index + 1)
         .then_some(entry)
 }
 
@@ -342,6 +366,7 @@ mod tests {
     #[test]
     fn ring_roundtrip_and_tamper() {
         let e = RingEntry {
+            seq: 40,
             info: BlockInfo {
                 number: 12,
                 leaf_count: 5000,
@@ -350,8 +375,9 @@ mod tests {
             },
             index: 10,
             prev_leaf_count: 4800,
+            durable: 9,
             data_crc: 0xDEAD_BEEF,
-            data_synced: true,
+            flags: RING_DATA_SYNCED,
         };
         let r = encode_ring(&e);
         assert_eq!(decode_ring(&r), Some(e));
@@ -370,9 +396,9 @@ mod tests {
     fn header_checks() {
         let mut h = encode_header();
         assert_eq!(check_header(&h), Ok(()));
-        h[8] = 3;
+        h[8] ^= 0x40;
         assert_eq!(check_header(&h), Err(HeaderProblem::Checksum));
-        for version in [1, FORMAT_VERSION + 1] {
+        for version in [1, 2, FORMAT_VERSION + 1] {
             h[8..12].copy_from_slice(&version.to_le_bytes());
             let c = crc(0, &h[..HEADER_LEN - 4]);
             h[HEADER_LEN - 4..].copy_from_slice(&c.to_le_bytes());

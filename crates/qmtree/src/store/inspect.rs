@@ -165,7 +165,7 @@ fn replay(store: &FileBackend) -> Result<(u64, u64)> {
                     if stored != Some(tree.last_leaf_hash()) {
                         return Err(Error::BadRecord {
                             path: store.leaves.path.clone(),
-                            offset: tx * format::LEAF_RECORD as u64,
+                            offset: format::leaf_offset(tx),
                             what: "components do not hash to the leaf hash stored in subtrees.dat",
                         });
                     }

@@ -99,9 +99,7 @@ pub(crate) enum Mode {
 
 /// An append-only file with fixed-stride records.
 ///
-/// Preallocated (see [`DataFile::grow`]), the file runs past `len` in
-/// zeros, and `leaves.dat` keeps the commit ring in its last
-/// [`RING_BYTES`].
+/// Preallocated (see [`DataFile::grow`]), the file runs past `len` in zeros.
 #[derive(Debug)]
 pub(crate) struct DataFile {
     path: PathBuf,
@@ -115,8 +113,6 @@ pub(crate) struct DataFile {
     dirty: bool,
     /// Largest preallocation step, when the file is preallocated.
     prealloc: Option<u64>,
-    /// Bytes kept free at the end of the preallocation (the commit ring).
-    reserve: u64,
 }
 
 /// Preallocation steps are multiples of the page size.
@@ -128,13 +124,10 @@ const PREALLOC_MIN_STEP: u64 = 256 * 1024;
 /// and synced inside one append or commit, so it bounds that one's extra
 /// latency (16 MiB: ~10 ms at 1.5 GB/s).
 const PREALLOC_MAX_STEP_DATA: u64 = 16 << 20;
-/// Cap for `blocks.dat`: its zero tail is scanned at open, so keep it short.
+/// Cap for `blocks.dat`, which grows slowly.
 const PREALLOC_MAX_STEP_BLOCKS: u64 = 1 << 20;
-/// Buffer size for preallocating and for the reads at open (the zero tail
-/// of `blocks.dat`, a block's leaf records).
+/// Buffer size for preallocating and for the reads at open.
 const IO_CHUNK: usize = 64 * 1024;
-// The backwards scan of `blocks.dat` reads whole records.
-const _: () = assert!(IO_CHUNK.is_multiple_of(BLOCK_RECORD));
 /// A block with more leaf bytes than this makes them durable before its
 /// ring entry, so that recovery never re-reads more than this to check one.
 const RING_CHECK_LIMIT: u64 = 4 << 20;
@@ -147,7 +140,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
 }
 
 impl DataFile {
-    fn open(path: PathBuf, mode: Mode, prealloc: Option<u64>, reserve: u64) -> Result<Self> {
+    fn open(path: PathBuf, mode: Mode, prealloc: Option<u64>) -> Result<Self> {
         let file = match OpenOptions::new()
             .read(true)
             .write(mode == Mode::ReadWrite)
@@ -160,26 +153,19 @@ impl DataFile {
             Err(source) => return Err(Error::Io { path, source }),
         };
         let len = file.metadata().map_err(io_err(&path))?.len();
-        let prealloc = prealloc.filter(|_| mode == Mode::ReadWrite);
         Ok(Self {
             path,
             file,
             len,
             disk_len: len,
             dirty: mode == Mode::ReadWrite,
-            reserve: if prealloc.is_some() { reserve } else { 0 },
-            prealloc,
+            prealloc: prealloc.filter(|_| mode == Mode::ReadWrite),
         })
-    }
-
-    /// Whether appending up to `end` needs the file grown first.
-    fn needs_growth(&self, end: u64) -> bool {
-        self.prealloc.is_some() && end + self.reserve > self.disk_len
     }
 
     fn append(&mut self, bytes: &[u8]) -> Result<()> {
         let end = self.len + bytes.len() as u64;
-        if self.needs_growth(end) {
+        if self.prealloc.is_some() && end > self.disk_len {
             self.grow(end)?;
         }
         self.file
@@ -191,8 +177,18 @@ impl DataFile {
         Ok(())
     }
 
+    /// Overwrites bytes inside the committed part (the commit ring).
+    fn write_in_place(&mut self, bytes: &[u8], offset: u64) -> Result<()> {
+        debug_assert!(offset + bytes.len() as u64 <= self.len);
+        self.file
+            .write_all_at(bytes, offset)
+            .map_err(io_err(&self.path))?;
+        self.dirty = true;
+        Ok(())
+    }
+
     /// Extends the file with zeros (by its size so far, within the step
-    /// bounds) so that `end` plus the reserve fits, and makes that durable.
+    /// bounds) so that `end` fits, and makes that durable.
     ///
     /// Why: `fdatasync` after an append must also commit the new size and
     /// block allocation through the filesystem journal, and on ext4 a
@@ -208,14 +204,14 @@ impl DataFile {
         let max_step = self.prealloc.unwrap_or(0).max(PREALLOC_MIN_STEP);
         let step = self.disk_len.clamp(PREALLOC_MIN_STEP, max_step);
         let target = (self.disk_len + step)
-            .max(end + self.reserve)
+            .max(end)
             .next_multiple_of(PREALLOC_ALIGN);
         let zeros = vec![0u8; IO_CHUNK];
         let mut at = self.disk_len;
         while at < target {
             let n = IO_CHUNK.min((target - at) as usize);
             if let Err(source) = self.file.write_all_at(&zeros[..n], at) {
-                // Zeros past `len` are harmless; the next open or drop cuts them.
+                // Zeros past `len` are harmless; the next open or close cuts them.
                 self.disk_len = at;
                 return Err(Error::Io {
                     path: self.path.clone(),
@@ -230,33 +226,7 @@ impl DataFile {
         Ok(())
     }
 
-    /// Offset of the commit ring: the last [`RING_BYTES`] of a file whose
-    /// size is a whole number of pages. Meaningful for `leaves.dat` only;
-    /// anywhere else (or in a file without a ring) the slots do not decode.
-    fn ring_offset(&self) -> Option<u64> {
-        (self.disk_len >= RING_BYTES && self.disk_len.is_multiple_of(PREALLOC_ALIGN))
-            .then(|| self.disk_len - RING_BYTES)
-    }
-
-    /// Writes commit-ring slot `slot` (space reserved past `len`).
-    fn write_ring(&mut self, slot: u64, entry: &[u8; RING_RECORD]) -> Result<()> {
-        let at = match self.ring_offset() {
-            Some(at) if self.reserve == RING_BYTES && self.len <= at => at,
-            _ => {
-                return Err(Error::BadRecord {
-                    path: self.path.clone(),
-                    offset: self.disk_len,
-                    what: "no room reserved for the commit ring",
-                });
-            }
-        };
-        self.file
-            .write_all_at(entry, at + slot * RING_RECORD as u64)
-            .map_err(io_err(&self.path))?;
-        self.dirty = true;
-        Ok(())
-    }
-
+    /// Reads committed bytes (inside the logical length).
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
         let end = offset + buf.len() as u64;
         if end > self.len {
@@ -266,12 +236,17 @@ impl DataFile {
                 actual: self.len,
             });
         }
+        self.read_raw(buf, offset)
+    }
+
+    /// Reads bytes wherever they are in the file.
+    fn read_raw(&self, buf: &mut [u8], offset: u64) -> Result<()> {
         self.file.read_exact_at(buf, offset).map_err(|source| {
             if source.kind() == io::ErrorKind::UnexpectedEof {
                 let actual = self.file.metadata().map(|m| m.len()).unwrap_or(0);
                 Error::Truncated {
                     path: self.path.clone(),
-                    expected: end,
+                    expected: offset + buf.len() as u64,
                     actual,
                 }
             } else {
@@ -283,15 +258,17 @@ impl DataFile {
         })
     }
 
-    fn sync(&mut self) -> Result<()> {
-        if self.dirty {
+    /// `fdatasync`s the file if it was written since the last sync and
+    /// `durable` (the store syncs); without it only forgets the writes.
+    fn sync(&mut self, durable: bool) -> Result<()> {
+        if self.dirty && durable {
             self.file.sync_data().map_err(io_err(&self.path))?;
-            self.dirty = false;
         }
+        self.dirty = false;
         Ok(())
     }
 
-    /// Cuts the file at `len`, durably (preallocated space and ring included).
+    /// Cuts the file at `len`, durably (preallocated space included).
     fn truncate(&mut self, len: u64) -> Result<()> {
         self.file.set_len(len).map_err(io_err(&self.path))?;
         self.file.sync_all().map_err(io_err(&self.path))?;
@@ -301,38 +278,14 @@ impl DataFile {
         Ok(())
     }
 
-    /// Gives back the space past `len` (preallocation, ring) on a clean
-    /// close. Not synced: if a crash undoes it, the next open cuts it.
+    /// Gives back the space past `len` (preallocation) on a clean close.
+    /// Not synced: if a crash undoes it, the next open cuts it again.
     fn trim(&mut self) -> Result<()> {
         if self.disk_len > self.len {
             self.file.set_len(self.len).map_err(io_err(&self.path))?;
             self.disk_len = self.len;
         }
         Ok(())
-    }
-
-    /// End of the last `BLOCK_RECORD` slot before `end` that is not all
-    /// zeros (0 if none), reading backwards: the zero tail is at most one
-    /// preallocation step.
-    fn records_end(&self, end: u64) -> Result<u64> {
-        const SCAN: u64 = IO_CHUNK as u64;
-        let mut buf = vec![0u8; IO_CHUNK];
-        let mut end = end;
-        while end > 0 {
-            let start = end.saturating_sub(SCAN);
-            let chunk = &mut buf[..(end - start) as usize];
-            self.file
-                .read_exact_at(chunk, start)
-                .map_err(io_err(&self.path))?;
-            if let Some(i) = chunk
-                .chunks_exact(BLOCK_RECORD)
-                .rposition(|r| r.iter().any(|&b| b != 0))
-            {
-                return Ok(start + (i as u64 + 1) * BLOCK_RECORD as u64);
-            }
-            end = start;
-        }
-        Ok(0)
     }
 
     /// CRC-32 of `start..end` as it is on disk (`None` if the file is shorter).
@@ -345,13 +298,26 @@ impl DataFile {
         let mut at = start;
         while at < end {
             let n = buf.len().min((end - at) as usize);
-            self.file
-                .read_exact_at(&mut buf[..n], at)
-                .map_err(io_err(&self.path))?;
+            self.read_raw(&mut buf[..n], at)?;
             h.update(&buf[..n]);
             at += n as u64;
         }
         Ok(Some(h.finalize()))
+    }
+
+    /// Offset of the first non-zero byte at or after `from`, if any.
+    fn first_nonzero(&self, from: u64) -> Result<Option<u64>> {
+        let mut buf = vec![0u8; IO_CHUNK];
+        let mut at = from;
+        while at < self.disk_len {
+            let n = IO_CHUNK.min((self.disk_len - at) as usize);
+            self.read_raw(&mut buf[..n], at)?;
+            if let Some(i) = buf[..n].iter().position(|&b| b != 0) {
+                return Ok(Some(at + i as u64));
+            }
+            at += n as u64;
+        }
+        Ok(None)
     }
 
     fn corrupted(&self, offset: u64) -> Error {
@@ -360,6 +326,39 @@ impl DataFile {
             offset,
         }
     }
+
+    fn bad_record(&self, offset: u64, what: &'static str) -> Error {
+        Error::BadRecord {
+            path: self.path.clone(),
+            offset,
+            what,
+        }
+    }
+}
+
+/// What the commit ring holds, checked.
+#[derive(Debug, Default)]
+struct RingState {
+    /// The newest entry: the last committed block (none in a new store).
+    top: Option<RingEntry>,
+    /// The entries since the newest rewind entry (included), by sequence
+    /// number: the blocks of the current history the ring still describes.
+    history: Vec<RingEntry>,
+}
+
+#[cfg(test)]
+std::thread_local! {
+    /// Test hook: the named step at which a store operation on this thread
+    /// stops as if the process had died there.
+    static STOP_AT: core::cell::Cell<Option<&'static str>> = const { core::cell::Cell::new(None) };
+}
+
+/// Makes the store operations of this thread stop at `point` (see
+/// [`FileBackend::checkpoint`]), or no longer stop; returns the point that
+/// was set and not reached.
+#[cfg(test)]
+pub(crate) fn stop_at(point: Option<&'static str>) -> Option<&'static str> {
+    STOP_AT.with(|s| s.replace(point))
 }
 
 /// The file-backed [`Backend`]: five files in a directory, memory O(1).
@@ -377,15 +376,21 @@ pub struct FileBackend {
     first_block: Option<u64>,
     latest: Option<BlockInfo>,
     buf: Vec<u8>,
+    /// The newest commit-ring entry written or found.
+    top: Option<RingEntry>,
     /// `blocks.dat` records known durable: those with index below this.
     blocks_durable: u64,
+    /// Sequence number of the oldest ring entry whose `blocks.dat` record
+    /// was written after the last sync of `blocks.dat`.
+    oldest_unsynced: Option<u64>,
     /// CRC-32 of the bytes appended to `leaves.dat` since the last commit.
     leaf_crc: crc32fast::Hasher,
-    /// Commit-ring entries standing in for `blocks.dat` records that may not
-    /// be durable (read-only opens after a crash; a read-write open writes
-    /// them to `blocks.dat` instead). Sorted by index, at most
-    /// [`RING_SLOTS`].
+    /// Commit-ring entries standing in for `blocks.dat` records that are
+    /// not there (read-only opens after a crash; a read-write open writes
+    /// them to `blocks.dat` instead), by index.
     overlay: Vec<RingEntry>,
+    /// A write failed: the files are left as a crash would leave them.
+    broken: bool,
 }
 
 impl FileBackend {
@@ -397,17 +402,25 @@ impl FileBackend {
         let lock = lock_dir(dir, mode)?;
         let format_path = dir.join(FORMAT_FILE);
         if !format_path.exists() {
-            // Creation writes the (empty) data files, then FORMAT. Empty data
-            // files without FORMAT are an interrupted creation: start again.
-            // Data without FORMAT was not written by this crate: refuse it.
+            // Creation writes the data files, then FORMAT. Data files
+            // without FORMAT are an interrupted creation if they hold
+            // nothing but the empty ring: start again. Anything else was
+            // not written by this crate: refuse it.
             let mut any_data = false;
             for name in [BLOCKS_FILE, LEAVES_FILE, SUBTREES_FILE, UPPER_FILE] {
                 let path = dir.join(name);
-                match fs::metadata(&path) {
-                    Ok(m) => any_data |= m.len() > 0,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                let len = match fs::metadata(&path) {
+                    Ok(m) => m.len(),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
                     Err(source) => return Err(Error::Io { path, source }),
-                }
+                };
+                any_data |= len > 0
+                    && !(name == LEAVES_FILE
+                        && len <= RING_BYTES
+                        && fs::read(&path)
+                            .map_err(io_err(&path))?
+                            .iter()
+                            .all(|&b| b == 0));
             }
             if any_data || !(writable && options.create) {
                 return Err(Error::MissingFile { path: format_path });
@@ -415,31 +428,28 @@ impl FileBackend {
             create_store(dir)?;
         }
         check_format(&format_path)?;
-        // Preallocation and the commit ring only pay for themselves when
-        // commits sync.
-        let open = |name: &str, max_step, reserve| {
-            DataFile::open(
-                dir.join(name),
-                mode,
-                options.sync.then_some(max_step),
-                reserve,
-            )
+        // Preallocation only pays for itself when commits sync.
+        let open = |name: &str, max_step| {
+            DataFile::open(dir.join(name), mode, options.sync.then_some(max_step))
         };
         let mut backend = Self {
             dir: dir.to_path_buf(),
             _lock: lock,
             sync: options.sync,
             mode,
-            leaves: open(LEAVES_FILE, PREALLOC_MAX_STEP_DATA, RING_BYTES)?,
-            subtrees: open(SUBTREES_FILE, PREALLOC_MAX_STEP_DATA, 0)?,
-            upper: open(UPPER_FILE, PREALLOC_MAX_STEP_DATA, 0)?,
-            blocks: open(BLOCKS_FILE, PREALLOC_MAX_STEP_BLOCKS, 0)?,
+            leaves: open(LEAVES_FILE, PREALLOC_MAX_STEP_DATA)?,
+            subtrees: open(SUBTREES_FILE, PREALLOC_MAX_STEP_DATA)?,
+            upper: open(UPPER_FILE, PREALLOC_MAX_STEP_DATA)?,
+            blocks: open(BLOCKS_FILE, PREALLOC_MAX_STEP_BLOCKS)?,
             first_block: None,
             latest: None,
             buf: Vec::new(),
+            top: None,
             blocks_durable: 0,
+            oldest_unsynced: None,
             leaf_crc: crc32fast::Hasher::new(),
             overlay: Vec::new(),
+            broken: false,
         };
         if let Err(e) = backend.recover() {
             // Leave the files exactly as found: no clean-close work on drop.
@@ -449,96 +459,162 @@ impl FileBackend {
         Ok(backend)
     }
 
-    /// Finds the last committed block and cuts every file back to it.
-    ///
-    /// The last committed block is the newest entry of the commit ring at
-    /// the end of `leaves.dat`, unless the ring is empty; then it is the
-    /// last record of `blocks.dat` that is not all zeros (past it,
-    /// `blocks.dat` is preallocated zeros). The newest ring entry may be a
-    /// commit that a crash interrupted before its leaf records were
-    /// durable: its CRC of them tells, and then the entry before it is the
-    /// last commit. A read-write open copies the ring entries to
-    /// `blocks.dat` and makes that durable before cutting `leaves.dat`
-    /// (which drops the ring); a read-only open keeps them in `overlay`.
+    /// Test hook: in tests, stops here (as if the process died) when asked
+    /// to by [`stop_at`]; the files stay as they are, and the backend does
+    /// nothing more, not even its clean close.
+    fn checkpoint(&mut self, point: &'static str) -> Result<()> {
+        #[cfg(test)]
+        if STOP_AT.with(|s| s.get()) == Some(point) {
+            STOP_AT.with(|s| s.set(None));
+            self.mode = Mode::ReadOnly;
+            return Err(Error::Io {
+                path: self.dir.clone(),
+                source: io::Error::other(format!("simulated crash at {point}")),
+            });
+        }
+        let _ = point;
+        Ok(())
+    }
+
+    /// Finds the last committed block, checks `blocks.dat` against the
+    /// commit ring, and (read-write) cuts every file back to that block.
+    /// See "Open" in the crate docs.
     fn recover(&mut self) -> Result<()> {
-        let whole = self.blocks.len / BLOCK_RECORD as u64 * BLOCK_RECORD as u64;
-        if whole != self.blocks.len {
-            // A block record torn by a crash: its commit never returned.
-            if self.mode == Mode::ReadWrite {
-                warn!(target: "cairn::qmtree", path = %self.blocks.path.display(), bytes = self.blocks.len - whole, "dropping a torn block record");
-                self.blocks.truncate(whole)?;
-            } else {
-                self.blocks.len = whole;
-            }
-        }
-        let slots = self.blocks.records_end(whole)? / BLOCK_RECORD as u64;
-        let mut ring = self.read_ring()?;
-        if let Some(top) = ring.last()
-            && !top.data_synced
-        {
-            let bytes = |leaves: u64| leaves.checked_mul(LEAF_RECORD as u64);
-            let crc = match (bytes(top.prev_leaf_count), bytes(top.info.leaf_count)) {
-                (Some(start), Some(end)) => self.leaves.crc_of(start, end)?,
-                _ => None,
-            };
-            if crc != Some(top.data_crc) {
-                debug!(target: "cairn::qmtree", block = top.info.number, "dropping a commit whose leaf records were not durable");
-                ring.pop();
-            }
-        }
-        let count = match ring.last() {
-            Some(top) => {
-                if slots > top.index + 1 {
-                    return Err(Error::BadRecord {
-                        path: self.blocks.path.clone(),
-                        offset: (top.index + 1) * BLOCK_RECORD as u64,
-                        what: "block record past the last commit in the commit ring",
-                    });
-                }
-                top.index + 1
-            }
-            None => slots,
+        let ring = self.read_ring()?;
+        let Some(top) = ring.top else {
+            return self.recover_empty();
         };
-        self.blocks.len = count * BLOCK_RECORD as u64;
-        self.overlay = ring;
-        if count > 0 {
-            let first = self.record(0)?;
-            let latest = self.record(count - 1)?;
-            if latest.number.checked_sub(first.number) != Some(count - 1) {
-                return Err(Error::BadRecord {
-                    path: self.blocks.path.clone(),
-                    offset: (count - 1) * BLOCK_RECORD as u64,
-                    what: "block numbers are not contiguous",
-                });
-            }
-            self.first_block = Some(first.number);
-            self.latest = Some(latest);
+        let count = top.index + 1;
+        let first = top.info.number - top.index;
+        let whole = self.blocks.len / BLOCK_RECORD as u64;
+        if whole < top.durable {
+            return Err(self.blocks.bad_record(
+                whole * BLOCK_RECORD as u64,
+                "committed block record missing: the file ends before the last block the commit ring names",
+            ));
         }
-        if self.mode == Mode::ReadWrite {
-            // Ring entries to blocks.dat, durably, before the ring goes.
-            let from_ring = !self.overlay.is_empty();
-            for e in core::mem::take(&mut self.overlay) {
-                self.blocks
-                    .file
-                    .write_all_at(
-                        &format::encode_block(&e.info),
+        // The records the ring describes: equal to its entries, or (past
+        // the durable ones) missing and restored from them.
+        let mut restore: Vec<RingEntry> = Vec::new();
+        let mut seen: Vec<u64> = Vec::new();
+        for e in ring.history.iter().rev() {
+            if seen.contains(&e.index) {
+                continue;
+            }
+            seen.push(e.index);
+            let stored = (e.index < whole).then(|| self.decode_record_at(e.index));
+            match stored {
+                Some(Ok(info)) if info == e.info => {}
+                Some(Ok(_)) => {
+                    return Err(self.blocks.bad_record(
                         e.index * BLOCK_RECORD as u64,
-                    )
-                    .map_err(io_err(&self.blocks.path))?;
-            }
-            if from_ring || self.blocks.disk_len != self.blocks.len {
-                self.blocks.truncate(self.blocks.len)?;
+                        "block record differs from the commit ring's entry for it",
+                    ));
+                }
+                Some(Err(err)) if e.index < top.durable => return Err(err),
+                // Missing or torn, and written after the last sync of
+                // blocks.dat: a crash may have lost it.
+                _ => restore.push(*e),
             }
         }
-        // Read-write, blocks.dat now holds every committed block durably, so
-        // the data files may be cut (dropping the ring) in any order.
-        let (l, s, u) = data_lengths(self.latest.map_or(0, |b| b.leaf_count));
-        let mode = self.mode;
-        for (file, expected) in [
-            (&mut self.leaves, l),
-            (&mut self.subtrees, s),
-            (&mut self.upper, u),
-        ] {
+        restore.sort_by_key(|e| e.index);
+        if let Some(i) = (top.durable..count).find(|i| !seen.contains(i)) {
+            return Err(self.blocks.bad_record(
+                i * BLOCK_RECORD as u64,
+                "block record neither known durable nor in the commit ring",
+            ));
+        }
+        if top.durable > 0 {
+            let first_record = self.decode_record_at(0)?;
+            if first_record.number != first {
+                return Err(self
+                    .blocks
+                    .bad_record(0, "first block record disagrees with the commit ring"));
+            }
+        }
+        // Nothing past the last commit, unless a rewind voided it.
+        let past = count * BLOCK_RECORD as u64;
+        if !top.rewind()
+            && let Some(at) = self.blocks.first_nonzero(past)?
+        {
+            let record = at / BLOCK_RECORD as u64 * BLOCK_RECORD as u64;
+            return Err(self.blocks.bad_record(
+                record,
+                "block record past the last commit in the commit ring",
+            ));
+        }
+        let (l, s, u) = data_lengths(top.info.leaf_count);
+        self.check_lengths(l, s, u)?;
+        self.first_block = Some(first);
+        self.latest = Some(top.info);
+        self.top = Some(top);
+        self.blocks.len = past;
+        if self.mode == Mode::ReadOnly {
+            self.overlay = restore;
+            self.leaves.len = l;
+            self.subtrees.len = s;
+            self.upper.len = u;
+            return Ok(());
+        }
+        // Read-write: blocks.dat holds exactly the committed records,
+        // durably, before the ring says so and before data is cut.
+        for e in &restore {
+            warn!(target: "cairn::qmtree", block = e.info.number, "restoring a block record from the commit ring");
+            self.blocks
+                .file
+                .write_all_at(
+                    &format::encode_block(&e.info),
+                    e.index * BLOCK_RECORD as u64,
+                )
+                .map_err(io_err(&self.blocks.path))?;
+        }
+        self.checkpoint("open:restored")?;
+        if self.blocks.disk_len != past || top.durable < count {
+            self.blocks.truncate(past)?;
+        }
+        self.blocks_durable = count;
+        self.checkpoint("open:blocks-cut")?;
+        if top.durable < count || top.rewind() {
+            self.write_entry(RingEntry {
+                seq: top.seq + 1,
+                info: top.info,
+                index: top.index,
+                prev_leaf_count: top.info.leaf_count,
+                durable: count,
+                data_crc: 0,
+                flags: format::RING_DATA_SYNCED,
+            })?;
+            self.checkpoint("open:entry")?;
+        }
+        self.cut_data(l, s, u)
+    }
+
+    /// A store without a commit: `blocks.dat` must hold no record.
+    fn recover_empty(&mut self) -> Result<()> {
+        if let Some(at) = self.blocks.first_nonzero(0)? {
+            let record = at / BLOCK_RECORD as u64 * BLOCK_RECORD as u64;
+            return Err(self
+                .blocks
+                .bad_record(record, "block record, but the commit ring holds no commit"));
+        }
+        let (l, s, u) = data_lengths(0);
+        self.check_lengths(l, s, u)?;
+        if self.mode == Mode::ReadOnly {
+            self.blocks.len = 0;
+            self.leaves.len = l;
+            self.subtrees.len = s;
+            self.upper.len = u;
+            return Ok(());
+        }
+        if self.blocks.len > 0 {
+            self.blocks.truncate(0)?;
+        }
+        self.cut_data(l, s, u)
+    }
+
+    /// The data files hold at least what the last commit covers.
+    fn check_lengths(&self, l: u64, s: u64, u: u64) -> Result<()> {
+        for (file, expected) in [(&self.leaves, l), (&self.subtrees, s), (&self.upper, u)] {
             if file.len < expected {
                 return Err(Error::Truncated {
                     path: file.path.clone(),
@@ -546,73 +622,138 @@ impl FileBackend {
                     actual: file.len,
                 });
             }
-            if file.len > expected {
-                if mode == Mode::ReadWrite {
+        }
+        Ok(())
+    }
+
+    /// Cuts the data files at the last commit's lengths (dropping data
+    /// appended after it and preallocated zeros).
+    fn cut_data(&mut self, l: u64, s: u64, u: u64) -> Result<()> {
+        for (file, expected) in [
+            (&mut self.leaves, l),
+            (&mut self.subtrees, s),
+            (&mut self.upper, u),
+        ] {
+            if file.disk_len > expected {
+                if file.len > expected {
                     debug!(target: "cairn::qmtree", path = %file.path.display(), bytes = file.len - expected, "dropping data written after the last commit");
-                    file.truncate(expected)?;
-                } else {
-                    file.len = expected;
                 }
+                file.truncate(expected)?;
             }
         }
         Ok(())
     }
 
-    /// The well-formed commit-ring entries, by index.
-    fn read_ring(&self) -> Result<Vec<RingEntry>> {
-        let Some(at) = self.leaves.ring_offset() else {
-            return Ok(Vec::new());
-        };
-        let mut buf = vec![0u8; RING_BYTES as usize];
-        self.leaves
-            .file
-            .read_exact_at(&mut buf, at)
-            .map_err(io_err(&self.leaves.path))?;
-        let mut ring: Vec<RingEntry> = buf
+    /// Reads and checks the commit ring (the first page of `leaves.dat`).
+    ///
+    /// Slot `s` holds the entry whose sequence number is the largest
+    /// `≤ top` that is `s (mod 32)` (zeros if there is none), except the
+    /// slot the next write goes to, which a crash may have left torn or
+    /// holding an interrupted commit. The newest entry is dropped when it
+    /// is an interrupted commit: its CRC of the block's leaf records does
+    /// not match them.
+    fn read_ring(&self) -> Result<RingState> {
+        let mut page = vec![0u8; RING_BYTES as usize];
+        self.leaves.read_at(&mut page, 0)?;
+        let slots: Vec<Option<RingEntry>> = page
             .chunks_exact(RING_RECORD)
             .zip(0..)
-            .filter_map(|(r, slot)| format::decode_ring(r).filter(|e| e.index % RING_SLOTS == slot))
+            .map(|(r, slot)| format::decode_ring(r).filter(|e| e.seq % RING_SLOTS == slot))
             .collect();
-        ring.sort_by_key(|e| e.index);
-        if let Some(top) = ring.last() {
-            // Records older than the ring's window are in blocks.dat, so the
-            // newest entry is at most RING_SLOTS records past its end.
-            let bound = self.blocks.disk_len / BLOCK_RECORD as u64 + RING_SLOTS;
-            let first = top.info.number - top.index;
-            if top.index > bound
-                || ring
-                    .iter()
-                    .any(|e| e.info.number - e.index != first || e.index + RING_SLOTS <= top.index)
-            {
-                return Err(Error::BadRecord {
-                    path: self.leaves.path.clone(),
-                    offset: at,
-                    what: "commit ring entries disagree",
-                });
+        let slot_offset = |seq: u64| (seq % RING_SLOTS) * RING_RECORD as u64;
+        let zero = |slot: u64| {
+            page[(slot as usize) * RING_RECORD..][..RING_RECORD]
+                .iter()
+                .all(|&b| b == 0)
+        };
+        let Some(mut top) = slots.iter().flatten().max_by_key(|e| e.seq).copied() else {
+            return match (0..RING_SLOTS).find(|&s| !zero(s)) {
+                Some(s) => Err(self.leaves.corrupted(s * RING_RECORD as u64)),
+                None => Ok(RingState::default()),
+            };
+        };
+        if !top.data_synced() {
+            let (start, end) = (
+                format::leaf_offset(top.prev_leaf_count),
+                format::leaf_offset(top.info.leaf_count),
+            );
+            if self.leaves.crc_of(start, end)? != Some(top.data_crc) {
+                debug!(target: "cairn::qmtree", block = top.info.number, "dropping a commit whose leaf records were not durable");
+                let Some(seq) = top.seq.checked_sub(1) else {
+                    // The first commit never completed: the store is empty.
+                    if let Some(s) = (1..RING_SLOTS).find(|&s| !zero(s)) {
+                        return Err(self.leaves.corrupted(s * RING_RECORD as u64));
+                    }
+                    return Ok(RingState::default());
+                };
+                top = slots[(seq % RING_SLOTS) as usize]
+                    .filter(|e| e.seq == seq)
+                    .ok_or_else(|| self.leaves.corrupted(slot_offset(seq)))?;
             }
         }
-        Ok(ring)
+        // Every slot but the next write's holds what the sequence puts there.
+        let mut entries = Vec::with_capacity(RING_SLOTS as usize);
+        for slot in 0..RING_SLOTS {
+            let back = (top.seq % RING_SLOTS + RING_SLOTS - slot) % RING_SLOTS;
+            let expected = top.seq.checked_sub(back);
+            let found = slots[slot as usize];
+            match (expected, found) {
+                (Some(seq), Some(e)) if e.seq == seq => entries.push(e),
+                _ if back == RING_SLOTS - 1 => {}
+                (None, _) if zero(slot) => {}
+                _ => return Err(self.leaves.corrupted(slot * RING_RECORD as u64)),
+            }
+        }
+        entries.sort_by_key(|e| e.seq);
+        // The current history starts at the newest rewind entry.
+        let start = entries.iter().rposition(RingEntry::rewind).unwrap_or(0);
+        let history = entries.split_off(start);
+        let first = top.info.number - top.index;
+        let disagree = |e: &RingEntry| {
+            self.leaves
+                .bad_record(slot_offset(e.seq), "commit ring entries disagree")
+        };
+        if let Some(e) = entries
+            .iter()
+            .chain(&history)
+            .find(|e| e.info.number - e.index != first)
+        {
+            return Err(disagree(e));
+        }
+        for pair in history.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let same = b.index == a.index && b.info == a.info;
+            let next = b.index == a.index + 1
+                && b.prev_leaf_count == a.info.leaf_count
+                && b.info.leaf_count >= a.info.leaf_count;
+            if b.seq != a.seq + 1 || !(same || next) || b.durable < a.durable {
+                return Err(disagree(b));
+            }
+        }
+        Ok(RingState {
+            top: Some(top),
+            history,
+        })
     }
 
     /// Block record `index`: from the overlay, else from `blocks.dat`.
     fn record(&self, index: u64) -> Result<BlockInfo> {
         match self.overlay.binary_search_by_key(&index, |e| e.index) {
             Ok(i) => Ok(self.overlay[i].info),
-            Err(_) => self.read_block_record(index),
+            Err(_) => self.decode_record_at(index),
         }
     }
 
-    fn read_block_record(&self, index: u64) -> Result<BlockInfo> {
+    /// Block record `index` as `blocks.dat` holds it.
+    fn decode_record_at(&self, index: u64) -> Result<BlockInfo> {
         let offset = index * BLOCK_RECORD as u64;
         let mut r = [0u8; BLOCK_RECORD];
-        self.blocks.read_at(&mut r, offset)?;
+        self.blocks.read_raw(&mut r, offset)?;
         format::decode_block(&r).map_err(|p| match p {
             BlockProblem::Checksum => self.blocks.corrupted(offset),
-            BlockProblem::Lengths => Error::BadRecord {
-                path: self.blocks.path.clone(),
-                offset,
-                what: "recorded file lengths do not match the leaf count",
-            },
+            BlockProblem::Lengths => self
+                .blocks
+                .bad_record(offset, "recorded file lengths do not match the leaf count"),
         })
     }
 
@@ -628,63 +769,153 @@ impl FileBackend {
 
     /// Makes every `blocks.dat` record written so far durable.
     fn sync_blocks(&mut self) -> Result<()> {
-        self.blocks.sync()?;
+        self.blocks.sync(self.sync)?;
         self.blocks_durable = self.blocks.len / BLOCK_RECORD as u64;
+        self.oldest_unsynced = None;
         Ok(())
     }
 
-    /// Room in `leaves.dat` up to `end` (and the ring past it). Growing
-    /// moves the ring to the new end of the file, so every block it stands
-    /// for must be durable in `blocks.dat` first.
-    fn reserve_leaves(&mut self, end: u64) -> Result<()> {
-        if self.leaves.needs_growth(end) {
+    /// Makes entry `seq`'s slot free to reuse: the entry there is
+    /// `seq − 32`; if its `blocks.dat` record may not be durable yet,
+    /// `blocks.dat` is synced (once per 32 entries at most). Called before
+    /// an entry's `durable` field is read from `blocks_durable`.
+    fn free_slot(&mut self, seq: u64) -> Result<()> {
+        if self
+            .oldest_unsynced
+            .is_some_and(|oldest| oldest + RING_SLOTS <= seq)
+        {
             self.sync_blocks()?;
-            self.leaves.grow(end)?;
         }
         Ok(())
     }
 
-    /// The durable part of a commit: after it returns, block `index` is in
-    /// the commit ring, durably, with everything it covers.
-    ///
-    /// 1. `subtrees.dat` and `upper.dat` are synced (when written to): the
-    ///    entry will point past their data.
-    /// 2. If the entry's slot holds block `index - RING_SLOTS` whose record
-    ///    may not be durable yet, `blocks.dat` is synced (once per
-    ///    [`RING_SLOTS`] blocks).
-    /// 3. The entry is written to the ring, with the CRC of the block's leaf
-    ///    records (written since the last commit), and `leaves.dat` is
-    ///    synced: one `fdatasync` makes both the leaf records and the entry
-    ///    durable. Writeback may store the entry before the leaf records; a
-    ///    crash in between leaves an entry whose CRC does not match, which
-    ///    recovery drops (that commit never returned). A block with more
-    ///    than [`RING_CHECK_LIMIT`] leaf bytes syncs them before writing the
-    ///    entry instead, and says so in it.
-    ///
-    /// The `blocks.dat` record, written after this, becomes durable at step
-    /// 2 of a later commit, at a rewind, or on close.
-    fn commit_durably(&mut self, block: &BlockInfo, index: u64) -> Result<()> {
-        self.subtrees.sync()?;
-        self.upper.sync()?;
-        self.reserve_leaves(self.leaves.len)?;
-        if index >= RING_SLOTS && self.blocks_durable <= index - RING_SLOTS {
-            self.sync_blocks()?;
+    /// Writes `entry` to its ring slot (see [`FileBackend::free_slot`]) and
+    /// makes it durable (one `fdatasync` of `leaves.dat`, which also covers
+    /// the leaf records written since the last one).
+    fn write_entry(&mut self, entry: RingEntry) -> Result<()> {
+        self.free_slot(entry.seq)?;
+        let slot = entry.seq % RING_SLOTS;
+        self.leaves
+            .write_in_place(&format::encode_ring(&entry), slot * RING_RECORD as u64)?;
+        self.leaves.sync(self.sync)?;
+        self.top = Some(entry);
+        Ok(())
+    }
+
+    /// The next ring entry's sequence number.
+    fn next_seq(&self) -> u64 {
+        self.top.map_or(0, |t| t.seq + 1)
+    }
+
+    /// See "Commit" in the crate docs.
+    fn commit_inner(&mut self, block: &BlockInfo) -> Result<()> {
+        self.check_writable()?;
+        let (l, s, u) = data_lengths(block.leaf_count);
+        for (file, expected) in [(&self.leaves, l), (&self.subtrees, s), (&self.upper, u)] {
+            if file.len != expected {
+                return Err(
+                    file.bad_record(file.len, "length at commit differs from the leaf count's")
+                );
+            }
         }
+        let index = block.number - self.first_block.unwrap_or(block.number);
+        self.subtrees.sync(self.sync)?;
+        self.upper.sync(self.sync)?;
         let prev_leaf_count = self.latest.map_or(0, |b| b.leaf_count);
-        let data_synced = self.leaves.len - data_lengths(prev_leaf_count).0 > RING_CHECK_LIMIT;
-        if data_synced {
-            self.leaves.sync()?;
+        let mut flags = 0;
+        if self.leaves.len - format::leaf_offset(prev_leaf_count) > RING_CHECK_LIMIT {
+            self.leaves.sync(self.sync)?;
+            flags |= format::RING_DATA_SYNCED;
         }
-        let entry = RingEntry {
+        let seq = self.next_seq();
+        self.free_slot(seq)?;
+        let data_crc = core::mem::take(&mut self.leaf_crc).finalize();
+        self.write_entry(RingEntry {
+            seq,
             info: *block,
             index,
             prev_leaf_count,
-            data_crc: core::mem::take(&mut self.leaf_crc).finalize(),
-            data_synced,
+            durable: self.blocks_durable,
+            data_crc,
+            flags,
+        })?;
+        self.blocks.append(&format::encode_block(block))?;
+        self.oldest_unsynced.get_or_insert(seq);
+        self.first_block.get_or_insert(block.number);
+        self.latest = Some(*block);
+        Ok(())
+    }
+
+    /// See "Rewind" in the crate docs.
+    fn truncate_inner(&mut self, block: &BlockInfo) -> Result<()> {
+        self.check_writable()?;
+        let Some(first) = self.first_block else {
+            return Err(Error::BlockNotFound {
+                block: block.number,
+            });
         };
-        self.leaves
-            .write_ring(index % RING_SLOTS, &format::encode_ring(&entry))?;
-        self.leaves.sync()
+        let count = block.number - first + 1;
+        self.sync_blocks()?;
+        self.checkpoint("rewind:synced")?;
+        self.write_entry(RingEntry {
+            seq: self.next_seq(),
+            info: *block,
+            index: count - 1,
+            prev_leaf_count: block.leaf_count,
+            durable: count,
+            data_crc: 0,
+            flags: format::RING_DATA_SYNCED | format::RING_REWIND,
+        })?;
+        self.checkpoint("rewind:entry")?;
+        self.blocks.truncate(count * BLOCK_RECORD as u64)?;
+        self.blocks_durable = count;
+        self.checkpoint("rewind:blocks-cut")?;
+        let (l, s, u) = data_lengths(block.leaf_count);
+        self.leaves.truncate(l)?;
+        self.checkpoint("rewind:leaves-cut")?;
+        self.subtrees.truncate(s)?;
+        self.upper.truncate(u)?;
+        self.leaf_crc = crc32fast::Hasher::new();
+        self.latest = Some(*block);
+        Ok(())
+    }
+
+    /// The clean close: `blocks.dat` synced, then a ring entry saying every
+    /// record is durable (so that a `blocks.dat` cut short later is an
+    /// error, not a shorter history), then the preallocated space given
+    /// back. Each step leaves a store that opens at the same block.
+    fn close(&mut self) -> Result<()> {
+        if let (Some(top), Some(latest), Some(first)) = (self.top, self.latest, self.first_block) {
+            let index = latest.number - first;
+            if top.durable <= index || top.rewind() || top.info != latest {
+                self.sync_blocks()?;
+                self.checkpoint("close:synced")?;
+                self.write_entry(RingEntry {
+                    seq: top.seq + 1,
+                    info: latest,
+                    index,
+                    prev_leaf_count: latest.leaf_count,
+                    durable: index + 1,
+                    data_crc: 0,
+                    flags: format::RING_DATA_SYNCED,
+                })?;
+                self.checkpoint("close:entry")?;
+            }
+        }
+        self.leaves.trim()?;
+        self.checkpoint("close:trimming")?;
+        self.subtrees.trim()?;
+        self.upper.trim()?;
+        self.blocks.trim()
+    }
+
+    /// Runs a write; an error leaves the files as a crash would.
+    fn guard<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let out = f(self);
+        if out.is_err() {
+            self.broken = true;
+        }
+        out
     }
 
     /// Blocks committed in this store (its first block to its latest).
@@ -695,11 +926,6 @@ impl FileBackend {
         }
     }
 
-    /// Whether `blocks.dat` holds a record for every committed block.
-    fn blocks_complete(&self) -> bool {
-        self.blocks.len == self.block_count() * BLOCK_RECORD as u64
-    }
-
     /// The four data files (a read-only open leaves bytes past the last
     /// commit in place; `len` is the committed length, `disk_len` the real one).
     pub(crate) fn files(&self) -> [&DataFile; 4] {
@@ -708,31 +934,14 @@ impl FileBackend {
 }
 
 impl Drop for FileBackend {
-    /// A clean close: makes `blocks.dat` durable, so that the commit ring is
-    /// no longer needed, and gives back the space past the logical ends.
-    /// Not needed for correctness (the next open does the same), so errors
-    /// are only logged.
+    /// The clean close (see the crate docs). Not needed for correctness
+    /// (the next open recovers the same block), so errors are only logged.
     fn drop(&mut self) {
-        if self.mode != Mode::ReadWrite || !self.sync {
+        if self.mode != Mode::ReadWrite || self.broken {
             return;
         }
-        if !self.blocks_complete() {
-            // A commit failed after its ring entry: the ring must stay.
-            return;
-        }
-        if let Err(e) = self.sync_blocks() {
-            warn!(target: "cairn::qmtree", error = %e, "could not sync the block records on close");
-            return;
-        }
-        for file in [
-            &mut self.leaves,
-            &mut self.subtrees,
-            &mut self.upper,
-            &mut self.blocks,
-        ] {
-            if let Err(e) = file.trim() {
-                warn!(target: "cairn::qmtree", error = %e, "could not give back preallocated space");
-            }
+        if let Err(e) = self.close() {
+            warn!(target: "cairn::qmtree", error = %e, "clean close of the QMTree store failed");
         }
     }
 }
@@ -771,6 +980,11 @@ fn create_store(dir: &Path) -> Result<()> {
     for name in [BLOCKS_FILE, LEAVES_FILE, SUBTREES_FILE, UPPER_FILE] {
         let path = dir.join(name);
         let f = File::create(&path).map_err(io_err(&path))?;
+        if name == LEAVES_FILE {
+            // The empty commit ring.
+            f.write_all_at(&[0u8; RING_BYTES as usize], 0)
+                .map_err(io_err(&path))?;
+        }
         f.sync_all().map_err(io_err(&path))?;
     }
     // FORMAT appears last and atomically: a store without it was never created.
@@ -825,98 +1039,48 @@ fn check_format(path: &Path) -> Result<()> {
 
 impl Backend for FileBackend {
     fn put_components(&mut self, first_tx: u64, leaves: &[LeafComponents]) -> Result<()> {
-        self.check_writable()?;
-        if first_tx * LEAF_RECORD as u64 != self.leaves.len {
-            return Err(Error::BadRecord {
-                path: self.leaves.path.clone(),
-                offset: self.leaves.len,
-                what: "append out of order",
-            });
-        }
-        self.buf.clear();
-        for (i, c) in leaves.iter().enumerate() {
-            format::encode_leaf(first_tx + i as u64, c, &mut self.buf);
-        }
-        self.reserve_leaves(self.leaves.len + self.buf.len() as u64)?;
-        self.leaf_crc.update(&self.buf);
-        self.leaves.append(&self.buf)
+        self.guard(|b| {
+            b.check_writable()?;
+            if format::leaf_offset(first_tx) != b.leaves.len {
+                return Err(b.leaves.bad_record(b.leaves.len, "append out of order"));
+            }
+            b.buf.clear();
+            for (i, c) in leaves.iter().enumerate() {
+                format::encode_leaf(first_tx + i as u64, c, &mut b.buf);
+            }
+            b.leaf_crc.update(&b.buf);
+            b.leaves.append(&b.buf)
+        })
     }
 
     fn put_subtree(&mut self, index: u64, subtree: &Subtree) -> Result<()> {
-        self.check_writable()?;
-        if index * SUBTREE_RECORD as u64 != self.subtrees.len {
-            return Err(Error::BadRecord {
-                path: self.subtrees.path.clone(),
-                offset: self.subtrees.len,
-                what: "append out of order",
-            });
-        }
-        self.buf.clear();
-        format::encode_subtree(index, subtree, &mut self.buf);
-        self.subtrees.append(&self.buf)
+        self.guard(|b| {
+            b.check_writable()?;
+            if index * SUBTREE_RECORD as u64 != b.subtrees.len {
+                return Err(b.subtrees.bad_record(b.subtrees.len, "append out of order"));
+            }
+            b.buf.clear();
+            format::encode_subtree(index, subtree, &mut b.buf);
+            b.subtrees.append(&b.buf)
+        })
     }
 
     fn put_upper(&mut self, pos: u64, node: &B256) -> Result<()> {
-        self.check_writable()?;
-        if pos * UPPER_RECORD as u64 != self.upper.len {
-            return Err(Error::BadRecord {
-                path: self.upper.path.clone(),
-                offset: self.upper.len,
-                what: "append out of order",
-            });
-        }
-        self.upper.append(&format::encode_upper(pos, node))
+        self.guard(|b| {
+            b.check_writable()?;
+            if pos * UPPER_RECORD as u64 != b.upper.len {
+                return Err(b.upper.bad_record(b.upper.len, "append out of order"));
+            }
+            b.upper.append(&format::encode_upper(pos, node))
+        })
     }
 
     fn commit(&mut self, block: &BlockInfo) -> Result<()> {
-        self.check_writable()?;
-        let (l, s, u) = data_lengths(block.leaf_count);
-        for (file, expected) in [(&self.leaves, l), (&self.subtrees, s), (&self.upper, u)] {
-            if file.len != expected {
-                return Err(Error::BadRecord {
-                    path: file.path.clone(),
-                    offset: file.len,
-                    what: "length at commit differs from the leaf count's",
-                });
-            }
-        }
-        let index = block.number - self.first_block.unwrap_or(block.number);
-        if self.sync {
-            self.commit_durably(block, index)?;
-        }
-        self.blocks.append(&format::encode_block(block))?;
-        self.first_block.get_or_insert(block.number);
-        self.latest = Some(*block);
-        Ok(())
+        self.guard(|b| b.commit_inner(block))
     }
 
     fn truncate(&mut self, block: &BlockInfo) -> Result<()> {
-        self.check_writable()?;
-        let Some(first) = self.first_block else {
-            return Err(Error::BlockNotFound {
-                block: block.number,
-            });
-        };
-        if self.sync {
-            // Every block the ring stands for durable in blocks.dat, then the
-            // ring gone (with leaves.dat's preallocation): from here on
-            // blocks.dat alone decides, as it must once it is cut.
-            self.sync_blocks()?;
-            let len = self.leaves.len;
-            self.leaves.truncate(len)?;
-        }
-        // The block file first: once it ends at `block`, a crash at any later
-        // point reopens at `block` and cuts the data files there.
-        let count = block.number - first + 1;
-        self.blocks.truncate(count * BLOCK_RECORD as u64)?;
-        self.blocks_durable = count;
-        let (l, s, u) = data_lengths(block.leaf_count);
-        self.leaves.truncate(l)?;
-        self.subtrees.truncate(s)?;
-        self.upper.truncate(u)?;
-        self.leaf_crc = crc32fast::Hasher::new();
-        self.latest = Some(*block);
-        Ok(())
+        self.guard(|b| b.truncate_inner(block))
     }
 
     fn latest_block(&self) -> Result<Option<BlockInfo>> {
@@ -936,24 +1100,23 @@ impl Backend for FileBackend {
         }
         let info = self.record(number - first)?;
         if info.number != number {
-            return Err(Error::BadRecord {
-                path: self.blocks.path.clone(),
-                offset: (number - first) * BLOCK_RECORD as u64,
-                what: "block record holds another block number",
-            });
+            return Err(self.blocks.bad_record(
+                (number - first) * BLOCK_RECORD as u64,
+                "block record holds another block number",
+            ));
         }
         Ok(Some(info))
     }
 
     fn components(&self, first: u64, count: usize) -> Result<Vec<LeafComponents>> {
         let mut buf = vec![0u8; count * LEAF_RECORD];
-        self.leaves.read_at(&mut buf, first * LEAF_RECORD as u64)?;
+        self.leaves.read_at(&mut buf, format::leaf_offset(first))?;
         buf.chunks_exact(LEAF_RECORD)
             .enumerate()
             .map(|(i, r)| {
                 let tx = first + i as u64;
                 format::decode_leaf(tx, r)
-                    .ok_or_else(|| self.leaves.corrupted(tx * LEAF_RECORD as u64))
+                    .ok_or_else(|| self.leaves.corrupted(format::leaf_offset(tx)))
             })
             .collect()
     }
@@ -990,15 +1153,20 @@ mod tests {
         (h(0), h(1), h(2))
     }
 
-    /// Block `b` has `(b * 37) % 250` leaves (some blocks are empty).
-    fn fill<B: Backend>(tree: &mut QmTree<B>, blocks: core::ops::Range<u64>) {
+    /// Block `b` has `(b * 37) % 250` leaves (some blocks are empty), or,
+    /// with `salt`, other contents.
+    fn fill_salted<B: Backend>(tree: &mut QmTree<B>, blocks: core::ops::Range<u64>, salt: u64) {
         for b in blocks {
-            for _ in 0..(b * 37) % 250 {
-                let (x, y, z) = leaf(tree.leaf_count());
+            for _ in 0..(b * 37 + salt) % 250 {
+                let (x, y, z) = leaf(tree.leaf_count() + salt * 1_000_003);
                 tree.append_next(x, y, z).unwrap();
             }
             tree.commit_block(b).unwrap();
         }
+    }
+
+    fn fill<B: Backend>(tree: &mut QmTree<B>, blocks: core::ops::Range<u64>) {
+        fill_salted(tree, blocks, 0);
     }
 
     fn reference(blocks: u64) -> MemoryTree {
@@ -1007,24 +1175,36 @@ mod tests {
         t
     }
 
-    /// Leaves the files as a crash would: no clean close (which would make
-    /// `blocks.dat` durable and cut the preallocated tails and the ring).
+    /// Leaves the files as a crash of the process would: no clean close.
     fn crash(store: Store) {
         let mut backend = store.into_backend();
         backend.mode = Mode::ReadOnly;
     }
 
-    fn read_only(dir: &Path) -> Store {
+    fn read_only(dir: &Path) -> Result<Store> {
         let options = StoreOptions {
             create: false,
             sync: false,
         };
-        QmTree::with_backend(FileBackend::open(dir, options, Mode::ReadOnly).unwrap()).unwrap()
+        QmTree::with_backend(FileBackend::open(dir, options, Mode::ReadOnly)?)
     }
 
     fn zero(path: &Path, offset: u64, len: usize) {
         let f = OpenOptions::new().write(true).open(path).unwrap();
         f.write_all_at(&vec![0u8; len], offset).unwrap();
+    }
+
+    fn cut(path: &Path, len: u64) {
+        OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+    }
+
+    fn file_len(dir: &Path, name: &str) -> u64 {
+        fs::metadata(dir.join(name)).unwrap().len()
     }
 
     fn assert_roots(store: &Store, reference: &MemoryTree, blocks: core::ops::Range<u64>) {
@@ -1037,13 +1217,23 @@ mod tests {
         }
     }
 
+    fn is_blocks_error(e: &Error, offset: u64) -> bool {
+        match e {
+            Error::BadRecord {
+                path, offset: o, ..
+            }
+            | Error::Corrupted { path, offset: o } => path.ends_with(BLOCKS_FILE) && *o == offset,
+            _ => false,
+        }
+    }
+
     #[test]
     fn preallocated_tails_are_given_back_on_close() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap();
         fill(&mut s, 0..20);
         let b = s.backend();
-        assert!(b.leaves.disk_len >= b.leaves.len + RING_BYTES);
+        assert!(b.leaves.disk_len > b.leaves.len);
         assert!(b.blocks.disk_len > b.blocks.len);
         let latest = s.latest_block().unwrap();
         drop(s);
@@ -1054,12 +1244,83 @@ mod tests {
             (UPPER_FILE, u),
             (BLOCKS_FILE, 20 * BLOCK_RECORD as u64),
         ] {
-            assert_eq!(
-                fs::metadata(dir.path().join(name)).unwrap().len(),
-                len,
-                "{name}"
-            );
+            assert_eq!(file_len(dir.path(), name), len, "{name}");
         }
+    }
+
+    /// The audit's repro: after a clean close, `blocks.dat` cut by one
+    /// record, to a partial record, or its last records zeroed. Both opens
+    /// refuse it, naming `blocks.dat` and the offset, and change nothing.
+    #[test]
+    fn a_damaged_blocks_dat_after_a_clean_close_is_an_error() {
+        for sync in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let options = StoreOptions { create: true, sync };
+            let mut s = Store::open_with(dir.path(), options).unwrap();
+            fill(&mut s, 0..50);
+            drop(s);
+            let blocks = dir.path().join(BLOCKS_FILE);
+            let full = fs::read(&blocks).unwrap();
+            let last = 49 * BLOCK_RECORD as u64;
+            // (what, cut the file to, zero a range)
+            let damages = [
+                ("one record cut", Some(last), None),
+                ("partial record", Some(last + 77), None),
+                ("last record zeroed", None, Some((last, BLOCK_RECORD))),
+                ("all zeroed", None, Some((0, full.len()))),
+            ];
+            for (what, cut_to, zeroed) in damages {
+                if let Some(len) = cut_to {
+                    cut(&blocks, len);
+                }
+                if let Some((offset, len)) = zeroed {
+                    zero(&blocks, offset, len);
+                }
+                for e in [
+                    read_only(dir.path()).unwrap_err(),
+                    inspect(dir.path(), false).unwrap_err(),
+                    Store::open_with(dir.path(), options).unwrap_err(),
+                ] {
+                    assert!(is_blocks_error(&e, last), "sync {sync}, {what}: {e}");
+                }
+                let (l, _, _) = data_lengths(reference(50).latest_block().unwrap().leaf_count);
+                assert_eq!(file_len(dir.path(), LEAVES_FILE), l, "{what}: nothing cut");
+                fs::write(&blocks, &full).unwrap();
+                let s = Store::open_with(dir.path(), options).unwrap();
+                assert_eq!(s.latest_block().map(|b| b.number), Some(49), "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_lost_commit_ring_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        fill(&mut s, 0..10);
+        drop(s);
+        let leaves = dir.path().join(LEAVES_FILE);
+        zero(&leaves, 0, RING_BYTES as usize);
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(Error::BadRecord { path, offset: 0, .. }) if path.ends_with(BLOCKS_FILE)
+        ));
+        // One damaged entry that is not the newest.
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        fill(&mut s, 0..40);
+        let top = s.backend().top.unwrap().seq;
+        drop(s);
+        let slot = (top - 5) % RING_SLOTS * RING_RECORD as u64;
+        zero(&dir.path().join(LEAVES_FILE), slot + 20, 1);
+        let f = OpenOptions::new()
+            .write(true)
+            .open(dir.path().join(LEAVES_FILE))
+            .unwrap();
+        f.write_all_at(&[0xAA], slot + 20).unwrap();
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(Error::Corrupted { path, offset }) if path.ends_with(LEAVES_FILE) && offset == slot
+        ));
     }
 
     #[test]
@@ -1067,31 +1328,84 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap();
         fill(&mut s, 0..100);
+        let durable = s.backend().top.unwrap().durable;
+        assert!(durable < 100 && durable + RING_SLOTS >= 99, "{durable}");
         crash(s);
-        // The records of the last ten blocks never reached the disk.
+        // The records after the last sync never reached the disk.
         let blocks = dir.path().join(BLOCKS_FILE);
-        zero(&blocks, 90 * BLOCK_RECORD as u64, 10 * BLOCK_RECORD);
+        zero(
+            &blocks,
+            durable * BLOCK_RECORD as u64,
+            (100 - durable) as usize * BLOCK_RECORD,
+        );
         let r = reference(100);
 
-        let ro = read_only(dir.path());
+        let ro = read_only(dir.path()).unwrap();
         assert_eq!(ro.latest_block().map(|b| b.number), Some(99));
-        assert_roots(&ro, &r, 80..100);
+        assert_roots(&ro, &r, 60..100);
         drop(ro);
         assert_eq!(inspect(dir.path(), true).unwrap().checked_blocks, 100);
 
         let mut s = Store::open(dir.path()).unwrap();
         assert_eq!(s.latest_block().map(|b| b.number), Some(99));
-        // The read-write open wrote them back and dropped the ring.
         assert!(s.backend().overlay.is_empty());
-        assert_eq!(
-            fs::metadata(&blocks).unwrap().len(),
-            100 * BLOCK_RECORD as u64
-        );
+        assert_eq!(file_len(dir.path(), BLOCKS_FILE), 100 * BLOCK_RECORD as u64);
+        // The open recorded that every record is durable now.
+        assert_eq!(s.backend().top.unwrap().durable, 100);
         assert_roots(&s, &r, 0..100);
         fill(&mut s, 100..140);
         drop(s);
         let s = Store::open(dir.path()).unwrap();
         assert_roots(&s, &reference(140), 0..140);
+    }
+
+    /// At every ring position (the syncs of `blocks.dat` included), a crash
+    /// that loses every record not yet synced recovers every block.
+    #[test]
+    fn every_ring_position_recovers_lost_block_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = reference(100);
+        let mut s = Store::open(dir.path()).unwrap();
+        for blocks in 0..100 {
+            fill(&mut s, blocks..blocks + 1);
+            // The files as a crash now would leave them.
+            let snap = tempfile::tempdir().unwrap();
+            for name in [
+                FORMAT_FILE,
+                LEAVES_FILE,
+                SUBTREES_FILE,
+                UPPER_FILE,
+                BLOCKS_FILE,
+            ] {
+                fs::copy(dir.path().join(name), snap.path().join(name)).unwrap();
+            }
+            let durable = s.backend().top.unwrap().durable;
+            zero(
+                &snap.path().join(BLOCKS_FILE),
+                durable * BLOCK_RECORD as u64,
+                (blocks + 1 - durable) as usize * BLOCK_RECORD,
+            );
+            let reopened =
+                read_only(snap.path()).unwrap_or_else(|e| panic!("{} blocks: {e}", blocks + 1));
+            assert_eq!(reopened.latest_block(), r.block(blocks).ok());
+            drop(reopened);
+            let reopened =
+                Store::open(snap.path()).unwrap_or_else(|e| panic!("{} blocks: {e}", blocks + 1));
+            assert_eq!(reopened.latest_block(), r.block(blocks).ok());
+        }
+    }
+
+    #[test]
+    fn a_record_below_the_durable_mark_is_not_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        fill(&mut s, 0..100);
+        let durable = s.backend().top.unwrap().durable;
+        crash(s);
+        let offset = (durable - 1) * BLOCK_RECORD as u64;
+        zero(&dir.path().join(BLOCKS_FILE), offset, BLOCK_RECORD);
+        let e = Store::open(dir.path()).unwrap_err();
+        assert!(is_blocks_error(&e, offset), "{e}");
     }
 
     #[test]
@@ -1112,10 +1426,10 @@ mod tests {
         );
         zero(
             &dir.path().join(LEAVES_FILE),
-            (last.leaf_count - 1) * LEAF_RECORD as u64,
+            format::leaf_offset(last.leaf_count - 1),
             LEAF_RECORD,
         );
-        assert_eq!(read_only(dir.path()).latest_block(), Some(before));
+        assert_eq!(read_only(dir.path()).unwrap().latest_block(), Some(before));
         let mut s = Store::open(dir.path()).unwrap();
         assert_eq!(s.latest_block(), Some(before));
         fill(&mut s, 49..60);
@@ -1127,14 +1441,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap();
         fill(&mut s, 0..10);
+        let top = s.backend().top.unwrap().seq;
         crash(s);
-        // Ring entry 9 lost, record 9 present: recovery cannot tell which
+        // Ring entry 9 torn, record 9 present: recovery cannot tell which
         // to believe.
-        let leaves = dir.path().join(LEAVES_FILE);
-        let len = fs::metadata(&leaves).unwrap().len();
         zero(
-            &leaves,
-            len - RING_BYTES + 9 * RING_RECORD as u64,
+            &dir.path().join(LEAVES_FILE),
+            top % RING_SLOTS * RING_RECORD as u64,
             RING_RECORD,
         );
         assert!(matches!(
@@ -1145,7 +1458,7 @@ mod tests {
     }
 
     #[test]
-    fn ring_moves_with_growth_and_rewind_empties_it() {
+    fn many_ring_cycles_growth_and_rewinds() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap();
         // Several preallocation steps of leaves.dat, many ring cycles.
@@ -1161,20 +1474,109 @@ mod tests {
         assert_roots(&s, &r, 0..420);
     }
 
-    #[test]
-    fn a_crash_right_after_growth_recovers_from_blocks_dat() {
+    /// Runs `op` on a store of 60 blocks, stopping it at `point` as if the
+    /// process died there; then checks that both opens land on block
+    /// `pre` or `post` with the right roots, and that the store goes on.
+    fn stop_and_recover(
+        point: &'static str,
+        op: impl FnOnce(&mut Store) -> Result<()>,
+        expect: &[u64],
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap();
-        fill(&mut s, 0..30);
-        // Growth syncs blocks.dat and moves the ring to a zero tail.
-        let end = s.backend().leaves.disk_len + 1;
-        let mut backend = s.into_backend();
-        backend.reserve_leaves(end).unwrap();
-        assert!(backend.read_ring().unwrap().is_empty());
-        backend.mode = Mode::ReadOnly;
-        drop(backend);
+        fill(&mut s, 0..60);
+        stop_at(Some(point));
+        let outcome = op(&mut s);
+        drop(s);
+        assert_eq!(stop_at(None), None, "{point} was never reached");
+        if let Err(e) = outcome {
+            assert!(e.to_string().contains(point), "{point}: {e}");
+        }
+        let latest = read_only(dir.path())
+            .unwrap()
+            .latest_block()
+            .unwrap()
+            .number;
+        assert!(
+            expect.contains(&latest),
+            "{point}: read-only open at {latest}"
+        );
+        let mut s = Store::open(dir.path()).unwrap();
+        let latest = s.latest_block().unwrap().number;
+        assert!(expect.contains(&latest), "{point}: open at {latest}");
+        let mut r = reference(latest + 1);
+        assert_roots(&s, &r, 0..latest + 1);
+        // Go on with other contents than the blocks that were there.
+        fill_salted(&mut s, latest + 1..latest + 30, 7);
+        fill_salted(&mut r, latest + 1..latest + 30, 7);
+        drop(s);
         let s = Store::open(dir.path()).unwrap();
-        assert_eq!(s.latest_block().map(|b| b.number), Some(29));
-        assert_roots(&s, &reference(30), 0..30);
+        assert_roots(&s, &r, 0..latest + 30);
+        drop(s);
+        assert_eq!(
+            inspect(dir.path(), true).unwrap().latest_block,
+            Some(latest + 29)
+        );
+    }
+
+    #[test]
+    fn every_step_of_a_rewind_recovers() {
+        for point in [
+            "rewind:synced",
+            "rewind:entry",
+            "rewind:blocks-cut",
+            "rewind:leaves-cut",
+        ] {
+            stop_and_recover(point, |s| s.rewind(45).map(|_| ()), &[45, 59]);
+        }
+    }
+
+    #[test]
+    fn every_step_of_a_clean_close_recovers() {
+        for point in ["close:synced", "close:entry", "close:trimming"] {
+            stop_and_recover(point, |_| Ok(()), &[59]);
+        }
+    }
+
+    #[test]
+    fn every_step_of_a_recovering_open_recovers() {
+        for point in ["open:restored", "open:blocks-cut", "open:entry"] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut s = Store::open(dir.path()).unwrap();
+            fill(&mut s, 0..60);
+            s.rewind(50).unwrap();
+            fill_salted(&mut s, 51..70, 3);
+            let durable = s.backend().top.unwrap().durable;
+            crash(s);
+            zero(
+                &dir.path().join(BLOCKS_FILE),
+                durable * BLOCK_RECORD as u64,
+                (70 - durable) as usize * BLOCK_RECORD,
+            );
+            stop_at(Some(point));
+            let e = Store::open(dir.path()).unwrap_err();
+            assert_eq!(stop_at(None), None);
+            assert!(e.to_string().contains(point), "{e}");
+            let s = Store::open(dir.path()).unwrap();
+            let mut r = reference(51);
+            fill_salted(&mut r, 51..70, 3);
+            assert_roots(&s, &r, 0..70);
+        }
+    }
+
+    #[test]
+    fn an_interrupted_rewind_drops_the_records_it_voided() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        fill(&mut s, 0..60);
+        stop_at(Some("rewind:entry"));
+        assert!(s.rewind(40).is_err());
+        assert_eq!(stop_at(None), None);
+        drop(s);
+        // blocks.dat still holds records 41..60, voided by the rewind entry.
+        assert!(file_len(dir.path(), BLOCKS_FILE) >= 60 * BLOCK_RECORD as u64);
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.latest_block().map(|b| b.number), Some(40));
+        assert_eq!(file_len(dir.path(), BLOCKS_FILE), 41 * BLOCK_RECORD as u64);
     }
 }

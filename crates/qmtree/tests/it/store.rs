@@ -7,6 +7,8 @@ use cairn_qmtree::{Error, FORMAT_VERSION, MemoryTree, Store, StoreOptions, inspe
 use crate::workload;
 
 const SEED: u64 = 11;
+/// The commit ring at the start of `leaves.dat`.
+const RING: u64 = 4096;
 
 fn nosync() -> StoreOptions {
     StoreOptions {
@@ -58,11 +60,8 @@ fn reopen_drops_uncommitted_data_and_continues() {
     let mut s = Store::open_with(dir.path(), nosync()).unwrap();
     assert_eq!(s.latest_block(), Some(committed));
     assert_eq!(s.leaf_count(), committed.leaf_count);
-    let (len, _) = (
-        fs::metadata(dir.path().join("leaves.dat")).unwrap().len(),
-        0,
-    );
-    assert_eq!(len, committed.leaf_count * 100);
+    let len = fs::metadata(dir.path().join("leaves.dat")).unwrap().len();
+    assert_eq!(len, RING + committed.leaf_count * 100);
     for b in 40..60 {
         workload::append_block(&mut s, SEED, b).unwrap();
     }
@@ -74,18 +73,71 @@ fn reopen_drops_uncommitted_data_and_continues() {
 }
 
 #[test]
-fn torn_block_record_is_dropped() {
+fn bytes_past_the_last_block_record_are_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let s = build(dir.path(), 10);
     let latest = s.latest_block();
     drop(s);
     let blocks = dir.path().join("blocks.dat");
-    let mut bytes = fs::read(&blocks).unwrap();
+    let good = fs::read(&blocks).unwrap();
+    let mut bytes = good.clone();
     bytes.extend_from_slice(&[0xAB; 77]);
+    fs::write(&blocks, bytes).unwrap();
+    // No commit writes a record its ring entry does not name: this is not
+    // a crash's leftover, and nothing is cut.
+    match Store::open(dir.path()) {
+        Err(Error::BadRecord { path, offset, .. }) => {
+            assert!(path.ends_with("blocks.dat"));
+            assert_eq!(offset, 10 * 128);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fs::metadata(&blocks).unwrap().len(), 10 * 128 + 77);
+    // Zeros past the end (preallocation) are fine.
+    let mut bytes = good;
+    bytes.extend_from_slice(&[0; 300]);
     fs::write(&blocks, bytes).unwrap();
     let s = Store::open(dir.path()).unwrap();
     assert_eq!(s.latest_block(), latest);
+    drop(s);
     assert_eq!(fs::metadata(&blocks).unwrap().len(), 10 * 128);
+}
+
+/// The audit's repro: a store closed cleanly, then `blocks.dat` cut by one
+/// record. Neither `inspect` nor a read-write open shows one block fewer.
+#[test]
+fn blocks_dat_cut_by_one_record_is_an_error() {
+    for sync in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions { create: true, sync };
+        let mut s = Store::open_with(dir.path(), options).unwrap();
+        for b in 0..30 {
+            workload::append_block(&mut s, SEED, b).unwrap();
+        }
+        let leaves_len = RING + s.leaf_count() * 100;
+        drop(s);
+        let blocks = dir.path().join("blocks.dat");
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&blocks)
+            .unwrap()
+            .set_len(29 * 128)
+            .unwrap();
+        for e in [
+            inspect(dir.path(), true).unwrap_err(),
+            Store::open_with(dir.path(), options).unwrap_err(),
+        ] {
+            match e {
+                Error::BadRecord { path, offset, .. } => {
+                    assert!(path.ends_with("blocks.dat"), "{path:?}");
+                    assert_eq!(offset, 29 * 128);
+                }
+                other => panic!("sync {sync}: {other:?}"),
+            }
+        }
+        let len = fs::metadata(dir.path().join("leaves.dat")).unwrap().len();
+        assert_eq!(len, leaves_len, "committed leaves were cut");
+    }
 }
 
 #[test]
@@ -110,25 +162,36 @@ fn corrupted_records_are_typed_errors_naming_file_and_offset() {
     }
     drop(s);
 
-    // A block record in the middle.
-    flip_byte(&dir.path().join("blocks.dat"), 30 * 128 + 20);
+    // A block record in the middle: reading it fails.
+    flip_byte(&dir.path().join("blocks.dat"), 10 * 128 + 20);
     let s = Store::open(dir.path()).unwrap();
-    match s.root_at(30) {
+    match s.root_at(10) {
         Err(Error::Corrupted { path, offset }) => {
             assert!(path.ends_with("blocks.dat"));
-            assert_eq!(offset, 30 * 128);
+            assert_eq!(offset, 10 * 128);
         }
         other => panic!("{other:?}"),
     }
     drop(s);
+    // One of the last blocks' records (the commit ring checks those): the
+    // open fails.
+    flip_byte(&dir.path().join("blocks.dat"), 50 * 128 + 20);
+    match Store::open(dir.path()) {
+        Err(Error::Corrupted { path, offset }) => {
+            assert!(path.ends_with("blocks.dat"));
+            assert_eq!(offset, 50 * 128);
+        }
+        other => panic!("{other:?}"),
+    }
+    flip_byte(&dir.path().join("blocks.dat"), 50 * 128 + 20);
 
     // A leaf in the open subtree: the open itself fails.
     let tx = n - 3;
-    flip_byte(&dir.path().join("leaves.dat"), tx * 100 + 40);
+    flip_byte(&dir.path().join("leaves.dat"), RING + tx * 100 + 40);
     match Store::open(dir.path()) {
         Err(Error::Corrupted { path, offset }) => {
             assert!(path.ends_with("leaves.dat"));
-            assert_eq!(offset, tx * 100);
+            assert_eq!(offset, RING + tx * 100);
         }
         other => panic!("{other:?}"),
     }
@@ -148,13 +211,13 @@ fn tampering_that_keeps_checksums_is_caught_by_recomputation() {
         .open(&leaves)
         .unwrap();
     let mut rec = [0u8; 100];
-    f.read_exact_at(&mut rec, 100 * 100).unwrap();
+    f.read_exact_at(&mut rec, RING + 100 * 100).unwrap();
     rec[0] ^= 1;
     let mut h = crc32fast::Hasher::new();
     h.update(&100u64.to_le_bytes());
     h.update(&rec[..96]);
     rec[96..].copy_from_slice(&h.finalize().to_le_bytes());
-    f.write_all_at(&rec, 100 * 100).unwrap();
+    f.write_all_at(&rec, RING + 100 * 100).unwrap();
     drop(f);
     // Leaf 100 is in a full subtree: opening works, `leaf` notices, and the
     // deep check names the leaf's record.
@@ -167,7 +230,7 @@ fn tampering_that_keeps_checksums_is_caught_by_recomputation() {
     match inspect(dir.path(), true) {
         Err(Error::BadRecord { path, offset, .. }) => {
             assert!(path.ends_with("leaves.dat"), "{path:?}");
-            assert_eq!(offset, 100 * 100);
+            assert_eq!(offset, RING + 100 * 100);
         }
         other => panic!("{other:?}"),
     }
@@ -202,10 +265,11 @@ fn missing_truncated_foreign_and_locked() {
     );
 
     // Another format version (checksum fixed up, so only the version differs):
-    // an older one (version 1: no preallocation, no commit ring) and a newer one.
+    // older ones (1: no commit ring; 2: the ring at the end of leaves.dat,
+    // and roots wrapped with the leaf count) and a newer one.
     let format = dir.path().join("FORMAT");
     let good = fs::read(&format).unwrap();
-    for version in [1, FORMAT_VERSION + 1] {
+    for version in [1, 2, FORMAT_VERSION + 1] {
         let mut header = good.clone();
         header[8..12].copy_from_slice(&version.to_le_bytes());
         let mut h = crc32fast::Hasher::new();

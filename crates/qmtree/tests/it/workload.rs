@@ -34,15 +34,26 @@ pub(crate) fn contents(seed: u64, tx: u64) -> (B256, B256, B256) {
     (word(0), word(1), word(2))
 }
 
+/// Appends block `block`'s leaves (without committing) and returns how many.
+pub(crate) fn append_leaves<B: Backend>(
+    tree: &mut QmTree<B>,
+    seed: u64,
+    block: u64,
+) -> Result<u64> {
+    let n = block_leaves(seed, block);
+    for _ in 0..n {
+        let (a, b, c) = contents(seed, tree.leaf_count());
+        tree.append_next(a, b, c)?;
+    }
+    Ok(n)
+}
+
 /// Appends block `block`'s leaves and commits it.
 pub(crate) fn append_block<B: Backend>(
     tree: &mut QmTree<B>,
     seed: u64,
     block: u64,
 ) -> Result<B256> {
-    for _ in 0..block_leaves(seed, block) {
-        let (a, b, c) = contents(seed, tree.leaf_count());
-        tree.append_next(a, b, c)?;
-    }
+    append_leaves(tree, seed, block)?;
     tree.commit_block(block)
 }
