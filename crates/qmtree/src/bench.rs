@@ -198,11 +198,32 @@ fn dir_bytes(dir: &Path, names: &[&str]) -> Result<u64> {
     })
 }
 
+/// Refuses a directory that exists and holds anything.
+fn check_empty_dir(dir: &Path) -> Result<()> {
+    let mut entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if entries.next().is_some() {
+        return Err(Error::DirectoryNotEmpty {
+            path: dir.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
 /// Runs every measurement. `config.dir` is used for the persisted store and
 /// left in place.
 ///
 /// # Errors
-/// Store errors (e.g. `config.dir` already holds a store with data).
+/// [`Error::DirectoryNotEmpty`] when `config.dir` exists and is not empty
+/// (nothing in it is opened); store errors.
 pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     let n = config.leaves.max(1);
     let block_size = config.block_size.max(1);
@@ -211,13 +232,10 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     info!(target: "cairn::qmtree", leaves = n, block_size, "bench: persisted appends (fsync per block)");
 
     // Persisted first, so that its RSS is not inflated by the in-memory run.
+    // Checked before anything opens it read-write: recovery would cut an
+    // existing store's uncommitted data.
+    check_empty_dir(&config.dir)?;
     let mut store = Store::open(&config.dir)?;
-    if store.leaf_count() != 0 {
-        return Err(Error::Inconsistent {
-            what: "bench directory already holds leaves",
-            tx_num: store.leaf_count(),
-        });
-    }
     let quarter = n / 4 / block_size * block_size;
     let mut rss_bytes_quarter = 0;
     let start = Instant::now();

@@ -235,6 +235,13 @@ pub enum Error {
         /// What is wrong.
         what: &'static str,
     },
+    /// A directory that must be empty or absent holds something.
+    #[cfg(feature = "std")]
+    #[error("{}: not empty (an empty or absent directory is needed)", path.display())]
+    DirectoryNotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
     /// Another process has the store open.
     #[cfg(feature = "std")]
     #[error("{}: the store is locked by another process", path.display())]

@@ -171,8 +171,28 @@ fn inspect_reports_and_rejects_broken_stores() {
     );
     fs::write(&blocks, &good).unwrap();
 
-    // Truncated file.
+    // bench refuses the existing store before opening it: the bytes after
+    // the last commit, which a read-write open would cut, stay.
     let leaves = store_dir.join("leaves.dat");
+    let mut bytes = fs::read(&leaves).unwrap();
+    bytes.extend_from_slice(&[7u8; 100]);
+    fs::write(&leaves, &bytes).unwrap();
+    fails_with(
+        &cairn(&[
+            "qmtree",
+            "bench",
+            "--leaves",
+            "1000",
+            "--dir",
+            s(&store_dir),
+        ]),
+        "not empty",
+    );
+    assert_eq!(fs::read(&leaves).unwrap(), bytes);
+    fs::write(&leaves, &bytes[..bytes.len() - 100]).unwrap();
+    assert_eq!(cairn(&["qmtree", "inspect", s(&store_dir)]).code, 0);
+
+    // Truncated file.
     let len = fs::metadata(&leaves).unwrap().len();
     fs::OpenOptions::new()
         .write(true)
