@@ -177,7 +177,7 @@
 //! | offset | size | field |
 //! | --- | --- | --- |
 //! | 0 | 4 | magic `QMTR` |
-//! | 4 | 4 | flags: 1 = the block's leaf bytes were durable before the entry; 2 = rewind |
+//! | 4 | 4 | flags: 1 = the block's leaf bytes were durable before the entry; 2 = rewind; 4 = every tree record the block needs was durable |
 //! | 8 | 8 | sequence number `q` |
 //! | 16 | 8 | block number |
 //! | 24 | 8 | record index `i` of the block in `blocks.dat` |
@@ -196,18 +196,22 @@
 //!
 //! **Commit** ([`QmTree::commit_block`]). Leaf records are written as
 //! leaves arrive, subtree and upper records when a subtree fills. Then:
-//! (1) `subtrees.dat` and `upper.dat`, if written to, are `fdatasync`ed;
-//! (2) if the slot about to be reused holds an entry whose `blocks.dat`
+//! (1) if more than 16 full subtrees' records were written since
+//! `subtrees.dat` and `upper.dat` were last synced, both are `fdatasync`ed
+//! (tree records are recomputable from the leaf records, so they need not
+//! be durable at every commit); (2) if the slot about to be reused holds an
+//! entry whose `blocks.dat`
 //! record was written after the last sync of `blocks.dat`, that file is
 //! `fdatasync`ed (at most once per 32 entries); (3) the entry is written,
 //! and `leaves.dat` is `fdatasync`ed — one sync makes the leaf records and
 //! the entry durable together; `commit_block` returns after it; (4) the
-//! `blocks.dat` record is written, not synced. A block with more than
-//! 4 MiB of leaf records syncs them before writing its entry (flag 1), so
-//! that recovery never re-reads more than that. Steady state: one
-//! `fdatasync` per block, plus one for the tree files when a subtree fills
-//! and one per 32 blocks for `blocks.dat`. With `StoreOptions::sync` off,
-//! the same writes happen without the syncs.
+//! `blocks.dat` record is written, not synced. The entry has flag 4 when
+//! no tree record was pending at (3). A block with more than 4 MiB of leaf
+//! records syncs them before writing its entry (flag 1), so that recovery
+//! never re-reads more than that. Steady state: one `fdatasync` per block,
+//! plus one per 32 blocks for `blocks.dat` and two per 16 subtrees for the
+//! tree files. With `StoreOptions::sync` off, the same writes happen
+//! without the syncs.
 //!
 //! **Preallocation** (with `sync`). The data files are grown ahead of their
 //! data with zeros actually written (in steps of their size so far,
@@ -218,12 +222,14 @@
 //! A clean close gives the space back.
 //!
 //! **Why nothing committed is lost, and no root is wrong.** A returned
-//! commit's entry, leaf records and tree records are durable (steps 1 and
-//! 3). Its `blocks.dat` record may not be, until a later sync of
-//! `blocks.dat` (step 2, a rewind, a clean close, a recovering open); its
-//! entry is only overwritten after that sync. So every committed block is
-//! durable in `blocks.dat` below the newest entry's `durable` mark, or in
-//! an entry of the ring. Writeback may store an entry before the leaf
+//! commit's entry and leaf records are durable (step 3). Its `blocks.dat`
+//! record may not be, until a later sync of `blocks.dat` (step 2, a rewind,
+//! a clean close, a recovering open); its entry is only overwritten after
+//! that sync. So every committed block is durable in `blocks.dat` below the
+//! newest entry's `durable` mark, or in an entry of the ring. Its tree
+//! records are durable, or among those of the last 16 full subtrees
+//! written after the newest flag-4 entry, which recovery checks and
+//! recomputes from the (durable) leaf records. Writeback may store an entry before the leaf
 //! records it covers; if a crash comes in between, the entry's CRC of those
 //! bytes does not match, and that commit (which never returned) is dropped.
 //! Only the newest entry can be in that state: a commit starts after the
@@ -243,13 +249,19 @@
 //! can do, is restored from its entry, and every record from `durable` to
 //! the last must have one. Past the last record there may only be zeros,
 //! unless the newest entry is a rewind entry: the records past it are then
-//! void. (4) The data files must reach the last block's lengths. (5) A
-//! read-write open then writes the restored records, cuts `blocks.dat` to
-//! the last record and syncs it, writes an entry with every record durable
-//! if the newest one did not say so, and cuts `leaves.dat`, `subtrees.dat`
-//! and `upper.dat` at the last block's lengths (uncommitted data and
-//! preallocated zeros); a read-only open (`inspect`) reads through the
-//! entries instead. (6) The open subtree and the O(log N) frontier are
+//! void. (4) `leaves.dat` must reach the last block's length, and the tree
+//! files the length of their durable part. Unless the newest entry has
+//! flag 4, the records of the full subtrees after the newest flag-4 entry
+//! of the history (at most the last 16) and the upper records they
+//! completed are checked; from the first one missing or failing its
+//! checksum, they are recomputed from the leaf records. (5) A read-write
+//! open then writes the restored and recomputed records, cuts `blocks.dat`
+//! to the last record and syncs every file, writes an entry saying every
+//! record is durable (flags 1 and 4) if the newest one did not say so, and
+//! cuts `leaves.dat`, `subtrees.dat` and `upper.dat` at the last block's
+//! lengths (uncommitted data and preallocated zeros); a read-only open
+//! (`inspect`) reads through the entries and keeps recomputed records in
+//! memory instead. (6) The open subtree and the O(log N) frontier are
 //! rebuilt and must reproduce the committed root. Anything else — a file
 //! shorter than the last block needs, a checksum mismatch, a damaged ring
 //! entry, ring entries that disagree, a `blocks.dat` record missing, zeroed
@@ -257,25 +269,27 @@
 //! another format version — is a typed error naming the file and offset,
 //! never a silent repair. After a clean close the newest entry says every
 //! record is durable, so a `blocks.dat` cut short or with its last records
-//! zeroed is an error. (Corruption in the newest block's leaf records,
+//! zeroed, or a torn tree record, is an error. (Corruption in the newest block's leaf records,
 //! when its entry lacks flag 1 and its `blocks.dat` record is not there,
 //! cannot be told from an interrupted commit: that block is dropped.)
 //!
 //! **Rewind** ([`QmTree::rewind`]) to one of the last
-//! [`MAX_REWIND_BLOCKS`] blocks: (1) `blocks.dat` is synced; (2) a rewind
-//! entry for the target (every record up to it durable) is written and
+//! [`MAX_REWIND_BLOCKS`] blocks: (1) `blocks.dat` and the tree files are
+//! synced; (2) a rewind entry for the target (every record up to it
+//! durable) is written and
 //! `leaves.dat` synced; (3) `blocks.dat` is cut after the target's record;
 //! (4) `leaves.dat`, `subtrees.dat` and `upper.dat` are cut at its lengths;
 //! each cut durably. A crash before (2) is durable reopens at the old head,
 //! after it at the target.
 //!
-//! **Clean close** (dropping the store): (1) `blocks.dat` is synced; (2) an
-//! entry for the last block with every record durable is written and
-//! synced; (3) preallocated space is given back. A crash at any point
-//! reopens at the same block.
+//! **Clean close** (dropping the store): (1) `blocks.dat` and the tree
+//! files are synced; (2) an entry for the last block with every record
+//! durable is written and synced; (3) preallocated space is given back. A
+//! crash at any point reopens at the same block.
 //!
 //! Memory is the open subtree (≤ 2048 leaves and their internal nodes), the
-//! frontier, and the components since the last commit.
+//! frontier, and the components since the last commit (and, for a
+//! read-only open after a crash, up to 16 recomputed subtree records).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

@@ -232,6 +232,9 @@ pub(crate) const RING_DATA_SYNCED: u32 = 1;
 /// Ring flag: written by a rewind; `blocks.dat` records past the entry's
 /// index are void.
 pub(crate) const RING_REWIND: u32 = 2;
+/// Ring flag: every `subtrees.dat` and `upper.dat` record the block needs
+/// was durable when the entry was written.
+pub(crate) const RING_TREE_SYNCED: u32 = 4;
 
 /// A commit-ring entry: the store's evidence of its last committed block,
 /// independent of `blocks.dat`, and a block record that is durable before
@@ -250,7 +253,7 @@ pub(crate) struct RingEntry {
     pub(crate) durable: u64,
     /// CRC-32 of the block's bytes in `leaves.dat`.
     pub(crate) data_crc: u32,
-    /// [`RING_DATA_SYNCED`] and [`RING_REWIND`].
+    /// [`RING_DATA_SYNCED`], [`RING_REWIND`] and [`RING_TREE_SYNCED`].
     pub(crate) flags: u32,
 }
 
@@ -261,6 +264,10 @@ impl RingEntry {
 
     pub(crate) const fn rewind(&self) -> bool {
         self.flags & RING_REWIND != 0
+    }
+
+    pub(crate) const fn tree_synced(&self) -> bool {
+        self.flags & RING_TREE_SYNCED != 0
     }
 }
 
@@ -303,7 +310,7 @@ pub(crate) fn decode_ring(r: &[u8]) -> Option<RingEntry> {
     };
     (r[..4] == RING_MAGIC
         && crc(seq, &r[..RING_RECORD - 4]) == crc_at(r)
-        && entry.flags & !(RING_DATA_SYNCED | RING_REWIND) == 0
+        && entry.flags & !(RING_DATA_SYNCED | RING_REWIND | RING_TREE_SYNCED) == 0
         && entry.prev_leaf_count <= entry.info.leaf_count
         && entry.index <= entry.info.number
         && entry.durable <= entry.index + 1)

@@ -204,7 +204,7 @@ impl Backend for Replay<'_> {
         format::encode_subtree(index, subtree, &mut self.buf);
         let base = index * format::SUBTREE_RECORD as u64;
         let mut stored = vec![0u8; format::SUBTREE_RECORD];
-        self.store.subtrees.read_at(&mut stored, base)?;
+        self.store.read_subtree(index, 0, &mut stored)?;
         if let Some(at) = stored.iter().zip(&self.buf).position(|(a, b)| a != b) {
             return Err(Error::BadRecord {
                 path: self.store.subtrees.path.clone(),

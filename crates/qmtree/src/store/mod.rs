@@ -18,10 +18,14 @@ pub use format::FORMAT_VERSION;
 pub use inspect::{FileReport, InspectReport, inspect};
 
 use crate::{
+    batch,
     error::{Error, Result},
-    hash::LeafComponents,
-    shape::{GROUP_LEAVES, STORED_INTERNAL_NODES},
-    tree::{Backend, BlockInfo, QmTree, Subtree},
+    hash::{LeafComponents, node_hash},
+    shape::{
+        GROUP_HEIGHT, GROUP_LEAVES, GROUPS_PER_SUBTREE, STORED_INTERNAL_NODES, SUBTREE_HEIGHT,
+        SUBTREE_LEAVES, upper_count, upper_pos,
+    },
+    tree::{Backend, BlockInfo, QmTree, Subtree, internal_offset},
 };
 use format::{
     BLOCK_RECORD, BlockProblem, GROUP_RECORD, HEADER_LEN, HeaderProblem, INTERNAL_OFFSET,
@@ -131,6 +135,11 @@ const IO_CHUNK: usize = 64 * 1024;
 /// A block with more leaf bytes than this makes them durable before its
 /// ring entry, so that recovery never re-reads more than this to check one.
 const RING_CHECK_LIMIT: u64 = 4 << 20;
+/// At most this many committed full subtrees have records that are not
+/// known durable: a commit syncs the tree files first when more are
+/// pending. Recovery checks (and, if torn, recomputes from `leaves.dat`)
+/// at most these.
+const TREE_SYNC_LIMIT: u64 = 16;
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
     move |source| Error::Io {
@@ -173,6 +182,17 @@ impl DataFile {
             .map_err(io_err(&self.path))?;
         self.len = end;
         self.disk_len = self.disk_len.max(end);
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Writes a record at `offset`, inside or past the logical length
+    /// (a recomputed tree record).
+    fn write_record_at(&mut self, bytes: &[u8], offset: u64) -> Result<()> {
+        self.file
+            .write_all_at(bytes, offset)
+            .map_err(io_err(&self.path))?;
+        self.disk_len = self.disk_len.max(offset + bytes.len() as u64);
         self.dirty = true;
         Ok(())
     }
@@ -391,6 +411,31 @@ pub struct FileBackend {
     overlay: Vec<RingEntry>,
     /// A write failed: the files are left as a crash would leave them.
     broken: bool,
+    /// Full subtrees written since the tree files were last synced.
+    tree_unsynced: u64,
+    /// Tree records recomputed at open because a crash tore them (kept
+    /// here by a read-only open; a read-write one writes them back).
+    rebuilt: RebuiltTree,
+}
+
+/// Recomputed `subtrees.dat` and `upper.dat` records: subtrees
+/// `first..first + subtrees.len()` and the upper records they complete.
+#[derive(Debug, Default)]
+struct RebuiltTree {
+    first: u64,
+    subtrees: Vec<Vec<u8>>,
+    upper: Vec<(u64, [u8; UPPER_RECORD])>,
+}
+
+impl RebuiltTree {
+    fn subtree(&self, index: u64) -> Option<&[u8]> {
+        let i = usize::try_from(index.checked_sub(self.first)?).ok()?;
+        self.subtrees.get(i).map(Vec::as_slice)
+    }
+
+    fn upper(&self, pos: u64) -> Option<&[u8; UPPER_RECORD]> {
+        self.upper.iter().find(|(p, _)| *p == pos).map(|(_, r)| r)
+    }
 }
 
 impl FileBackend {
@@ -450,6 +495,8 @@ impl FileBackend {
             leaf_crc: crc32fast::Hasher::new(),
             overlay: Vec::new(),
             broken: false,
+            tree_unsynced: 0,
+            rebuilt: RebuiltTree::default(),
         };
         if let Err(e) = backend.recover() {
             // Leave the files exactly as found: no clean-close work on drop.
@@ -543,19 +590,40 @@ impl FileBackend {
                 "block record past the last commit in the commit ring",
             ));
         }
-        let (l, s, u) = data_lengths(top.info.leaf_count);
-        self.check_lengths(l, s, u)?;
+        let n = top.info.leaf_count;
+        let (l, s, u) = data_lengths(n);
+        // Tree records past `durable_subtrees` may be torn by a crash: they
+        // are checked, and recomputed from the first torn one.
+        let full = n / SUBTREE_LEAVES;
+        let durable_subtrees = if top.tree_synced() {
+            full
+        } else {
+            let synced = ring
+                .history
+                .iter()
+                .rev()
+                .find(|e| e.tree_synced())
+                .map_or(0, |e| e.info.leaf_count / SUBTREE_LEAVES);
+            synced.max(full.saturating_sub(TREE_SYNC_LIMIT))
+        };
+        let (_, s_durable, u_durable) = data_lengths(durable_subtrees * SUBTREE_LEAVES);
+        self.check_lengths(l, s_durable, u_durable)?;
         self.first_block = Some(first);
         self.latest = Some(top.info);
         self.top = Some(top);
         self.blocks.len = past;
+        self.leaves.len = l;
+        if let Some(torn) = self.first_torn_subtree(durable_subtrees, full)? {
+            warn!(target: "cairn::qmtree", subtree = torn, "recomputing tree records a crash tore, from leaves.dat");
+            self.rebuild_tree(torn, full)?;
+        }
+        self.subtrees.len = s;
+        self.upper.len = u;
         if self.mode == Mode::ReadOnly {
             self.overlay = restore;
-            self.leaves.len = l;
-            self.subtrees.len = s;
-            self.upper.len = u;
             return Ok(());
         }
+        self.write_rebuilt()?;
         // Read-write: blocks.dat holds exactly the committed records,
         // durably, before the ring says so and before data is cut.
         for e in &restore {
@@ -574,7 +642,8 @@ impl FileBackend {
         }
         self.blocks_durable = count;
         self.checkpoint("open:blocks-cut")?;
-        if top.durable < count || top.rewind() {
+        if top.durable < count || top.rewind() || !top.tree_synced() {
+            self.sync_tree()?;
             self.write_entry(RingEntry {
                 seq: top.seq + 1,
                 info: top.info,
@@ -582,11 +651,145 @@ impl FileBackend {
                 prev_leaf_count: top.info.leaf_count,
                 durable: count,
                 data_crc: 0,
-                flags: format::RING_DATA_SYNCED,
+                flags: format::RING_DATA_SYNCED | format::RING_TREE_SYNCED,
             })?;
             self.checkpoint("open:entry")?;
         }
         self.cut_data(l, s, u)
+    }
+
+    /// The first of subtrees `from..to` whose record, or an upper record
+    /// it completed, is missing or fails its checksum.
+    fn first_torn_subtree(&self, from: u64, to: u64) -> Result<Option<u64>> {
+        let mut record = vec![0u8; SUBTREE_RECORD];
+        for subtree in from..to {
+            let offset = subtree * SUBTREE_RECORD as u64;
+            if offset + SUBTREE_RECORD as u64 > self.subtrees.disk_len {
+                return Ok(Some(subtree));
+            }
+            self.subtrees.read_raw(&mut record, offset)?;
+            let groups_ok = (0..GROUPS_PER_SUBTREE).all(|g| {
+                let at = format::group_offset(g) as usize;
+                format::decode_group(subtree, g, &record[at..at + GROUP_RECORD]).is_some()
+            });
+            let at = INTERNAL_OFFSET as usize;
+            if !groups_ok || format::decode_internal(subtree, &record[at..]).is_none() {
+                return Ok(Some(subtree));
+            }
+            for pos in upper_count(subtree)..upper_count(subtree + 1) {
+                let offset = pos * UPPER_RECORD as u64;
+                let mut r = [0u8; UPPER_RECORD];
+                if offset + UPPER_RECORD as u64 > self.upper.disk_len {
+                    return Ok(Some(subtree));
+                }
+                self.upper.read_raw(&mut r, offset)?;
+                if format::decode_upper(pos, &r).is_none() {
+                    return Ok(Some(subtree));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Recomputes the records of subtrees `from..to`, and the upper records
+    /// they complete, from the leaf components in `leaves.dat` (into
+    /// [`FileBackend::rebuilt`]). The records before `from` are intact.
+    fn rebuild_tree(&mut self, from: u64, to: u64) -> Result<()> {
+        self.rebuilt = RebuiltTree {
+            first: from,
+            ..RebuiltTree::default()
+        };
+        let mut previous = match from.checked_sub(1) {
+            Some(s) => self.leaf_group(s, GROUPS_PER_SUBTREE - 1)?[GROUP_LEAVES as usize - 1],
+            None => B256::ZERO,
+        };
+        for subtree in from..to {
+            let mut leaves = vec![B256::ZERO; SUBTREE_LEAVES as usize];
+            for (hash, c) in leaves
+                .iter_mut()
+                .zip(self.components(subtree * SUBTREE_LEAVES, SUBTREE_LEAVES as usize)?)
+            {
+                previous = LeafComponents {
+                    previous_leaf_hash: previous,
+                    ..c
+                }
+                .hash();
+                *hash = previous;
+            }
+            let mut internal = [B256::ZERO; STORED_INTERNAL_NODES];
+            let mut level = leaves.clone();
+            for h in 1..=SUBTREE_HEIGHT {
+                let mut up = vec![B256::ZERO; level.len() / 2];
+                batch::hash_pairs(&level, &mut up);
+                if h >= GROUP_HEIGHT {
+                    let off = internal_offset(h);
+                    internal[off..off + up.len()].copy_from_slice(&up);
+                }
+                level = up;
+            }
+            let mut record = Vec::with_capacity(SUBTREE_RECORD);
+            let tree = Subtree {
+                leaves: leaves.into_boxed_slice(),
+                internal,
+            };
+            format::encode_subtree(subtree, &tree, &mut record);
+            self.rebuilt.subtrees.push(record);
+            // Carry the subtree root up, as the tree does when one fills.
+            let mut node = internal[STORED_INTERNAL_NODES - 1];
+            let (mut j, mut idx) = (0u32, subtree);
+            while idx & 1 == 1 {
+                let left = if j == 0 {
+                    self.subtree_internal(idx - 1)?[STORED_INTERNAL_NODES - 1]
+                } else {
+                    self.upper(upper_pos(j, idx - 1))?
+                };
+                node = node_hash(&left, &node);
+                j += 1;
+                idx >>= 1;
+                let pos = upper_pos(j, idx);
+                self.rebuilt
+                    .upper
+                    .push((pos, format::encode_upper(pos, &node)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes recomputed tree records back (read-write opens) and syncs them.
+    fn write_rebuilt(&mut self) -> Result<()> {
+        let rebuilt = core::mem::take(&mut self.rebuilt);
+        if rebuilt.subtrees.is_empty() {
+            return Ok(());
+        }
+        for (i, record) in rebuilt.subtrees.iter().enumerate() {
+            let offset = (rebuilt.first + i as u64) * SUBTREE_RECORD as u64;
+            self.subtrees.write_record_at(record, offset)?;
+        }
+        for (pos, record) in &rebuilt.upper {
+            self.upper
+                .write_record_at(record, pos * UPPER_RECORD as u64)?;
+        }
+        self.sync_tree()
+    }
+
+    /// Makes every tree record written so far durable.
+    fn sync_tree(&mut self) -> Result<()> {
+        self.subtrees.sync(self.sync)?;
+        self.upper.sync(self.sync)?;
+        self.tree_unsynced = 0;
+        Ok(())
+    }
+
+    /// Bytes `offset..offset + buf.len()` of subtree record `subtree`, from
+    /// the recomputed records or the file.
+    fn read_subtree(&self, subtree: u64, offset: u64, buf: &mut [u8]) -> Result<()> {
+        if let Some(record) = self.rebuilt.subtree(subtree) {
+            let at = offset as usize;
+            buf.copy_from_slice(&record[at..at + buf.len()]);
+            return Ok(());
+        }
+        self.subtrees
+            .read_at(buf, subtree * SUBTREE_RECORD as u64 + offset)
     }
 
     /// A store without a commit: `blocks.dat` must hold no record.
@@ -635,9 +838,7 @@ impl FileBackend {
             (&mut self.upper, u),
         ] {
             if file.disk_len > expected {
-                if file.len > expected {
-                    debug!(target: "cairn::qmtree", path = %file.path.display(), bytes = file.len - expected, "dropping data written after the last commit");
-                }
+                debug!(target: "cairn::qmtree", path = %file.path.display(), bytes = file.disk_len - expected, "cutting uncommitted data and preallocated space");
                 file.truncate(expected)?;
             }
         }
@@ -819,10 +1020,16 @@ impl FileBackend {
             }
         }
         let index = block.number - self.first_block.unwrap_or(block.number);
-        self.subtrees.sync(self.sync)?;
-        self.upper.sync(self.sync)?;
+        // Tree records are recomputable from leaves.dat, so they are synced
+        // only when more than TREE_SYNC_LIMIT full subtrees are pending.
+        if self.tree_unsynced > TREE_SYNC_LIMIT {
+            self.sync_tree()?;
+        }
         let prev_leaf_count = self.latest.map_or(0, |b| b.leaf_count);
         let mut flags = 0;
+        if !self.subtrees.dirty && !self.upper.dirty {
+            flags |= format::RING_TREE_SYNCED;
+        }
         if self.leaves.len - format::leaf_offset(prev_leaf_count) > RING_CHECK_LIMIT {
             self.leaves.sync(self.sync)?;
             flags |= format::RING_DATA_SYNCED;
@@ -856,6 +1063,7 @@ impl FileBackend {
         };
         let count = block.number - first + 1;
         self.sync_blocks()?;
+        self.sync_tree()?;
         self.checkpoint("rewind:synced")?;
         self.write_entry(RingEntry {
             seq: self.next_seq(),
@@ -864,7 +1072,7 @@ impl FileBackend {
             prev_leaf_count: block.leaf_count,
             durable: count,
             data_crc: 0,
-            flags: format::RING_DATA_SYNCED | format::RING_REWIND,
+            flags: format::RING_DATA_SYNCED | format::RING_REWIND | format::RING_TREE_SYNCED,
         })?;
         self.checkpoint("rewind:entry")?;
         self.blocks.truncate(count * BLOCK_RECORD as u64)?;
@@ -887,8 +1095,9 @@ impl FileBackend {
     fn close(&mut self) -> Result<()> {
         if let (Some(top), Some(latest), Some(first)) = (self.top, self.latest, self.first_block) {
             let index = latest.number - first;
-            if top.durable <= index || top.rewind() || top.info != latest {
+            if top.durable <= index || top.rewind() || !top.tree_synced() || top.info != latest {
                 self.sync_blocks()?;
+                self.sync_tree()?;
                 self.checkpoint("close:synced")?;
                 self.write_entry(RingEntry {
                     seq: top.seq + 1,
@@ -897,7 +1106,7 @@ impl FileBackend {
                     prev_leaf_count: latest.leaf_count,
                     durable: index + 1,
                     data_crc: 0,
-                    flags: format::RING_DATA_SYNCED,
+                    flags: format::RING_DATA_SYNCED | format::RING_TREE_SYNCED,
                 })?;
                 self.checkpoint("close:entry")?;
             }
@@ -1061,7 +1270,9 @@ impl Backend for FileBackend {
             }
             b.buf.clear();
             format::encode_subtree(index, subtree, &mut b.buf);
-            b.subtrees.append(&b.buf)
+            b.subtrees.append(&b.buf)?;
+            b.tree_unsynced += 1;
+            Ok(())
         })
     }
 
@@ -1122,23 +1333,30 @@ impl Backend for FileBackend {
     }
 
     fn leaf_group(&self, subtree: u64, group: u64) -> Result<[B256; GROUP_LEAVES as usize]> {
-        let offset = subtree * SUBTREE_RECORD as u64 + format::group_offset(group);
         let mut buf = [0u8; GROUP_RECORD];
-        self.subtrees.read_at(&mut buf, offset)?;
-        format::decode_group(subtree, group, &buf).ok_or_else(|| self.subtrees.corrupted(offset))
+        self.read_subtree(subtree, format::group_offset(group), &mut buf)?;
+        format::decode_group(subtree, group, &buf).ok_or_else(|| {
+            self.subtrees
+                .corrupted(subtree * SUBTREE_RECORD as u64 + format::group_offset(group))
+        })
     }
 
     fn subtree_internal(&self, subtree: u64) -> Result<[B256; STORED_INTERNAL_NODES]> {
-        let offset = subtree * SUBTREE_RECORD as u64 + INTERNAL_OFFSET;
         let mut buf = [0u8; INTERNAL_RECORD];
-        self.subtrees.read_at(&mut buf, offset)?;
-        format::decode_internal(subtree, &buf).ok_or_else(|| self.subtrees.corrupted(offset))
+        self.read_subtree(subtree, INTERNAL_OFFSET, &mut buf)?;
+        format::decode_internal(subtree, &buf).ok_or_else(|| {
+            self.subtrees
+                .corrupted(subtree * SUBTREE_RECORD as u64 + INTERNAL_OFFSET)
+        })
     }
 
     fn upper(&self, pos: u64) -> Result<B256> {
         let offset = pos * UPPER_RECORD as u64;
         let mut buf = [0u8; UPPER_RECORD];
-        self.upper.read_at(&mut buf, offset)?;
+        match self.rebuilt.upper(pos) {
+            Some(record) => buf = *record,
+            None => self.upper.read_at(&mut buf, offset)?,
+        }
         format::decode_upper(pos, &buf).ok_or_else(|| self.upper.corrupted(offset))
     }
 }
@@ -1393,6 +1611,100 @@ mod tests {
                 Store::open(snap.path()).unwrap_or_else(|e| panic!("{} blocks: {e}", blocks + 1));
             assert_eq!(reopened.latest_block(), r.block(blocks).ok());
         }
+    }
+
+    /// Tree records not yet synced when a crash came are checked at open
+    /// and, if torn, recomputed from `leaves.dat`: in memory by a read-only
+    /// open, written back by a read-write one.
+    #[test]
+    fn torn_tree_records_past_the_last_tree_sync_are_recomputed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        fill(&mut s, 0..100);
+        let top = s.backend().top.unwrap();
+        assert!(!top.tree_synced());
+        let full = top.info.leaf_count / SUBTREE_LEAVES;
+        assert!((4..=TREE_SYNC_LIMIT).contains(&full), "{full}");
+        crash(s);
+        let subtrees = dir.path().join(SUBTREES_FILE);
+        let upper = dir.path().join(UPPER_FILE);
+        let (good_subtrees, good_upper) = (fs::read(&subtrees).unwrap(), fs::read(&upper).unwrap());
+        // The last two subtree records and the upper record subtree 3 completed.
+        zero(&subtrees, (full - 2) * SUBTREE_RECORD as u64 + 5000, 70_000);
+        zero(&upper, upper_pos(2, 0) * UPPER_RECORD as u64, UPPER_RECORD);
+        let r = reference(100);
+        let ro = read_only(dir.path()).unwrap();
+        assert_roots(&ro, &r, 0..100);
+        let p = ro.proof(SUBTREE_LEAVES * (full - 1) + 7, 99).unwrap();
+        crate::verify_leaf(
+            &p,
+            &r.leaf(p.tx_num).unwrap().components,
+            &r.root_at(99).unwrap(),
+        )
+        .unwrap();
+        drop(ro);
+        assert_eq!(inspect(dir.path(), true).unwrap().checked_blocks, 100);
+        let s = Store::open(dir.path()).unwrap();
+        assert!(s.backend().top.unwrap().tree_synced());
+        assert_roots(&s, &r, 0..100);
+        drop(s);
+        let (_, st, u) = data_lengths(r.latest_block().unwrap().leaf_count);
+        assert_eq!(fs::read(&subtrees).unwrap(), good_subtrees[..st as usize]);
+        assert_eq!(fs::read(&upper).unwrap(), good_upper[..u as usize]);
+    }
+
+    /// After a clean close every tree record is durable: a torn one is an
+    /// error naming the file, never recomputed.
+    #[test]
+    fn torn_tree_records_after_a_clean_close_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        fill(&mut s, 0..100);
+        let full = s.latest_block().unwrap().leaf_count / SUBTREE_LEAVES;
+        drop(s);
+        let subtrees = dir.path().join(SUBTREES_FILE);
+        let offset = (full - 1) * SUBTREE_RECORD as u64 + format::group_offset(63);
+        zero(&subtrees, offset, GROUP_RECORD);
+        for e in [
+            read_only(dir.path()).unwrap_err(),
+            Store::open(dir.path()).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&e, Error::Corrupted { path, offset: o } if path.ends_with(SUBTREES_FILE) && *o == offset),
+                "{e}"
+            );
+        }
+    }
+
+    /// A commit syncs the tree files when more than 16 full subtrees are
+    /// pending, so recovery never has more to check; damage to older
+    /// records is found when they are read, not recomputed.
+    #[test]
+    fn at_most_sixteen_subtrees_wait_for_a_tree_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let mut synced = 0;
+        for b in 0..40u64 {
+            for _ in 0..1500 {
+                let (x, y, z) = leaf(s.leaf_count());
+                s.append_next(x, y, z).unwrap();
+            }
+            s.commit_block(b).unwrap();
+            assert!(s.backend().tree_unsynced <= TREE_SYNC_LIMIT + 1);
+            synced += u64::from(s.backend().top.unwrap().tree_synced());
+        }
+        assert!(synced >= 1, "no commit found the tree files synced");
+        crash(s);
+        zero(&dir.path().join(SUBTREES_FILE), 100, 1);
+        // Subtree 0 is long durable: the open leaves it, the deep check
+        // names it.
+        let s = Store::open(dir.path()).unwrap();
+        assert!(matches!(s.proof(3, 39), Err(Error::Corrupted { .. })));
+        drop(s);
+        assert!(matches!(
+            inspect(dir.path(), true),
+            Err(Error::Corrupted { path, offset: 0 }) if path.ends_with(SUBTREES_FILE)
+        ));
     }
 
     #[test]
