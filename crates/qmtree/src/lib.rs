@@ -189,9 +189,10 @@
 //! | 120 | 4 | CRC-32 (plain) of the block's bytes in `leaves.dat` (`4096 + 100·p .. 4096 + 100·n`) |
 //! | 124 | 4 | CRC-32 over `q` and bytes 0..124 |
 //!
-//! Each commit writes an entry for its block; so do a rewind (flag 2, for
-//! the block rewound to), a clean close and a read-write open that
-//! recovered (for the last block, with every record durable). The newest
+//! Each commit writes an entry for its block; so does a rewind (flag 2, for
+//! the block rewound to), and so do a clean close and a read-write open
+//! whose newest entry does not say every record is durable (an entry for
+//! the last block, flags 1 and 4, `durable` = every record). The newest
 //! entry always names the last committed block.
 //!
 //! **Commit** ([`QmTree::commit_block`]). Leaf records are written as
@@ -206,7 +207,7 @@
 //! and `leaves.dat` is `fdatasync`ed — one sync makes the leaf records and
 //! the entry durable together; `commit_block` returns after it; (4) the
 //! `blocks.dat` record is written, not synced. The entry has flag 4 when
-//! no tree record was pending at (3). A block with more than 4 MiB of leaf
+//! neither tree file had writes not yet synced at (3). A block with more than 4 MiB of leaf
 //! records syncs them before writing its entry (flag 1), so that recovery
 //! never re-reads more than that. Steady state: one `fdatasync` per block,
 //! plus one per 32 blocks for `blocks.dat` and two per 16 subtrees for the

@@ -51,11 +51,10 @@ pub const UPPER_FILE: &str = "upper.dat";
 pub struct StoreOptions {
     /// Create an empty store if the directory has none (default: true).
     pub create: bool,
-    /// Make data and block records durable at each commit (default: true);
-    /// the files are then preallocated and `leaves.dat` carries the commit
-    /// ring (see the crate docs). Without it a commit still survives a crash
-    /// of the process (the data is in the OS page cache), but not of the
-    /// machine.
+    /// Make each commit durable (`fdatasync`, default: true); the files are
+    /// then preallocated (see the crate docs). Without it a commit still
+    /// survives a crash of the process (the data is in the OS page cache),
+    /// but not of the machine.
     pub sync: bool,
 }
 
