@@ -225,6 +225,9 @@ fn check_empty_dir(dir: &Path) -> Result<()> {
 /// [`Error::DirectoryNotEmpty`] when `config.dir` exists and is not empty
 /// (nothing in it is opened); store errors.
 pub fn run(config: &BenchConfig) -> Result<BenchReport> {
+    // Before anything opens it read-write: recovery would cut an existing
+    // store's uncommitted data.
+    check_empty_dir(&config.dir)?;
     let n = config.leaves.max(1);
     let block_size = config.block_size.max(1);
     info!(target: "cairn::qmtree", "bench: keccak");
@@ -232,9 +235,6 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     info!(target: "cairn::qmtree", leaves = n, block_size, "bench: persisted appends (fsync per block)");
 
     // Persisted first, so that its RSS is not inflated by the in-memory run.
-    // Checked before anything opens it read-write: recovery would cut an
-    // existing store's uncommitted data.
-    check_empty_dir(&config.dir)?;
     let mut store = Store::open(&config.dir)?;
     let quarter = n / 4 / block_size * block_size;
     let mut rss_bytes_quarter = 0;
