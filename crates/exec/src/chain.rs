@@ -277,6 +277,27 @@ impl Chain {
         self.finish_run(block, check_header, state, outcome)
     }
 
+    /// Imports a block like [`Chain::execute`] with `inspector` tracing each of its EVM
+    /// executions (system calls and transactions, in execution order): `transitionHash`
+    /// alone, without the other commitments, or the step records themselves with a
+    /// [`RecordLog`](crate::commit::trace::RecordLog) sink.
+    ///
+    /// # Errors
+    /// As [`Chain::execute`].
+    pub fn execute_traced<S: crate::commit::trace::StepSink>(
+        &mut self,
+        block: &Block,
+        inspector: &mut crate::commit::trace::TransitionInspector<S>,
+    ) -> Result<ExecutedBlock> {
+        let txs = self.prepare(block, true)?;
+        let mut state = self.flat_db_state();
+        let outcome =
+            execute_block_phases(&self.config, block, &txs, &mut state, inspector, |_| {})
+                .map_err(|e| execution_error(block, e))?;
+        let run = self.finish_run(block, true, state, outcome)?;
+        Ok(self.import(block, run))
+    }
+
     /// The block must extend the head; then header and body rules (unless building), then
     /// the senders.
     pub(crate) fn prepare<'b>(

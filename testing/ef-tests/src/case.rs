@@ -124,10 +124,12 @@ pub fn run_blockchain_test(
         // The full path imports with QMTree commitments, so every case also checks that
         // the per-step roots end at the block's root and that the leaves bracket the block.
         let parent_root = chain.head().state_root;
-        let full = chain.execute_committed(&block).and_then(|(done, commitment)| {
-            check_commitment(parent_root, &done, &commitment)?;
-            Ok(done)
-        });
+        let full = chain
+            .execute_committed(&block)
+            .and_then(|(done, commitment)| {
+                check_commitment(parent_root, &done, &commitment)?;
+                Ok(done)
+            });
         let input = ProgramInput {
             chain: config.clone(),
             blocks: vec![block.clone()],
@@ -231,13 +233,17 @@ fn check_commitment(
         _ => return Err(mismatch("a block needs a step leaf and a closing leaf")),
     };
     if first.components.pre_state_hash != parent_root {
-        return Err(mismatch("the first leaf does not start at the parent's root"));
+        return Err(mismatch(
+            "the first leaf does not start at the parent's root",
+        ));
     }
     if last.kind != LeafKind::BlockEnd
         || last.components.pre_state_hash != done.state_root
         || last.components.transition_hash != done.hash
     {
-        return Err(mismatch("the closing leaf does not name the block's root and hash"));
+        return Err(mismatch(
+            "the closing leaf does not name the block's root and hash",
+        ));
     }
     Ok(())
 }

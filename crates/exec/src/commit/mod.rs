@@ -4,6 +4,8 @@
 //! - [`block`]: the leaves of a block (layout, `preStateHash`), [`Chain::execute_committed`](crate::Chain::execute_committed);
 //! - [`call`]: `qm_call`, a call with a proof checkable offline against a block's QMTree root;
 //! - [`change`]: `stateChangeHash`, the canonical encoding of a step's state change;
+//! - [`fold`]: the machine state at the start of a disputed trace chunk, folded from the
+//!   records before it, so that the chunk alone is replayed;
 //! - [`node`]: a chain plus its QMTree, persisted in a data directory;
 //! - [`trace`]: `transitionHash`, a streaming Merkle commitment to every EVM step of a
 //!   transaction or system call.
@@ -12,6 +14,7 @@ pub mod bench;
 pub mod block;
 pub mod call;
 pub mod change;
+pub mod fold;
 pub mod node;
 pub mod trace;
 

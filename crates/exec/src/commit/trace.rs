@@ -142,7 +142,13 @@
 //! down; [`first_differing_chunk`] is that descent over two lists of chunk hashes (kept with
 //! [`CommitmentSink::keeping_chunk_hashes`] or [`TraceHasher::keeping_chunk_hashes`]),
 //! [`ChunkTree::proof`] the path that pins the chunk to each root, and at most that chunk
-//! ([`RecordedTrace::chunk`]) has to be replayed.
+//! ([`RecordedTrace::chunk`]) has to be replayed. The chunks before it hash the same on both
+//! sides, so both hold the same records for them; folding those records
+//! ([`TraceFold::before_chunk`](super::fold::TraceFold::before_chunk)) gives every open
+//! frame's stack, memory and return data at the chunk's start, from which the referee
+//! executes the chunk's steps alone. No earlier step is executed again. (The boundary state
+//! is derived from the agreed records rather than committed in the chunk hash: a verifier
+//! that cannot read the earlier chunks, such as an L1 contract, would need it committed.)
 //!
 //! # Example
 //!
@@ -1026,7 +1032,7 @@ fn buf_word(out: &mut RecordBuf, w: &U256) {
 
 /// Stack inputs and outputs of an opcode, from revm's table (0/0 if undefined).
 #[inline(always)]
-fn stack_io(op: u8) -> (usize, usize) {
+pub(crate) fn stack_io(op: u8) -> (usize, usize) {
     match &OPCODE_INFO[op as usize] {
         Some(info) => (info.inputs() as usize, info.outputs() as usize),
         None => (0, 0),

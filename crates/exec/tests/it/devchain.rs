@@ -80,7 +80,8 @@ fn a_batch_validates_from_one_witness() {
 /// README command 1 runs on data anyone can regenerate (`cairn devchain --out ...`).
 #[test]
 fn committed_dev_chain_is_the_default_generation() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/devchain.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/devchain.json");
     let committed = cairn_exec::ChainFile::load(&path).expect("testdata/devchain.json");
     assert_eq!(committed, generate(DevChainParams::default()).unwrap());
 }

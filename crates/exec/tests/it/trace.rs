@@ -441,3 +441,195 @@ fn bisection_locates_the_first_differing_chunk() {
         }
     }
 }
+
+// --- replaying a chunk: the machine state folded from the records ---
+
+/// The live machine state at the start of every step that completes, in the order steps
+/// start: depth, opcode, stack (bottom first) and memory.
+#[derive(Debug, Default)]
+struct Snapshots {
+    open: Option<(u64, u8, Vec<U256>, Vec<u8>)>,
+    taken: Vec<Vec<(u64, u8, Vec<U256>, Vec<u8>)>>,
+}
+
+impl<CTX: ContextTr> Inspector<CTX> for Snapshots {
+    fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+        use revm::interpreter::interpreter_types::Jumps;
+        self.open = Some((
+            interp.input.depth as u64,
+            interp.bytecode.opcode(),
+            interp.stack.data().clone(),
+            interp.memory.context_memory().to_vec(),
+        ));
+    }
+
+    fn step_end(&mut self, _interp: &mut Interpreter, _context: &mut CTX) {
+        if let (Some(open), Some(trace)) = (self.open.take(), self.taken.last_mut()) {
+            trace.push(open);
+        }
+    }
+
+    fn frame_start(
+        &mut self,
+        context: &mut CTX,
+        _frame_input: &mut FrameInput,
+    ) -> Option<FrameResult> {
+        if context.journal().depth() == 0 {
+            self.taken.push(Vec::new());
+        }
+        None
+    }
+}
+
+/// CALL and CREATE steps complete when control comes back, so their records come later than
+/// their start; every other step's record is in the order steps start.
+fn suspends(op: u8) -> bool {
+    matches!(op, 0xf0 | 0xf1 | 0xf2 | 0xf4 | 0xf5 | 0xfa)
+}
+
+/// Folding the records of every execution of real blocks reproduces the live stack and
+/// memory before every step, so the state at any chunk boundary is known from the records
+/// before it, and every record passes the fold's checks.
+#[test]
+fn folding_records_reproduces_the_machine_state_at_every_step() {
+    use cairn_exec::commit::fold::TraceFold;
+    let file = generate(DevChainParams {
+        seed: 11,
+        blocks: 3,
+        txs_per_block: 15,
+    })
+    .unwrap();
+    let mut chain = file.genesis_chain().unwrap();
+    let (mut checked, mut calls, mut deepest) = (0usize, 0usize, 0usize);
+    for index in 0..file.blocks.len() {
+        let block = file.block(index).unwrap();
+        let txs = recover_senders(&block).unwrap();
+        let mut inspector = recording();
+        let mut snapshots = Snapshots::default();
+        let mut state = State::builder().with_database(Db(&chain)).build();
+        execute_block(
+            chain.config(),
+            &block,
+            &txs,
+            &mut state,
+            (&mut inspector, &mut snapshots),
+        )
+        .unwrap();
+        let log = std::mem::take(&mut inspector.sink_mut().1.traces);
+        assert_eq!(log.len(), snapshots.taken.len());
+        for (trace, live) in log.iter().zip(&snapshots.taken) {
+            assert_eq!(trace.len(), live.len());
+            let mut live = live.iter().filter(|(_, op, ..)| !suspends(*op));
+            let mut fold = TraceFold::new();
+            for (i, bytes) in trace.records().enumerate() {
+                let record = StepRecord::decode(bytes).unwrap().0;
+                if suspends(record.op) {
+                    calls += 1;
+                } else {
+                    let (depth, op, stack, memory) = live.next().unwrap();
+                    let frame = fold
+                        .frames()
+                        .last()
+                        .filter(|f| !f.ended && f.depth == *depth);
+                    // A step that opens a frame starts from an empty one.
+                    let (fold_stack, fold_memory) =
+                        frame.map_or((&[][..], &[][..]), |f| (&f.stack[..], &f.memory[..]));
+                    assert_eq!((record.op, record.depth), (*op, *depth), "step {i}");
+                    assert_eq!(fold_stack, &stack[..], "stack before step {i}");
+                    assert_eq!(fold_memory, &memory[..], "memory before step {i}");
+                    checked += 1;
+                }
+                fold.apply(&record).unwrap_or_else(|e| panic!("{e}"));
+                deepest = deepest.max(fold.frames().len());
+            }
+            assert!(live.next().is_none());
+            // The chunk-by-chunk fold agrees with the step-by-step one.
+            let chunks = trace.len().div_ceil(CHUNK_STEPS as usize) as u64;
+            if chunks > 0 {
+                let at_last = TraceFold::before_chunk(trace, chunks - 1).unwrap();
+                assert_eq!(at_last.steps(), (chunks - 1) * CHUNK_STEPS);
+            }
+            assert!(TraceFold::before_chunk(trace, chunks + 1).is_err());
+        }
+        chain.execute(&block).unwrap();
+    }
+    assert!(checked > 10_000, "{checked} steps compared");
+    // The dev chain's contracts do not call each other; the EEST sample folds nested frames
+    // (testing/ef-tests, `eest_step_records_fold`).
+    assert_eq!((calls, deepest), (0, 1));
+}
+
+/// A record that an EVM could not have produced is caught at the step that breaks.
+#[test]
+fn folding_rejects_records_that_do_not_follow() {
+    use cairn_exec::commit::fold::{TraceFold, TraceFoldError};
+    let file = generate(DevChainParams {
+        seed: 11,
+        blocks: 3,
+        txs_per_block: 15,
+    })
+    .unwrap();
+    let mut chain = file.genesis_chain().unwrap();
+    let loads = |t: &RecordedTrace| {
+        t.records()
+            .any(|r| StepRecord::decode(r).unwrap().0.op == 0x51)
+    };
+    let mut found = None;
+    for index in 0..file.blocks.len() {
+        let block = file.block(index).unwrap();
+        found = trace_block(&chain, &block)
+            .into_iter()
+            .map(|(_, t)| t)
+            .find(|t| loads(t));
+        if found.is_some() {
+            break;
+        }
+        chain.execute(&block).unwrap();
+    }
+    let trace = found.expect("some execution loads from memory");
+    let records: Vec<StepRecord> = trace
+        .records()
+        .map(|r| StepRecord::decode(r).unwrap().0)
+        .collect();
+    let fold_all = |records: &[StepRecord]| {
+        let mut fold = TraceFold::new();
+        records.iter().try_for_each(|r| fold.apply(r))
+    };
+    fold_all(&records).unwrap();
+
+    // MLOAD pushing a word memory does not hold.
+    let at = records.iter().position(|r| r.op == 0x51).unwrap();
+    let mut bad = records.clone();
+    bad[at].pushes[0] ^= U256::from(1);
+    assert!(matches!(
+        fold_all(&bad),
+        Err(TraceFoldError::Inconsistent { step, op: 0x51, .. }) if step == at as u64
+    ));
+
+    // A PUSH of another value: the step that pops it finds a different item.
+    let at = records
+        .iter()
+        .position(|r| (0x60..=0x7f).contains(&r.op))
+        .unwrap();
+    let mut bad = records.clone();
+    bad[at].pushes[0] += U256::from(1);
+    assert!(matches!(
+        fold_all(&bad),
+        Err(TraceFoldError::Inconsistent { step, .. }) if step > at as u64
+    ));
+
+    // A step at a depth no frame is open at.
+    let mut bad = records.clone();
+    bad[1].depth = 5;
+    assert!(matches!(
+        fold_all(&bad),
+        Err(TraceFoldError::Inconsistent { step: 1, .. })
+    ));
+
+    // Bytes that are not records.
+    let mut fold = TraceFold::new();
+    assert_eq!(
+        fold.apply_chunk(&[0xff]),
+        Err(TraceFoldError::Malformed { step: 0 })
+    );
+}
