@@ -448,9 +448,12 @@ fn bisection_locates_the_first_differing_chunk() {
 /// start: depth, opcode, stack (bottom first) and memory.
 #[derive(Debug, Default)]
 struct Snapshots {
-    open: Option<(u64, u8, Vec<U256>, Vec<u8>)>,
-    taken: Vec<Vec<(u64, u8, Vec<U256>, Vec<u8>)>>,
+    open: Option<Snapshot>,
+    taken: Vec<Vec<Snapshot>>,
 }
+
+/// Depth, opcode, stack and memory at a step's start.
+type Snapshot = (u64, u8, Vec<U256>, Vec<u8>);
 
 impl<CTX: ContextTr> Inspector<CTX> for Snapshots {
     fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
@@ -619,7 +622,7 @@ fn folding_rejects_records_that_do_not_follow() {
     ));
 
     // A step at a depth no frame is open at.
-    let mut bad = records.clone();
+    let mut bad = records;
     bad[1].depth = 5;
     assert!(matches!(
         fold_all(&bad),
