@@ -1,13 +1,19 @@
 //! Commitments: every executed step becomes a QMTree leaf; the data directory survives
 //! restarts; `qm_call` proofs verify offline.
 
-use alloy_primitives::{B256, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use cairn_exec::{
     ChainFile,
     commit::{CallRequest, LeafKind, Node, verify_call_proof},
     devchain::{DevChainParams, generate},
 };
 use cairn_qmtree::verify_leaf;
+use cairn_witness::AccountFields;
+use revm::{database::State, inspector::NoOpInspector, state::EvmState};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+};
 
 fn small() -> ChainFile {
     generate(DevChainParams {
@@ -175,4 +181,179 @@ fn call_proofs_verify_offline_and_detect_tampering() {
         verify_call_proof(&bad, &root, &chain).is_err(),
         "altered leaf"
     );
+}
+
+/// An independent model of the state for checking each step's leaf: plain maps, rooted by
+/// alloy-trie's reference functions (a full rehash every time, no incremental trie), with
+/// the `stateChangeHash` encoding written out again from the crate docs.
+#[derive(Debug, Clone, Default)]
+struct Model(BTreeMap<Address, (AccountFields, BTreeMap<U256, U256>)>);
+
+impl Model {
+    fn of(chain: &cairn_exec::Chain) -> Self {
+        Self(
+            chain
+                .accounts()
+                .map(|(a, acc)| {
+                    (
+                        *a,
+                        (
+                            acc.fields,
+                            acc.storage.iter().map(|(k, v)| (*k, *v)).collect(),
+                        ),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn root(&self) -> B256 {
+        alloy_trie::root::state_root_unhashed(self.0.iter().map(|(address, (f, storage))| {
+            let storage_root = alloy_trie::root::storage_root_unhashed(
+                storage.iter().map(|(k, v)| (B256::from(*k), *v)),
+            );
+            (
+                *address,
+                alloy_trie::TrieAccount {
+                    nonce: f.nonce,
+                    balance: f.balance,
+                    storage_root,
+                    code_hash: f.code_hash,
+                },
+            )
+        }))
+    }
+
+    /// Applies one committed EVM state (revm's rules: untouched accounts are skipped,
+    /// self-destructed and touched empty ones removed, created ones start with empty
+    /// storage) and returns the documented encoding of the change.
+    fn step(&mut self, state: &EvmState) -> Vec<u8> {
+        let mut listed = Vec::new();
+        let mut addresses: Vec<_> = state.keys().copied().collect();
+        addresses.sort();
+        for address in addresses {
+            let account = &state[&address];
+            if !account.is_touched() {
+                continue;
+            }
+            let old = self.0.get(&address).map(|(f, _)| *f);
+            let fields = AccountFields {
+                nonce: account.info.nonce,
+                balance: account.info.balance,
+                code_hash: account.info.code_hash,
+            };
+            let gone = account.is_selfdestructed() || (!account.is_created() && account.is_empty());
+            let created = !account.is_selfdestructed() && account.is_created();
+            let new = (!gone).then_some(fields);
+            let destroyed = gone && old.is_some();
+            let before = match (created, self.0.get(&address)) {
+                (false, Some((_, storage))) => storage.clone(),
+                _ => BTreeMap::new(),
+            };
+            let mut slots = BTreeMap::new();
+            if new.is_some() {
+                for (key, slot) in &account.storage {
+                    let previous = before.get(key).copied().unwrap_or_default();
+                    if slot.present_value != previous {
+                        slots.insert(*key, (previous, slot.present_value));
+                    }
+                }
+            }
+            if old == new && slots.is_empty() && !created && !destroyed {
+                continue;
+            }
+            match new {
+                None => {
+                    self.0.remove(&address);
+                }
+                Some(fields) => {
+                    let mut storage = before;
+                    for (key, (_, value)) in &slots {
+                        if value.is_zero() {
+                            storage.remove(key);
+                        } else {
+                            storage.insert(*key, *value);
+                        }
+                    }
+                    self.0.insert(address, (fields, storage));
+                }
+            }
+            listed.push((address, created, destroyed, old, new, slots));
+        }
+        let mut out = b"cairn.stateChange.v1".to_vec();
+        out.extend((listed.len() as u32).to_be_bytes());
+        for (address, created, destroyed, old, new, slots) in listed {
+            out.extend(address.as_slice());
+            out.push(u8::from(created) | u8::from(destroyed) << 1);
+            for side in [old, new] {
+                match side {
+                    None => out.push(0),
+                    Some(f) => {
+                        out.push(1);
+                        out.extend(f.nonce.to_be_bytes());
+                        out.extend(f.balance.to_be_bytes::<32>());
+                        out.extend(f.code_hash.as_slice());
+                    }
+                }
+            }
+            out.extend((slots.len() as u32).to_be_bytes());
+            for (key, (old, new)) in slots {
+                out.extend(key.to_be_bytes::<32>());
+                out.extend(old.to_be_bytes::<32>());
+                out.extend(new.to_be_bytes::<32>());
+            }
+        }
+        out
+    }
+}
+
+/// Every step leaf's `preStateHash` is the full-rehash root of the state after the steps
+/// before it, and its `stateChangeHash` the documented encoding of what the step changed,
+/// both recomputed from revm's committed states by the model above.
+#[test]
+fn step_leaves_match_an_independent_recomputation() {
+    let file = small();
+    let mut chain = file.genesis_chain().unwrap();
+    let (mut steps, mut slot_changes) = (0usize, 0usize);
+    for i in 0..file.blocks.len() {
+        let block = file.block(i).unwrap();
+        // revm's committed states, one per step, on the parent state.
+        let commits: Arc<Mutex<Vec<EvmState>>> = Arc::default();
+        let log = Arc::clone(&commits);
+        let mut state = State::builder()
+            .with_database(crate::trace::Db(&chain))
+            .build();
+        state.set_state_hook(Some(Box::new(move |s: EvmState| {
+            log.lock().unwrap().push(s)
+        })));
+        let txs = cairn_stateless::recover_senders(&block).unwrap();
+        cairn_stateless::execute_block(chain.config(), &block, &txs, &mut state, NoOpInspector)
+            .unwrap();
+        let commits = std::mem::take(&mut *commits.lock().unwrap());
+
+        let mut model = Model::of(&chain);
+        assert_eq!(model.root(), chain.head().state_root);
+        let (executed, commitment) = chain.execute_committed(&block).unwrap();
+        let (closing, step_leaves) = commitment.leaves.split_last().unwrap();
+        assert_eq!(step_leaves.len(), commits.len(), "block {i}");
+        for (k, (leaf, commit)) in step_leaves.iter().zip(&commits).enumerate() {
+            assert_eq!(
+                leaf.components.pre_state_hash,
+                model.root(),
+                "block {i} step {k}"
+            );
+            let encoded = model.step(commit);
+            slot_changes += usize::from(encoded.len() > 200);
+            assert_eq!(
+                leaf.components.state_change_hash,
+                keccak256(&encoded),
+                "block {i} step {k} ({:?})",
+                leaf.kind
+            );
+            steps += 1;
+        }
+        assert_eq!(model.root(), executed.state_root);
+        assert_eq!(closing.components.pre_state_hash, executed.state_root);
+    }
+    assert!(steps > 60 && slot_changes > 10, "{steps} steps checked");
 }

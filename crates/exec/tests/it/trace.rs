@@ -29,7 +29,7 @@ use std::{collections::BTreeMap, convert::Infallible};
 
 /// A revm database over a chain's flat state at its head.
 #[derive(Debug)]
-struct Db<'a>(&'a Chain);
+pub(crate) struct Db<'a>(pub(crate) &'a Chain);
 
 impl StorageProbe for Db<'_> {
     fn has_storage(&mut self, address: Address) -> bool {
