@@ -15,3 +15,57 @@ fn eest_blockchain_tests() {
     assert_eq!(t.failed, 0, "conformance failures");
     assert_eq!(t.passed, 3600, "every Prague/Osaka case must run and pass");
 }
+
+/// The zkEVM fixtures' Amsterdam blocks cannot be executed with the EVM crates in use (their
+/// conformance cases are reported as skipped), but their `executionWitness` objects are
+/// real EEST witnesses: every one must decode, index (every node and code hashed, the header
+/// chain checked) and, where the fixture says the block is valid, end at the block's parent.
+#[test]
+fn eest_zkevm_witnesses_decode_and_index() {
+    let Some(dir) = fixtures_dir() else {
+        eprintln!("skipping zkEVM witness decoding: CAIRN_FIXTURES is not set");
+        return;
+    };
+    let files = cairn_ef_tests::fixture_files(&dir.join("eest/blockchain_tests_zkevm")).unwrap();
+    let (mut valid, mut invalid, mut rejected_early, mut nodes) = (0usize, 0usize, 0usize, 0usize);
+    for file in files {
+        for (name, test) in cairn_ef_tests::load_cases(&file).unwrap() {
+            for (i, fb) in test.blocks.iter().enumerate() {
+                let Some(witness) = fb.execution_witness.clone() else {
+                    continue;
+                };
+                let expected_ok = fb
+                    .stateless_output_bytes
+                    .as_ref()
+                    .and_then(|b| b.get(32))
+                    .is_some_and(|f| *f == 1);
+                let block = alloy_rlp::decode_exact::<cairn_primitives::Block>(&fb.rlp);
+                let indexed = cairn_witness::json::from_value(witness)
+                    .map_err(|e| e.to_string())
+                    .and_then(|w| {
+                        let maps =
+                            cairn_witness::WitnessMaps::new(&w).map_err(|e| e.to_string())?;
+                        Ok((w.state.len(), maps.parent_hash()))
+                    });
+                if expected_ok {
+                    let (count, parent) =
+                        indexed.unwrap_or_else(|e| panic!("{name} block {i}: {e}"));
+                    assert_eq!(
+                        Some(parent),
+                        block.ok().map(|b| b.header.parent_hash),
+                        "{name} block {i}"
+                    );
+                    nodes += count;
+                    valid += 1;
+                } else {
+                    invalid += 1;
+                    rejected_early += usize::from(indexed.is_err());
+                }
+            }
+        }
+    }
+    eprintln!(
+        "zkEVM witnesses: {valid} valid blocks decoded and indexed ({nodes} nodes); {invalid} corrupted, {rejected_early} of them rejected before execution"
+    );
+    assert!(valid > 100, "the zkEVM fixtures were read");
+}
