@@ -126,7 +126,9 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
     if done > 0 {
         tracing::info!(target: "cairn::replay", head, "continuing from the last committed block");
     }
-    let bar = std::io::stdout().is_terminal().then(|| {
+    // The bar draws on stderr, so it shows when stderr is a terminal; the per-block table
+    // goes to stdout unless both are the same terminal (where it would fight the bar).
+    let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(todo as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
@@ -136,7 +138,8 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
         );
         bar
     });
-    if bar.is_none() {
+    let table = bar.is_none() || !std::io::stdout().is_terminal();
+    if table {
         println!(
             "{:>6} {:>4} {:>10} {:>6} {:>9} {:>9} {:>9}  qmtree root",
             "block", "txs", "gas", "leaves", "execute", "change", "prestate"
@@ -150,15 +153,15 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
         leaves += imported.layout.kinds.len();
         let t = imported.timings;
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-        match &bar {
-            Some(bar) => {
-                bar.set_message(format!(
-                    "block {} root {}",
-                    imported.layout.number, imported.layout.root
-                ));
-                bar.inc(1);
-            }
-            None => println!(
+        if let Some(bar) = &bar {
+            bar.set_message(format!(
+                "block {} root {}",
+                imported.layout.number, imported.layout.root
+            ));
+            bar.inc(1);
+        }
+        if table {
+            println!(
                 "{:>6} {:>4} {:>10} {:>6} {:>7.2}ms {:>7.2}ms {:>7.2}ms  {}",
                 imported.layout.number,
                 imported.transactions,
@@ -168,7 +171,7 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
                 ms(t.state_change),
                 ms(t.pre_state),
                 imported.layout.root
-            ),
+            );
         }
     }
     if let Some(bar) = bar {
