@@ -55,12 +55,13 @@ pub enum ExecError {
         tx_num: u64,
     },
     /// A call could not be executed.
-    #[error("call at block {number}: {reason}")]
+    #[error("call at block {number}: {source}")]
     CallFailed {
         /// The block.
         number: u64,
         /// Why.
-        reason: String,
+        #[source]
+        source: crate::commit::CallError,
     },
     /// An earlier import failed after the chain advanced; reopen the data directory.
     #[error("node is unusable after a failed import; reopen its data directory")]

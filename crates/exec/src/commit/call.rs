@@ -24,7 +24,11 @@ use cairn_primitives::{ChainConfig, ExecutionWitness};
 use cairn_qmtree::{InclusionProof, LeafComponents, verify_leaf};
 use cairn_stateless::{Eip7610, evm_env};
 use cairn_witness::{WitnessDb, WitnessError, WitnessIndex, WitnessSource, decode_header_chain};
-use revm::{context::TxEnv, context_interface::result::ExecutionResult, database::State};
+use revm::{
+    context::TxEnv,
+    context_interface::result::{EVMError, ExecutionResult},
+    database::State,
+};
 use serde::{Deserialize, Serialize};
 
 /// An `eth_call` request.
@@ -148,7 +152,7 @@ pub enum CallProofError {
     Witness(#[from] WitnessError),
     /// Re-execution failed.
     #[error("re-execution failed: {0}")]
-    Execution(String),
+    Execution(#[source] CallError),
     /// Re-execution gave another result.
     #[error("re-execution gives {got:?}, the proof claims {claimed:?}")]
     Result {
@@ -167,17 +171,31 @@ pub enum CallProofError {
     },
 }
 
+/// Why a call could not run (a call that reverts or halts did run: see [`CallResult`]).
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The state (or the witness) cannot prove a read the call made.
+    #[error("unprovable state read: {0}")]
+    Witness(#[source] WitnessError),
+    /// The EVM refused to run the call (e.g. a value above the caller's balance, a gas limit
+    /// below the intrinsic gas).
+    #[error("rejected by the EVM: {0}")]
+    Rejected(
+        #[source] Box<EVMError<revm::database_interface::bal::EvmDatabaseError<WitnessError>>>,
+    ),
+}
+
 /// Executes `request` on the state at `state_root` (read through `source`) in the block
 /// environment of `header`, tracing it.
 ///
 /// # Errors
-/// A message when the EVM rejects the call or the witness cannot serve a read.
+/// [`CallError`] when the EVM rejects the call or the witness cannot serve a read.
 pub fn execute_call<S: WitnessSource>(
     chain: &ChainConfig,
     header: &Header,
     request: &CallRequest,
     source: S,
-) -> Result<(CallResult, TraceCommitment), String> {
+) -> Result<(CallResult, TraceCommitment), CallError> {
     let mut env = evm_env(chain, header);
     env.cfg_env.disable_nonce_check = true;
     let gas_price = request.gas_price.unwrap_or_default();
@@ -211,9 +229,9 @@ pub fn execute_call<S: WitnessSource>(
         evm.transact(tx)
     };
     if let Some(failure) = state.database.take_failure() {
-        return Err(failure.to_string());
+        return Err(CallError::Witness(failure));
     }
-    let result = result.map_err(|e| e.to_string())?.result;
+    let result = result.map_err(|e| CallError::Rejected(Box::new(e)))?.result;
     let trace = inspector
         .take_completed()
         .pop()

@@ -165,6 +165,31 @@ fn call_proofs_verify_offline_and_detect_tampering() {
         verify_call_proof(&bad, &root, &chain).is_err(),
         "witness missing a node"
     );
+    // Any byte of any node, code or header changed: the proof fails (the witness is
+    // minimal, so the changed item was needed and now hashes to something else).
+    assert!(!proof.witness.state.is_empty() && !proof.witness.codes.is_empty());
+    for (part, count) in [
+        ("state", proof.witness.state.len()),
+        ("codes", proof.witness.codes.len()),
+        ("header", 1),
+    ] {
+        for i in 0..count {
+            let mut bad = proof.clone();
+            let item = match part {
+                "state" => &mut bad.witness.state[i],
+                "codes" => &mut bad.witness.codes[i],
+                _ => &mut bad.header,
+            };
+            let mut bytes = item.to_vec();
+            let at = bytes.len() / 2;
+            bytes[at] ^= 0x01;
+            *item = Bytes::from(bytes);
+            assert!(
+                verify_call_proof(&bad, &root, &chain).is_err(),
+                "{part}[{i}] altered"
+            );
+        }
+    }
     assert!(
         verify_call_proof(&proof, &node.layout(4).unwrap().root, &chain).is_err(),
         "another block's root"
@@ -180,6 +205,25 @@ fn call_proofs_verify_offline_and_detect_tampering() {
     assert!(
         verify_call_proof(&bad, &root, &chain).is_err(),
         "altered leaf"
+    );
+
+    // A call the EVM refuses (more value than the caller holds) is a typed error.
+    let broke = CallRequest {
+        from: Some(Address::repeat_byte(0xee)),
+        to: Some(alloy_eips::eip2935::HISTORY_STORAGE_ADDRESS),
+        value: Some(U256::from(1)),
+        ..Default::default()
+    };
+    let err = node.call(&broke, 5).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            cairn_exec::ExecError::CallFailed {
+                number: 5,
+                source: cairn_exec::commit::CallError::Rejected(_)
+            }
+        ),
+        "{err}"
     );
 }
 
