@@ -63,6 +63,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .build()
         .map_err(|source| Error::Runtime { source })?;
     runtime.block_on(async move {
+        // Handlers first: a signal that arrives once the address is printed must stop the
+        // server cleanly, not kill the process.
+        let shutdown = ShutdownSignal::install()?;
         let server = cairn_rpc::serve(args.http_addr, Arc::new(RwLock::new(node)), config).await?;
         tracing::info!(target: "cairn::serve", url = %server.url(), head, "listening");
         // One line on stdout, so scripts (and tests) learn the port when given port 0.
@@ -71,7 +74,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         if let Err(e) = printed.and_then(|()| stdout.flush()) {
             tracing::warn!(target: "cairn::serve", error = %e, "cannot print the address");
         }
-        shutdown_signal().await?;
+        shutdown.recv().await?;
         tracing::info!(target: "cairn::serve", "shutting down");
         server.stop();
         server.stopped().await;
@@ -79,23 +82,45 @@ pub fn run(args: ServeArgs) -> Result<()> {
     })
 }
 
-/// Resolves on the first SIGINT or SIGTERM.
-async fn shutdown_signal() -> Result<()> {
-    let signal = |source| Error::Signal { source };
+/// SIGINT and SIGTERM, caught from the moment [`ShutdownSignal::install`] returns.
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal as unix_signal};
-        let mut term = unix_signal(SignalKind::terminate()).map_err(signal)?;
-        let mut int = unix_signal(SignalKind::interrupt()).map_err(signal)?;
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn install() -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let install = |kind| signal(kind).map_err(|source| Error::Signal { source });
+            Ok(Self {
+                term: install(SignalKind::terminate())?,
+                int: install(SignalKind::interrupt())?,
+            })
         }
-        Ok(())
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(signal)
+
+    /// Resolves on the first SIGINT or SIGTERM.
+    async fn recv(mut self) -> Result<()> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c()
+                .await
+                .map_err(|source| Error::Signal { source })
+        }
     }
 }
 
