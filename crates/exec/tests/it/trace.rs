@@ -138,14 +138,19 @@ fn trace_block(chain: &Chain, block: &Block) -> Vec<(CommittedTrace, RecordedTra
     traces
 }
 
-#[test]
-fn every_system_call_and_transaction_gets_one_commitment() {
-    let file = generate(DevChainParams {
+/// Three dev-chain blocks of 15 random transactions each.
+fn sample_chain() -> cairn_exec::ChainFile {
+    generate(DevChainParams {
         seed: 11,
         blocks: 3,
         txs_per_block: 15,
     })
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn every_system_call_and_transaction_gets_one_commitment() {
+    let file = sample_chain();
     let mut chain = file.genesis_chain().unwrap();
     for index in 0..file.blocks.len() {
         let block = file.block(index).unwrap();
@@ -496,12 +501,7 @@ fn suspends(op: u8) -> bool {
 #[test]
 fn folding_records_reproduces_the_machine_state_at_every_step() {
     use cairn_exec::commit::fold::TraceFold;
-    let file = generate(DevChainParams {
-        seed: 11,
-        blocks: 3,
-        txs_per_block: 15,
-    })
-    .unwrap();
+    let file = sample_chain();
     let mut chain = file.genesis_chain().unwrap();
     let (mut checked, mut calls, mut deepest) = (0usize, 0usize, 0usize);
     for index in 0..file.blocks.len() {
@@ -566,12 +566,7 @@ fn folding_records_reproduces_the_machine_state_at_every_step() {
 #[test]
 fn folding_rejects_records_that_do_not_follow() {
     use cairn_exec::commit::fold::{TraceFold, TraceFoldError};
-    let file = generate(DevChainParams {
-        seed: 11,
-        blocks: 3,
-        txs_per_block: 15,
-    })
-    .unwrap();
+    let file = sample_chain();
     let mut chain = file.genesis_chain().unwrap();
     let loads = |t: &RecordedTrace| {
         t.records()
