@@ -27,7 +27,9 @@ mod runner;
 pub mod witness_checks;
 
 pub use report::{CaseNote, FolderStats, JsonReport, Report};
-pub use runner::{RunnerError, fixture_files, load_cases, parse_cases, run, run_file};
+pub use runner::{
+    RunnerError, SampledCase, fixture_files, load_cases, parse_cases, run, run_file, sampled_cases,
+};
 
 /// The fixtures folder from `CAIRN_FIXTURES`, or `None` (callers must say they skip).
 ///

@@ -85,6 +85,39 @@ pub fn load_cases(path: &Path) -> Result<BTreeMap<String, BlockchainTest>, Strin
     parse_cases(&text)
 }
 
+/// A case picked by [`sampled_cases`]: its position in the whole suite, its name, the test.
+pub type SampledCase = (usize, String, BlockchainTest);
+
+/// Every `stride`-th case of the fixture files under `dir` (counted from 1 across the files in
+/// order): a deterministic sample for the slower checks. Files are read as the iteration
+/// reaches them.
+///
+/// # Errors
+/// [`RunnerError::Io`] when the folder cannot be listed; an item is an error naming the file
+/// when that file cannot be read.
+pub fn sampled_cases(
+    dir: &Path,
+    stride: usize,
+) -> Result<impl Iterator<Item = Result<SampledCase, String>>, RunnerError> {
+    let stride = stride.max(1);
+    let mut index = 0usize;
+    Ok(fixture_files(dir)?.into_iter().flat_map(move |path| {
+        let cases: Vec<Result<SampledCase, String>> = match load_cases(&path) {
+            Ok(cases) => cases
+                .into_iter()
+                .filter_map(|(name, test)| {
+                    index += 1;
+                    index
+                        .is_multiple_of(stride)
+                        .then(|| Ok((index, name, test)))
+                })
+                .collect(),
+            Err(e) => vec![Err(format!("{}: {e}", path.display()))],
+        };
+        cases
+    }))
+}
+
 /// Parses the text of a blockchain-test fixture file into its cases by name.
 ///
 /// # Errors

@@ -2,7 +2,7 @@
 //! records of real executions (every valid block of a sample of the EEST cases) must pass
 //! every consistency check of the fold and reach every chunk boundary.
 
-use cairn_ef_tests::{case::chain_file, fixture_files, fixtures_dir, load_cases};
+use cairn_ef_tests::{case::chain_file, fixtures_dir, sampled_cases};
 use cairn_exec::commit::{
     fold::TraceFold,
     trace::{CHUNK_STEPS, CommitmentSink, RecordLog, StepRecord, TransitionInspector},
@@ -17,44 +17,36 @@ fn eest_step_records_fold() {
         eprintln!("skipping trace folding: CAIRN_FIXTURES is not set");
         return;
     };
-    let files = fixture_files(&dir.join("eest/blockchain_tests")).unwrap();
-    let (mut index, mut traces, mut steps, mut nested, mut boundaries) = (0usize, 0, 0u64, 0, 0);
+    let (mut traces, mut steps, mut nested, mut boundaries) = (0usize, 0u64, 0, 0);
     let mut problems = Vec::new();
-    for file in files {
-        for (name, test) in load_cases(&file).unwrap() {
-            index += 1;
-            if index % STRIDE != 0 {
-                continue;
-            }
-            let chain_file = chain_file(&test).unwrap();
-            let mut chain = chain_file.genesis_chain().unwrap();
-            for b in 0..chain_file.blocks.len() {
-                let block = chain_file.block(b).unwrap();
-                let mut inspector = TransitionInspector::with_sink((
-                    CommitmentSink::default(),
-                    RecordLog::default(),
-                ));
-                chain
-                    .execute_traced(&block, &mut inspector)
-                    .unwrap_or_else(|e| panic!("{name} block {b}: {e}"));
-                for trace in &inspector.sink_mut().1.traces {
-                    traces += 1;
-                    let mut fold = TraceFold::new();
-                    let mut deepest = 0;
-                    for (i, bytes) in trace.records().enumerate() {
-                        if i > 0 && (i as u64).is_multiple_of(CHUNK_STEPS) {
-                            boundaries += 1;
-                        }
-                        let record = StepRecord::decode(bytes).expect("canonical record").0;
-                        if let Err(e) = fold.apply(&record) {
-                            problems.push(format!("{name} block {b}: {e}"));
-                            break;
-                        }
-                        deepest = deepest.max(fold.frames().len());
+    for case in sampled_cases(&dir.join("eest/blockchain_tests"), STRIDE).unwrap() {
+        let (_, name, test) = case.unwrap();
+        let chain_file = chain_file(&test).unwrap();
+        let mut chain = chain_file.genesis_chain().unwrap();
+        for b in 0..chain_file.blocks.len() {
+            let block = chain_file.block(b).unwrap();
+            let mut inspector =
+                TransitionInspector::with_sink((CommitmentSink::default(), RecordLog::default()));
+            chain
+                .execute_traced(&block, &mut inspector)
+                .unwrap_or_else(|e| panic!("{name} block {b}: {e}"));
+            for trace in &inspector.sink_mut().1.traces {
+                traces += 1;
+                let mut fold = TraceFold::new();
+                let mut deepest = 0;
+                for (i, bytes) in trace.records().enumerate() {
+                    if i > 0 && (i as u64).is_multiple_of(CHUNK_STEPS) {
+                        boundaries += 1;
                     }
-                    steps += trace.len() as u64;
-                    nested += usize::from(deepest > 1);
+                    let record = StepRecord::decode(bytes).expect("canonical record").0;
+                    if let Err(e) = fold.apply(&record) {
+                        problems.push(format!("{name} block {b}: {e}"));
+                        break;
+                    }
+                    deepest = deepest.max(fold.frames().len());
                 }
+                steps += trace.len() as u64;
+                nested += usize::from(deepest > 1);
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use cairn_ef_tests::{
     case::{Outcome, run_blockchain_test},
-    fixture_files, fixtures_dir, load_cases,
+    fixtures_dir, sampled_cases,
     witness_checks::{surplus_items, tampering_accepted},
 };
 use cairn_primitives::ProgramInput;
@@ -17,40 +17,34 @@ fn generated_witnesses_are_minimal_and_tamper_evident() {
         eprintln!("skipping witness checks: CAIRN_FIXTURES is not set");
         return;
     };
-    let files = fixture_files(&dir.join("eest/blockchain_tests")).unwrap();
-    let (mut index, mut blocks_checked, mut items_checked) = (0usize, 0usize, 0usize);
+    let (mut blocks_checked, mut items_checked) = (0usize, 0usize);
     let mut problems = Vec::new();
-    for file in files {
-        for (name, test) in load_cases(&file).unwrap() {
-            index += 1;
-            if index % STRIDE != 0 {
-                continue;
+    for case in sampled_cases(&dir.join("eest/blockchain_tests"), STRIDE).unwrap() {
+        let (index, name, test) = case.unwrap();
+        let mut kept = Vec::new();
+        let outcome = run_blockchain_test(&test, |block, config| {
+            if block.valid {
+                kept.push(ProgramInput {
+                    chain: config.clone(),
+                    blocks: vec![block.block],
+                    witness: block.witness,
+                });
             }
-            let mut kept = Vec::new();
-            let outcome = run_blockchain_test(&test, |block, config| {
-                if block.valid {
-                    kept.push(ProgramInput {
-                        chain: config.clone(),
-                        blocks: vec![block.block],
-                        witness: block.witness,
-                    });
-                }
-            });
-            assert!(
-                matches!(outcome, Outcome::Passed { .. }),
-                "{name}: {outcome:?}"
-            );
-            for (b, input) in kept.iter().take(2).enumerate() {
-                let expected = cairn_stateless::validate(input).unwrap();
-                for (part, i) in surplus_items(input) {
-                    problems.push(format!("{name} block {b}: {part:?}[{i}] is surplus"));
-                }
-                for bad in tampering_accepted(input, &expected, index as u64) {
-                    problems.push(format!("{name} block {b}: {bad}"));
-                }
-                blocks_checked += 1;
-                items_checked += input.witness.item_count();
+        });
+        assert!(
+            matches!(outcome, Outcome::Passed { .. }),
+            "{name}: {outcome:?}"
+        );
+        for (b, input) in kept.iter().take(2).enumerate() {
+            let expected = cairn_stateless::validate(input).unwrap();
+            for (part, i) in surplus_items(input) {
+                problems.push(format!("{name} block {b}: {part:?}[{i}] is surplus"));
             }
+            for bad in tampering_accepted(input, &expected, index as u64) {
+                problems.push(format!("{name} block {b}: {bad}"));
+            }
+            blocks_checked += 1;
+            items_checked += input.witness.item_count();
         }
     }
     eprintln!(
