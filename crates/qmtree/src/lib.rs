@@ -232,9 +232,25 @@
 //! written after the newest flag-4 entry, which recovery checks and
 //! recomputes from the (durable) leaf records. Writeback may store an entry before the leaf
 //! records it covers; if a crash comes in between, the entry's CRC of those
-//! bytes does not match, and that commit (which never returned) is dropped.
-//! Only the newest entry can be in that state: a commit starts after the
-//! one before returned.
+//! bytes does not match, and that commit (which never returned, or was in
+//! flight: see below) is dropped. Only the newest entry can be in that
+//! state: an entry is only written once the one before it is durable.
+//!
+//! **Pipelined commits** (`StoreOptions::pipeline`). Step (3)'s
+//! `fdatasync` is handed to a thread of the store, and `commit_block`
+//! returns once the entry is written; the caller hashes and writes the
+//! next block's leaves while the disk syncs. The next commit (before its
+//! steps (1)–(3)), a rewind, a clean close and `Store::sync` first wait for
+//! that sync, so entries are still written one durable step at a time and
+//! every block still gets its own sync: the files go through exactly the
+//! states of unpipelined commits, and recovery is the same. What changes
+//! is when a block is durable: a machine crash (not a process crash: the
+//! written entry is in the page cache) can lose the last returned commit.
+//! `Store::durable_block` names the last durable block. A failed sync is
+//! reported by the call that waits for it, naming `leaves.dat`, and
+//! poisons the store. The two sides poll each other for up to 50 µs and
+//! 250 µs before sleeping, since waking a sleeping thread costs a large
+//! share of a sync on some machines.
 //!
 //! **Open.** (1) The newest well-formed entry is the last commit, unless it
 //! lacks flag 1 and its CRC does not match its leaf bytes: then it was

@@ -382,6 +382,12 @@ impl<B: Backend> QmTree<B> {
         out
     }
 
+    /// Runs a backend operation; any error leaves the tree poisoned.
+    #[cfg(feature = "store")]
+    pub(crate) fn guarded_backend<T>(&mut self, f: impl FnOnce(&mut B) -> Result<T>) -> Result<T> {
+        self.guarded(|t| f(&mut t.backend))
+    }
+
     /// Appends one leaf and returns its txNum.
     ///
     /// # Errors

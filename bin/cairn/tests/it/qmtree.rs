@@ -125,8 +125,8 @@ fn inspect_reports_and_rejects_broken_stores() {
     let mut st = Store::open_with(
         &store_dir,
         StoreOptions {
-            create: true,
             sync: false,
+            ..StoreOptions::default()
         },
     )
     .unwrap();

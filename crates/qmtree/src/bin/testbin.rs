@@ -1,7 +1,8 @@
 //! Test helper for `cairn-qmtree`'s integration tests (not a user tool).
 //!
-//! - `crash-writer DIR SEED`: appends and commits the deterministic
-//!   workload's blocks forever (with one rewind per run), printing
+//! - `crash-writer DIR SEED [pipeline]`: appends and commits the
+//!   deterministic workload's blocks forever (with one rewind per run;
+//!   pipelined commits with `pipeline`), printing
 //!   `appended N K` (block N's K leaves appended, not committed),
 //!   `committed N`, `rewinding N`, `rewound N` after each step; the crash
 //!   test kills it with SIGKILL.
@@ -24,15 +25,17 @@ fn main() -> ExitCode {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["crash-writer", dir, seed] => seed
+        ["crash-writer", dir, seed, mode @ ..] if matches!(mode, [] | ["pipeline"]) => seed
             .parse()
             .map_err(|e| format!("bad seed: {e}"))
-            .and_then(|s| crash_writer(Path::new(dir), s)),
+            .and_then(|s| crash_writer(Path::new(dir), s, !mode.is_empty())),
         ["rss", dir, leaves] => leaves
             .parse()
             .map_err(|e| format!("bad count: {e}"))
             .and_then(|n| rss(Path::new(dir), n)),
-        _ => Err("usage: cairn-qmtree-testbin crash-writer DIR SEED | rss DIR LEAVES".into()),
+        _ => Err(
+            "usage: cairn-qmtree-testbin crash-writer DIR SEED [pipeline] | rss DIR LEAVES".into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,8 +46,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn crash_writer(dir: &Path, seed: u64) -> Result<(), String> {
-    let mut store = Store::open(dir).map_err(|e| e.to_string())?;
+fn crash_writer(dir: &Path, seed: u64, pipeline: bool) -> Result<(), String> {
+    let options = StoreOptions {
+        pipeline,
+        ..StoreOptions::default()
+    };
+    let mut store = Store::open_with(dir, options).map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
     let mut block = store.latest_block().map_or(0, |b| b.number + 1);
     let mut rewound = false;
@@ -79,6 +86,7 @@ fn rss(dir: &Path, leaves: u64) -> Result<(), String> {
         StoreOptions {
             create: true,
             sync: false,
+            pipeline: false,
         },
     )
     .map_err(|e| e.to_string())?;

@@ -72,6 +72,7 @@ pub fn inspect(dir: &Path, deep: bool) -> Result<InspectReport> {
     let options = StoreOptions {
         create: false,
         sync: false,
+        pipeline: false,
     };
     let backend = FileBackend::open(dir, options, Mode::ReadOnly)?;
     let tree = QmTree::with_backend(backend)?;

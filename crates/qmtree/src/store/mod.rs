@@ -3,6 +3,7 @@
 
 mod format;
 mod inspect;
+mod syncer;
 
 use std::{
     fs::{self, File, OpenOptions, TryLockError},
@@ -56,6 +57,15 @@ pub struct StoreOptions {
     /// survives a crash of the process (the data is in the OS page cache),
     /// but not of the machine.
     pub sync: bool,
+    /// Pipelined commits (with `sync`; default: false): a commit returns
+    /// once its entry is written and its `fdatasync` has started on the
+    /// store's sync thread, and the next commit, a rewind, [`Store::sync`]
+    /// or the close waits for it. Every block still gets its own sync, and
+    /// recovery is unchanged, but the caller hashes and writes the next
+    /// block while the disk syncs the last one; a machine crash can lose
+    /// the last returned commit ([`Store::durable_block`] says which
+    /// blocks are durable). See "Pipelined commits" in the crate docs.
+    pub pipeline: bool,
 }
 
 impl Default for StoreOptions {
@@ -63,6 +73,7 @@ impl Default for StoreOptions {
         Self {
             create: true,
             sync: true,
+            pipeline: false,
         }
     }
 }
@@ -91,6 +102,25 @@ impl Store {
     pub fn open_with(dir: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
         let backend = FileBackend::open(dir.as_ref(), options, Mode::ReadWrite)?;
         Self::with_backend(backend)
+    }
+
+    /// Waits until every committed block is durable (a no-op unless
+    /// commits are pipelined: see [`StoreOptions::pipeline`]).
+    ///
+    /// # Errors
+    /// The failed `fdatasync`, naming `leaves.dat`; the store is then
+    /// poisoned.
+    pub fn sync(&mut self) -> Result<()> {
+        self.guarded_backend(|b| b.guard(FileBackend::settle))
+    }
+
+    /// The last block known durable: the latest committed one, except
+    /// while a pipelined commit's sync is still running (then the one
+    /// before it), or when commits do not sync (`None`: no block is known
+    /// to survive a machine crash, though every one survives a process
+    /// crash).
+    pub fn durable_block(&self) -> Option<BlockInfo> {
+        self.backend().durable_block()
     }
 }
 
@@ -415,6 +445,13 @@ pub struct FileBackend {
     /// Tree records recomputed at open because a crash tore them (kept
     /// here by a read-only open; a read-write one writes them back).
     rebuilt: RebuiltTree,
+    /// The sync thread, when commits are pipelined.
+    syncer: Option<syncer::Syncer>,
+    /// The committed block whose background sync may still be running,
+    /// with its ticket.
+    in_flight: Option<(u64, BlockInfo)>,
+    /// The last block known durable (with `sync`).
+    durable: Option<BlockInfo>,
 }
 
 /// Recomputed `subtrees.dat` and `upper.dat` records: subtrees
@@ -496,11 +533,27 @@ impl FileBackend {
             broken: false,
             tree_unsynced: 0,
             rebuilt: RebuiltTree::default(),
+            syncer: None,
+            in_flight: None,
+            durable: None,
         };
         if let Err(e) = backend.recover() {
             // Leave the files exactly as found: no clean-close work on drop.
             backend.mode = Mode::ReadOnly;
             return Err(e);
+        }
+        if writable && backend.sync {
+            // What a read-write open found is durable: it synced anything
+            // that was not. (A read-only open promises nothing.)
+            backend.durable = backend.latest;
+        }
+        if writable && options.sync && options.pipeline {
+            let file = backend
+                .leaves
+                .file
+                .try_clone()
+                .map_err(io_err(&backend.leaves.path))?;
+            backend.syncer = Some(syncer::Syncer::spawn(file).map_err(io_err(dir))?);
         }
         Ok(backend)
     }
@@ -643,15 +696,18 @@ impl FileBackend {
         self.checkpoint("open:blocks-cut")?;
         if top.durable < count || top.rewind() || !top.tree_synced() {
             self.sync_tree()?;
-            self.write_entry(RingEntry {
-                seq: top.seq + 1,
-                info: top.info,
-                index: top.index,
-                prev_leaf_count: top.info.leaf_count,
-                durable: count,
-                data_crc: 0,
-                flags: format::RING_DATA_SYNCED | format::RING_TREE_SYNCED,
-            })?;
+            self.write_entry(
+                RingEntry {
+                    seq: top.seq + 1,
+                    info: top.info,
+                    index: top.index,
+                    prev_leaf_count: top.info.leaf_count,
+                    durable: count,
+                    data_crc: 0,
+                    flags: format::RING_DATA_SYNCED | format::RING_TREE_SYNCED,
+                },
+                false,
+            )?;
             self.checkpoint("open:entry")?;
         }
         self.cut_data(l, s, u)
@@ -992,14 +1048,51 @@ impl FileBackend {
     /// Writes `entry` to its ring slot (see [`FileBackend::free_slot`]) and
     /// makes it durable (one `fdatasync` of `leaves.dat`, which also covers
     /// the leaf records written since the last one).
-    fn write_entry(&mut self, entry: RingEntry) -> Result<()> {
+    ///
+    /// With a sync thread and `background`, the sync is handed to it
+    /// instead, and the block is in flight until [`FileBackend::settle`].
+    /// Every caller settles first, so an entry is only ever written once
+    /// the one before it is durable.
+    fn write_entry(&mut self, entry: RingEntry, background: bool) -> Result<()> {
+        debug_assert!(self.in_flight.is_none());
         self.free_slot(entry.seq)?;
         let slot = entry.seq % RING_SLOTS;
         self.leaves
             .write_in_place(&format::encode_ring(&entry), slot * RING_RECORD as u64)?;
-        self.leaves.sync(self.sync)?;
+        match &self.syncer {
+            Some(syncer) if background => {
+                // The thread's sync covers every write made so far.
+                self.leaves.dirty = false;
+                self.in_flight = Some((syncer.start(), entry.info));
+            }
+            _ => {
+                self.leaves.sync(self.sync)?;
+                if self.sync {
+                    self.durable = Some(entry.info);
+                }
+            }
+        }
         self.top = Some(entry);
         Ok(())
+    }
+
+    /// Waits for the background sync of the block in flight, if any.
+    fn settle(&mut self) -> Result<()> {
+        if let Some(syncer) = &self.syncer {
+            syncer.wait().map_err(io_err(&self.leaves.path))?;
+        }
+        if let Some((_, block)) = self.in_flight.take() {
+            self.durable = Some(block);
+        }
+        Ok(())
+    }
+
+    /// See [`Store::durable_block`].
+    fn durable_block(&self) -> Option<BlockInfo> {
+        match (&self.in_flight, &self.syncer) {
+            (Some((ticket, block)), Some(syncer)) if syncer.completed() >= *ticket => Some(*block),
+            _ => self.durable,
+        }
     }
 
     /// The next ring entry's sequence number.
@@ -1010,6 +1103,7 @@ impl FileBackend {
     /// See "Commit" in the crate docs.
     fn commit_inner(&mut self, block: &BlockInfo) -> Result<()> {
         self.check_writable()?;
+        self.settle()?;
         let (l, s, u) = data_lengths(block.leaf_count);
         for (file, expected) in [(&self.leaves, l), (&self.subtrees, s), (&self.upper, u)] {
             if file.len != expected {
@@ -1036,15 +1130,19 @@ impl FileBackend {
         let seq = self.next_seq();
         self.free_slot(seq)?;
         let data_crc = core::mem::take(&mut self.leaf_crc).finalize();
-        self.write_entry(RingEntry {
-            seq,
-            info: *block,
-            index,
-            prev_leaf_count,
-            durable: self.blocks_durable,
-            data_crc,
-            flags,
-        })?;
+        self.write_entry(
+            RingEntry {
+                seq,
+                info: *block,
+                index,
+                prev_leaf_count,
+                durable: self.blocks_durable,
+                data_crc,
+                flags,
+            },
+            true,
+        )?;
+        self.checkpoint("commit:entry")?;
         self.blocks.append(&format::encode_block(block))?;
         self.oldest_unsynced.get_or_insert(seq);
         self.first_block.get_or_insert(block.number);
@@ -1055,6 +1153,7 @@ impl FileBackend {
     /// See "Rewind" in the crate docs.
     fn truncate_inner(&mut self, block: &BlockInfo) -> Result<()> {
         self.check_writable()?;
+        self.settle()?;
         let Some(first) = self.first_block else {
             return Err(Error::BlockNotFound {
                 block: block.number,
@@ -1064,15 +1163,18 @@ impl FileBackend {
         self.sync_blocks()?;
         self.sync_tree()?;
         self.checkpoint("rewind:synced")?;
-        self.write_entry(RingEntry {
-            seq: self.next_seq(),
-            info: *block,
-            index: count - 1,
-            prev_leaf_count: block.leaf_count,
-            durable: count,
-            data_crc: 0,
-            flags: format::RING_DATA_SYNCED | format::RING_REWIND | format::RING_TREE_SYNCED,
-        })?;
+        self.write_entry(
+            RingEntry {
+                seq: self.next_seq(),
+                info: *block,
+                index: count - 1,
+                prev_leaf_count: block.leaf_count,
+                durable: count,
+                data_crc: 0,
+                flags: format::RING_DATA_SYNCED | format::RING_REWIND | format::RING_TREE_SYNCED,
+            },
+            false,
+        )?;
         self.checkpoint("rewind:entry")?;
         self.blocks.truncate(count * BLOCK_RECORD as u64)?;
         self.blocks_durable = count;
@@ -1092,21 +1194,25 @@ impl FileBackend {
     /// error, not a shorter history), then the preallocated space given
     /// back. Each step leaves a store that opens at the same block.
     fn close(&mut self) -> Result<()> {
+        self.settle()?;
         if let (Some(top), Some(latest), Some(first)) = (self.top, self.latest, self.first_block) {
             let index = latest.number - first;
             if top.durable <= index || top.rewind() || !top.tree_synced() || top.info != latest {
                 self.sync_blocks()?;
                 self.sync_tree()?;
                 self.checkpoint("close:synced")?;
-                self.write_entry(RingEntry {
-                    seq: top.seq + 1,
-                    info: latest,
-                    index,
-                    prev_leaf_count: latest.leaf_count,
-                    durable: index + 1,
-                    data_crc: 0,
-                    flags: format::RING_DATA_SYNCED | format::RING_TREE_SYNCED,
-                })?;
+                self.write_entry(
+                    RingEntry {
+                        seq: top.seq + 1,
+                        info: latest,
+                        index,
+                        prev_leaf_count: latest.leaf_count,
+                        durable: index + 1,
+                        data_crc: 0,
+                        flags: format::RING_DATA_SYNCED | format::RING_TREE_SYNCED,
+                    },
+                    false,
+                )?;
                 self.checkpoint("close:entry")?;
             }
         }
@@ -1402,6 +1508,7 @@ mod tests {
         let options = StoreOptions {
             create: false,
             sync: false,
+            pipeline: false,
         };
         QmTree::with_backend(FileBackend::open(dir, options, Mode::ReadOnly)?)
     }
@@ -1472,7 +1579,10 @@ mod tests {
     fn a_damaged_blocks_dat_after_a_clean_close_is_an_error() {
         for sync in [true, false] {
             let dir = tempfile::tempdir().unwrap();
-            let options = StoreOptions { create: true, sync };
+            let options = StoreOptions {
+                sync,
+                ..StoreOptions::default()
+            };
             let mut s = Store::open_with(dir.path(), options).unwrap();
             fill(&mut s, 0..50);
             drop(s);
@@ -1792,9 +1902,14 @@ mod tests {
         point: &'static str,
         op: impl FnOnce(&mut Store) -> Result<()>,
         expect: &[u64],
+        pipeline: bool,
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(dir.path()).unwrap();
+        let options = StoreOptions {
+            pipeline,
+            ..StoreOptions::default()
+        };
+        let mut s = Store::open_with(dir.path(), options).unwrap();
         fill(&mut s, 0..60);
         stop_at(Some(point));
         let outcome = op(&mut s);
@@ -1838,15 +1953,92 @@ mod tests {
             "rewind:blocks-cut",
             "rewind:leaves-cut",
         ] {
-            stop_and_recover(point, |s| s.rewind(45).map(|_| ()), &[45, 59]);
+            for pipeline in [false, true] {
+                stop_and_recover(point, |s| s.rewind(45).map(|_| ()), &[45, 59], pipeline);
+            }
         }
     }
 
     #[test]
     fn every_step_of_a_clean_close_recovers() {
         for point in ["close:synced", "close:entry", "close:trimming"] {
-            stop_and_recover(point, |_| Ok(()), &[59]);
+            for pipeline in [false, true] {
+                stop_and_recover(point, |_| Ok(()), &[59], pipeline);
+            }
         }
+    }
+
+    #[test]
+    fn a_commit_stopped_after_its_entry_recovers() {
+        for pipeline in [false, true] {
+            stop_and_recover(
+                "commit:entry",
+                |s| {
+                    // Block 60 as `fill` makes it.
+                    for _ in 0..60 * 37 % 250 {
+                        let (x, y, z) = leaf(s.leaf_count());
+                        s.append_next(x, y, z)?;
+                    }
+                    s.commit_block(60).map(|_| ())
+                },
+                &[59, 60],
+                pipeline,
+            );
+        }
+    }
+
+    /// Pipelined commits: the block in flight becomes durable by the next
+    /// commit, `sync`, a rewind or the close; roots and recovery are those
+    /// of the unpipelined store.
+    #[test]
+    fn pipelined_commits_become_durable_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            pipeline: true,
+            ..StoreOptions::default()
+        };
+        let mut s = Store::open_with(dir.path(), options).unwrap();
+        assert!(s.backend().syncer.is_some());
+        assert_eq!(s.durable_block(), None);
+        fill(&mut s, 0..1);
+        for b in 1..120 {
+            fill(&mut s, b..b + 1);
+            let durable = s.durable_block().unwrap().number;
+            // The block before is durable: this commit waited for it.
+            assert!(
+                durable == b || durable == b - 1,
+                "block {b}: durable {durable}"
+            );
+            assert!(s.backend().in_flight.is_some());
+        }
+        s.sync().unwrap();
+        assert_eq!(s.durable_block(), s.latest_block());
+        assert!(s.backend().in_flight.is_none());
+        // A rewind waits for the block in flight first.
+        fill(&mut s, 120..130);
+        s.rewind(100).unwrap();
+        assert_eq!(s.durable_block().unwrap().number, 100);
+        fill_salted(&mut s, 101..140, 5);
+        crash(s);
+        let mut r = reference(101);
+        fill_salted(&mut r, 101..140, 5);
+        let s = Store::open_with(dir.path(), options).unwrap();
+        assert_eq!(s.latest_block().unwrap().number, 139);
+        assert_eq!(s.durable_block(), s.latest_block());
+        assert_roots(&s, &r, 0..140);
+        // Unsynced and read-only stores promise nothing durable.
+        drop(s);
+        assert_eq!(read_only(dir.path()).unwrap().durable_block(), None);
+        let s = Store::open_with(
+            dir.path(),
+            StoreOptions {
+                sync: false,
+                ..options
+            },
+        )
+        .unwrap();
+        assert!(s.backend().syncer.is_none());
+        assert_eq!(s.durable_block(), None);
     }
 
     #[test]

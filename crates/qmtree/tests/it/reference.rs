@@ -274,10 +274,14 @@ proptest! {
 
 /// The store against the reference, then reopened and deep-inspected.
 #[cfg(feature = "store")]
-fn check_store(plan: &Plan, seed: u64, sync: bool) -> Result<(), TestCaseError> {
+fn check_store(plan: &Plan, seed: u64, sync: bool, pipeline: bool) -> Result<(), TestCaseError> {
     let fail = |e: cairn_qmtree::Error| TestCaseError::fail(e.to_string());
     let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let options = StoreOptions { create: true, sync };
+    let options = StoreOptions {
+        create: true,
+        sync,
+        pipeline,
+    };
     let mut store = Store::open_with(dir.path(), options).map_err(fail)?;
     check(&mut store, plan, seed)?;
     let latest = store.latest_block();
@@ -297,7 +301,7 @@ proptest! {
 
     #[test]
     fn store_matches_naive_recomputation_and_survives_reopen(plan in plan(), seed in any::<u64>()) {
-        check_store(&plan, seed, false)?;
+        check_store(&plan, seed, false, false)?;
     }
 }
 
@@ -308,7 +312,13 @@ proptest! {
     /// With fsync at every commit: preallocated files, syncs, the commit ring.
     #[test]
     fn synced_store_matches_naive_recomputation_and_survives_reopen(plan in plan(), seed in any::<u64>()) {
-        check_store(&plan, seed, true)?;
+        check_store(&plan, seed, true, false)?;
+    }
+
+    /// Pipelined commits: each block's sync finishes during the next one.
+    #[test]
+    fn pipelined_store_matches_naive_recomputation_and_survives_reopen(plan in plan(), seed in any::<u64>()) {
+        check_store(&plan, seed, true, true)?;
     }
 }
 

@@ -14,6 +14,7 @@ fn nosync() -> StoreOptions {
     StoreOptions {
         create: true,
         sync: false,
+        pipeline: false,
     }
 }
 
@@ -109,7 +110,10 @@ fn bytes_past_the_last_block_record_are_an_error() {
 fn blocks_dat_cut_by_one_record_is_an_error() {
     for sync in [true, false] {
         let dir = tempfile::tempdir().unwrap();
-        let options = StoreOptions { create: true, sync };
+        let options = StoreOptions {
+            sync,
+            ..StoreOptions::default()
+        };
         let mut s = Store::open_with(dir.path(), options).unwrap();
         for b in 0..30 {
             workload::append_block(&mut s, SEED, b).unwrap();
