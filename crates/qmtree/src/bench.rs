@@ -98,6 +98,9 @@ pub struct BenchContext {
     /// Leaves per second when each commit returns only once its block is
     /// durable (the default, unpipelined store).
     pub appends_per_sec_commit_waits: f64,
+    /// CPU time over wall time in the pipelined run (all threads, user
+    /// and system): how many cores it kept busy.
+    pub persisted_cores_busy: Option<f64>,
 }
 
 /// Deterministic, cheap leaf contents (not hashes, so they cost no Keccak).
@@ -144,6 +147,19 @@ fn fill<B: crate::Backend>(
 
 fn per_sec(count: u64, d: Duration) -> f64 {
     count as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// CPU time (user and system, all threads) this process has used, from
+/// `/proc/self/stat` in clock ticks of 10 ms (`None` elsewhere).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are
+    // fields 14 and 15 of the whole line.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut fields = rest.split_ascii_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
 }
 
 /// Resident set size of this process, from `/proc/self/status` (0 elsewhere).
@@ -244,6 +260,7 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     let mut store = Store::open_with(&config.dir, PIPELINED)?;
     let quarter = n / 4 / block_size * block_size;
     let mut rss_bytes_quarter = 0;
+    let cpu_start = cpu_time();
     let start = Instant::now();
     fill(&mut store, n, block_size, |t| {
         if t.leaf_count() == quarter {
@@ -251,7 +268,11 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
         }
     })?;
     store.sync()?;
-    let appends_per_sec_persisted = per_sec(n, start.elapsed());
+    let wall = start.elapsed();
+    let appends_per_sec_persisted = per_sec(n, wall);
+    let persisted_cores_busy = cpu_start
+        .zip(cpu_time())
+        .map(|(a, b)| (b - a).as_secs_f64() / wall.as_secs_f64().max(1e-9));
     let rss = rss_bytes();
 
     // Proofs at random past blocks.
@@ -361,6 +382,7 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
             rss_bytes_quarter,
             appends_per_sec_no_sync,
             appends_per_sec_commit_waits,
+            persisted_cores_busy,
         },
     })
 }
@@ -426,7 +448,9 @@ impl fmt::Display for BenchReport {
                 "appends_per_sec_persisted",
                 format!("{}/s", human(self.appends_per_sec_persisted)),
                 format!(
-                    "≥ 1 M/s (goal 2 M/s); fsync per block, pipelined; {}/s if each commit waits for its fsync, {}/s without fsync",
+                    "≥ 1 M/s (goal 2 M/s); fsync per block, pipelined, {} cores busy; {}/s if each commit waits for its fsync, {}/s without fsync",
+                    c.persisted_cores_busy
+                        .map_or_else(|| "?".into(), |x| format!("{x:.2}")),
                     human(c.appends_per_sec_commit_waits),
                     human(c.appends_per_sec_no_sync)
                 ),
