@@ -11,7 +11,10 @@
 //!
 //! Importing a block appends its record to `blocks.rlp` and makes it durable, then appends
 //! its leaves to the QMTree and commits the block there: the QMTree commit is the commit
-//! point. On open, a torn record at the end of `blocks.rlp` and any record past the QMTree's
+//! point. QMTree commits are pipelined (`StoreOptions::pipeline`): a block's `fdatasync`
+//! finishes while the next block executes, so a machine crash can lose the last imported
+//! block (never a process crash); it is then cut from `blocks.rlp` like any record past the
+//! last commit, and importing it again gives the same leaves and root. On open, a torn record at the end of `blocks.rlp` and any record past the QMTree's
 //! last committed block are cut off, and the state is rebuilt by re-executing the committed
 //! blocks, each of whose recomputed leaves must equal the stored ones (a data directory that
 //! does not match is an error naming the block and txNum, never silently repaired). The
@@ -177,7 +180,11 @@ impl Node<FileBackend> {
                 ));
             }
         };
-        let tree = Store::open_with(dir.join(QMTREE_DIR), StoreOptions::default())?;
+        let options = StoreOptions {
+            pipeline: true,
+            ..StoreOptions::default()
+        };
+        let tree = Store::open_with(dir.join(QMTREE_DIR), options)?;
         let (log, records) = BlockLog::open(&dir.join(BLOCKS_FILE))?;
         let mut node = Self {
             chain: file.genesis_chain()?,
