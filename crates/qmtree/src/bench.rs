@@ -241,15 +241,20 @@ fn check_empty_dir(dir: &Path) -> Result<()> {
 }
 
 /// Runs every measurement. `config.dir` is used for the persisted store and
-/// left in place.
+/// left in place; the comparison runs use `<dir>.waits` and `<dir>.nosync`
+/// and remove them.
 ///
 /// # Errors
-/// [`Error::DirectoryNotEmpty`] when `config.dir` exists and is not empty
-/// (nothing in it is opened); store errors.
+/// [`Error::DirectoryNotEmpty`] when one of these exists and is not empty
+/// (nothing is opened or removed); store errors.
 pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     // Before anything opens it read-write: recovery would cut an existing
-    // store's uncommitted data.
+    // store's uncommitted data. The same for the scratch directories,
+    // which are removed afterwards.
     check_empty_dir(&config.dir)?;
+    for suffix in SCRATCH {
+        check_empty_dir(&config.dir.with_extension(suffix))?;
+    }
     let n = config.leaves.max(1);
     let block_size = config.block_size.max(1);
     info!(target: "cairn::qmtree", "bench: keccak");
@@ -340,11 +345,11 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     // fsync, to show what pipelining gains and what the disk costs.
     info!(target: "cairn::qmtree", "bench: persisted appends, each commit waiting for its fsync");
     let appends_per_sec_commit_waits =
-        scratch_run(config, "waits", StoreOptions::default(), n, block_size)?;
+        scratch_run(config, SCRATCH[0], StoreOptions::default(), n, block_size)?;
     info!(target: "cairn::qmtree", "bench: persisted appends without fsync");
     let appends_per_sec_no_sync = scratch_run(
         config,
-        "nosync",
+        SCRATCH[1],
         StoreOptions {
             create: true,
             sync: false,
@@ -394,9 +399,12 @@ const PIPELINED: StoreOptions = StoreOptions {
     pipeline: true,
 };
 
+/// Suffixes of the scratch directories next to `config.dir`.
+const SCRATCH: [&str; 2] = ["waits", "nosync"];
+
 /// Appends per second into a store with `options` in a scratch directory
-/// next to `config.dir` (removed afterwards), every block durable (if it
-/// syncs) when the clock stops.
+/// next to `config.dir` (checked empty at the start, removed afterwards),
+/// every block durable (if it syncs) when the clock stops.
 fn scratch_run(
     config: &BenchConfig,
     suffix: &str,
@@ -405,7 +413,6 @@ fn scratch_run(
     block_size: u64,
 ) -> Result<f64> {
     let dir = config.dir.with_extension(suffix);
-    let _ = std::fs::remove_dir_all(&dir);
     let mut store = Store::open_with(&dir, options)?;
     let start = Instant::now();
     fill(&mut store, n, block_size, |_| {})?;

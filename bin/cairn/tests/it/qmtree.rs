@@ -190,6 +190,18 @@ fn inspect_reports_and_rejects_broken_stores() {
     );
     assert_eq!(fs::read(&leaves).unwrap(), bytes);
     fs::write(&leaves, &bytes[..bytes.len() - 100]).unwrap();
+    // ... and so does it a scratch directory next to `--dir` that holds
+    // anything, rather than removing it.
+    let fresh = dir.path().join("fresh");
+    let scratch = fresh.with_extension("nosync");
+    fs::create_dir(&scratch).unwrap();
+    fs::write(scratch.join("mine"), b"keep").unwrap();
+    fails_with(
+        &cairn(&["qmtree", "bench", "--leaves", "1000", "--dir", s(&fresh)]),
+        "not empty",
+    );
+    assert_eq!(fs::read(scratch.join("mine")).unwrap(), b"keep");
+    assert!(!fresh.exists());
     assert_eq!(cairn(&["qmtree", "inspect", s(&store_dir)]).code, 0);
 
     // Truncated file.
