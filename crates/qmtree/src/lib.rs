@@ -68,9 +68,10 @@
 //!
 //! Binary forms are big-endian (EVM-friendly); JSON forms are
 //! `{"type": "inclusion" | "range", …}` with camelCase fields, integers as
-//! JSON numbers and hashes as `0x`-prefixed hex. JSON parsing is strict:
-//! unknown fields, a missing field, or a hash that is not `0x` and exactly
-//! 64 hex digits are errors ([`Proof::from_json`]).
+//! Ethereum hex quantities (`"0x1a"`; a JSON number is accepted too, see
+//! [`quantity`]) and hashes as `0x`-prefixed hex. JSON parsing is strict:
+//! unknown fields, a missing field, a decimal string, or a hash that is not
+//! `0x` and exactly 64 hex digits are errors ([`Proof::from_json`]).
 //!
 //! **Inclusion proof** ([`InclusionProof`]) of leaf `t` in a tree of depth
 //! `d`: `ceil(d/8) + 32 + 32·d` bytes, no tag and no leaf count:
@@ -317,6 +318,7 @@ mod batch;
 mod error;
 mod hash;
 mod proof;
+pub mod quantity;
 mod shape;
 mod tree;
 

@@ -33,6 +33,7 @@ pub const MAX_PROOF_DEPTH: usize = 64;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InclusionProof {
     /// Index of the leaf (its txNum); below `2^depth`.
+    #[serde(with = "crate::quantity")]
     pub tx_num: u64,
     /// The leaf hash being proven.
     #[serde(with = "strict_hex::one")]
@@ -56,8 +57,10 @@ pub struct InclusionProof {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RangeProof {
     /// Leaves in the older tree.
+    #[serde(with = "crate::quantity")]
     pub old_size: u64,
     /// Leaves in the newer tree.
+    #[serde(with = "crate::quantity")]
     pub new_size: u64,
     /// Proof nodes, in the order above.
     #[serde(with = "strict_hex::many")]

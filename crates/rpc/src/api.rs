@@ -2,7 +2,7 @@
 //! client for any jsonrpsee client transport (HTTP in the tests).
 
 use crate::types::{
-    BlockParam, LeafResponse, ProofInput, ProofResponse, RootResponse, VerifyResponse,
+    BlockParam, LeafResponse, ProofInput, ProofResponse, Quantity, RootResponse, VerifyResponse,
 };
 use alloy_primitives::{Address, B256, U64};
 use alloy_rpc_types_eth::{Block, EIP1186AccountProofResponse, Transaction};
@@ -14,6 +14,34 @@ use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 /// A block as `eth_getBlockByNumber` returns it.
 pub type RpcBlock = Block<Transaction<TransactionSigned>>;
 
+/// Every method the server registers, with the names of its parameters in order (as in the
+/// traits below; by-name parameters may use these or their camelCase forms).
+///
+/// The server refuses a request with more parameters than listed, or with a by-name
+/// parameter not listed, for every method (jsonrpsee itself ignores extra ones), and
+/// refuses to start when a registered method is missing here: a method added to a trait
+/// (or a new trait merged into the server) must be added to this table too.
+pub const METHODS: &[(&str, &[&str])] = &[
+    ("qm_getRoot", &["block"]),
+    ("qm_getLeaf", &["tx_num"]),
+    ("qm_getProof", &["tx_num", "block"]),
+    ("qm_verifyProof", &["proof", "root", "old_root"]),
+    ("qm_call", &["request", "block"]),
+    ("qm_callProof", &["id"]),
+    ("eth_blockNumber", &[]),
+    ("eth_getBlockByNumber", &["block", "full"]),
+    ("eth_getProof", &["address", "keys", "block"]),
+    ("debug_executionWitness", &["block"]),
+];
+
+/// The parameter names of `method`, if it is in [`METHODS`].
+pub(crate) fn params_of(method: &str) -> Option<&'static [&'static str]> {
+    METHODS
+        .iter()
+        .find(|(name, _)| *name == method)
+        .map(|(_, params)| *params)
+}
+
 /// `qm_*`: the QMTree execution commitments.
 #[rpc(server, client, namespace = "qm")]
 pub trait QmApi {
@@ -21,13 +49,19 @@ pub trait QmApi {
     #[method(name = "getRoot")]
     async fn root(&self, block: BlockParam) -> RpcResult<RootResponse>;
 
-    /// A leaf: its four components, its hash, its block and what it stands for.
+    /// A leaf: its four components, its hash, its block and what it stands for. `txNum` is
+    /// a hex quantity (a JSON number is accepted too).
     #[method(name = "getLeaf")]
-    async fn leaf(&self, tx_num: u64) -> RpcResult<LeafResponse>;
+    async fn leaf(&self, tx_num: Quantity) -> RpcResult<LeafResponse>;
 
-    /// An inclusion proof of leaf `txNum` against the root of `block` (default: latest).
+    /// An inclusion proof of leaf `txNum` (a hex quantity or a JSON number) against the root
+    /// of `block` (default: latest).
     #[method(name = "getProof")]
-    async fn leaf_proof(&self, tx_num: u64, block: Option<BlockParam>) -> RpcResult<ProofResponse>;
+    async fn leaf_proof(
+        &self,
+        tx_num: Quantity,
+        block: Option<BlockParam>,
+    ) -> RpcResult<ProofResponse>;
 
     /// Verifies a proof locally: an inclusion proof or a call proof against `root`, or a
     /// range proof from `old_root` to `root`. An invalid proof is a `valid: false` result.

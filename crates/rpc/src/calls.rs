@@ -1,6 +1,7 @@
 //! Where `qm_call` proofs are kept for `qm_callProof`: files `<dir>/<id>.json` (in a data
 //! directory, `calls/`), or memory when the server has no directory. Either way at most
-//! `max` proofs are kept; the oldest go first.
+//! `max` proofs and `max_bytes` bytes of them (their JSON) are kept; the oldest go first,
+//! and a proof larger than `max_bytes` on its own is not kept.
 
 use crate::error::{Result, RpcError};
 use alloy_primitives::B256;
@@ -16,32 +17,37 @@ use std::{
 pub struct CallStore {
     dir: Option<PathBuf>,
     max: usize,
+    max_bytes: u64,
     inner: Mutex<Inner>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Ids, oldest first.
-    order: VecDeque<B256>,
+    /// Ids and sizes, oldest first.
+    order: VecDeque<(B256, u64)>,
+    /// Bytes of the proofs kept.
+    bytes: u64,
     /// The proofs, when there is no directory.
     memory: HashMap<B256, CallProof>,
 }
 
 impl CallStore {
-    /// A store in memory.
-    pub fn in_memory(max: usize) -> Self {
+    /// A store in memory, of at most `max` proofs and `max_bytes` bytes.
+    pub fn in_memory(max: usize, max_bytes: u64) -> Self {
         Self {
             dir: None,
             max: max.max(1),
+            max_bytes,
             inner: Mutex::default(),
         }
     }
 
-    /// A store in `dir` (created if missing), picking up the proofs already there.
+    /// A store in `dir` (created if missing), of at most `max` proofs and `max_bytes` bytes,
+    /// picking up the proofs already there (and removing the oldest beyond the bounds).
     ///
     /// # Errors
     /// [`RpcError::CallStoreIo`] when the directory cannot be created or listed.
-    pub fn open(dir: &Path, max: usize) -> Result<Self> {
+    pub fn open(dir: &Path, max: usize, max_bytes: u64) -> Result<Self> {
         let io = |source| RpcError::CallStoreIo {
             path: dir.to_path_buf(),
             source,
@@ -58,15 +64,18 @@ impl CallStore {
             else {
                 continue;
             };
-            let modified = entry.metadata().and_then(|m| m.modified()).map_err(io)?;
-            found.push((modified, id));
+            let metadata = entry.metadata().map_err(io)?;
+            let modified = metadata.modified().map_err(io)?;
+            found.push((modified, id, metadata.len()));
         }
         found.sort();
         let store = Self {
             dir: Some(dir.to_path_buf()),
             max: max.max(1),
+            max_bytes,
             inner: Mutex::new(Inner {
-                order: found.into_iter().map(|(_, id)| id).collect(),
+                bytes: found.iter().map(|(_, _, size)| size).sum(),
+                order: found.into_iter().map(|(_, id, size)| (id, size)).collect(),
                 ..Default::default()
             }),
         };
@@ -83,18 +92,22 @@ impl CallStore {
         dir.join(format!("{id}.json"))
     }
 
-    /// Keeps `proof` under its id (again: a repeated call replaces nothing).
+    /// Keeps `proof` under its id (again: a repeated call replaces nothing). A proof larger
+    /// than the store's byte bound is not kept.
     ///
     /// # Errors
     /// I/O errors writing the file.
     pub fn put(&self, proof: &CallProof) -> Result<()> {
-        // Serialised before taking the lock: a proof carries a whole witness.
-        let bytes = match &self.dir {
-            Some(_) => serde_json::to_vec(proof).map_err(RpcError::Json)?,
-            None => Vec::new(),
-        };
+        // Serialised before taking the lock: a proof carries a whole witness. Its JSON is
+        // what a file holds, and what the byte bound counts in memory too.
+        let bytes = serde_json::to_vec(proof).map_err(RpcError::Json)?;
+        let size = bytes.len() as u64;
+        if size > self.max_bytes {
+            tracing::warn!(target: "cairn::rpc", id = %proof.id, size, max = self.max_bytes, "call proof too large to keep");
+            return Ok(());
+        }
         let mut inner = self.lock();
-        if inner.order.contains(&proof.id) {
+        if inner.order.iter().any(|(id, _)| *id == proof.id) {
             return Ok(());
         }
         match &self.dir {
@@ -109,15 +122,17 @@ impl CallStore {
                 inner.memory.insert(proof.id, proof.clone());
             }
         }
-        inner.order.push_back(proof.id);
+        inner.order.push_back((proof.id, size));
+        inner.bytes += size;
         self.evict(&mut inner)
     }
 
     fn evict(&self, inner: &mut Inner) -> Result<()> {
-        while inner.order.len() > self.max {
-            let Some(id) = inner.order.pop_front() else {
+        while inner.order.len() > self.max || inner.bytes > self.max_bytes {
+            let Some((id, size)) = inner.order.pop_front() else {
                 break;
             };
+            inner.bytes -= size;
             inner.memory.remove(&id);
             if let Some(dir) = &self.dir {
                 let path = Self::path(dir, &id);
@@ -186,7 +201,7 @@ mod tests {
 
     #[test]
     fn memory_store_is_bounded() {
-        let store = CallStore::in_memory(2);
+        let store = CallStore::in_memory(2, u64::MAX);
         for n in 1..=3 {
             store.put(&proof(n)).unwrap();
         }
@@ -202,13 +217,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let calls = dir.path().join("calls");
         {
-            let store = CallStore::open(&calls, 10).unwrap();
+            let store = CallStore::open(&calls, 10, u64::MAX).unwrap();
             store.put(&proof(1)).unwrap();
             store.put(&proof(1)).unwrap();
             store.put(&proof(2)).unwrap();
         }
         std::fs::write(calls.join("notes.txt"), "ignored").unwrap();
-        let store = CallStore::open(&calls, 1).unwrap();
+        let store = CallStore::open(&calls, 1, u64::MAX).unwrap();
         assert_eq!(store.get(&B256::repeat_byte(2)).unwrap(), Some(proof(2)));
         assert!(
             store.get(&B256::repeat_byte(1)).unwrap().is_none(),
@@ -217,5 +232,33 @@ mod tests {
         std::fs::write(calls.join(format!("{}.json", B256::repeat_byte(9))), "{").unwrap();
         let e = store.get(&B256::repeat_byte(9)).unwrap_err();
         assert!(matches!(e, RpcError::CallStoreJson { .. }), "{e}");
+    }
+
+    #[test]
+    fn stores_are_bounded_by_bytes() {
+        let size = serde_json::to_vec(&proof(1)).unwrap().len() as u64;
+        let dir = tempfile::tempdir().unwrap();
+        let calls = dir.path().join("calls");
+        for store in [
+            CallStore::in_memory(100, 2 * size),
+            CallStore::open(&calls, 100, 2 * size).unwrap(),
+        ] {
+            for n in 1..=3 {
+                store.put(&proof(n)).unwrap();
+            }
+            assert!(store.get(&B256::repeat_byte(1)).unwrap().is_none(), "oldest evicted");
+            assert!(store.get(&B256::repeat_byte(2)).unwrap().is_some());
+            assert!(store.get(&B256::repeat_byte(3)).unwrap().is_some());
+        }
+        let files = std::fs::read_dir(&calls).unwrap().count();
+        assert_eq!(files, 2, "the evicted file is removed");
+        // Reopened with a smaller byte bound: the oldest go.
+        let store = CallStore::open(&calls, 100, size).unwrap();
+        assert!(store.get(&B256::repeat_byte(2)).unwrap().is_none());
+        assert!(store.get(&B256::repeat_byte(3)).unwrap().is_some());
+        // A proof larger than the bound is not kept.
+        let tiny = CallStore::in_memory(100, size - 1);
+        tiny.put(&proof(4)).unwrap();
+        assert!(tiny.get(&B256::repeat_byte(4)).unwrap().is_none());
     }
 }

@@ -2,7 +2,7 @@
 
 use alloy_primitives::B256;
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned};
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 /// Result with the crate's [`RpcError`].
 pub type Result<T, E = RpcError> = core::result::Result<T, E>;
@@ -12,8 +12,16 @@ pub type Result<T, E = RpcError> = core::result::Result<T, E>;
 /// Parameters that do not parse get jsonrpsee's standard `-32602` with the parser's message
 /// in `data`; the codes below are those the methods themselves return.
 pub mod codes {
-    /// A request whose parameters parse but cannot be served as given (`-32602`).
+    /// A request whose parameters parse but cannot be served as given, or that has more
+    /// parameters than its method takes (`-32602`).
     pub const INVALID_PARAMS: i32 = jsonrpsee::types::error::INVALID_PARAMS_CODE;
+    /// A request object that is not a valid JSON-RPC 2.0 request, e.g. one whose `id` is an
+    /// object or an array (`-32600`, answered with `"id": null`).
+    pub const INVALID_REQUEST: i32 = jsonrpsee::types::error::INVALID_REQUEST_CODE;
+    /// A request over one of the server's bounds ([`Limits`](crate::Limits)): its time
+    /// budget, a call's gas cap or EVM time, or the bytes of answers in flight
+    /// ("server busy: retry later"). EIP-1474's "limit exceeded".
+    pub const LIMIT_EXCEEDED: i32 = -32005;
     /// The server failed (a damaged store, an I/O error): not the caller's fault (`-32603`).
     pub const INTERNAL: i32 = jsonrpsee::types::error::INTERNAL_ERROR_CODE;
     /// The EVM rejected a `qm_call` (as geth answers a failing `eth_call`).
@@ -71,6 +79,61 @@ pub enum RpcError {
         given: usize,
         /// The limit.
         max: usize,
+    },
+    /// More parameters than the method takes.
+    #[error("{method} takes at most {max} parameters ({names}), got {given}")]
+    TooManyParams {
+        /// The method.
+        method: String,
+        /// Parameters it takes.
+        max: usize,
+        /// Their names.
+        names: String,
+        /// Parameters given.
+        given: usize,
+    },
+    /// A named parameter the method does not take.
+    #[error("{method} has no parameter {name:?} (it takes {names})")]
+    UnknownParam {
+        /// The method.
+        method: String,
+        /// The name given.
+        name: String,
+        /// The names it takes.
+        names: String,
+    },
+    /// A request whose `id` is neither a string, a non-negative integer nor null.
+    #[error("invalid request: the id must be a string, a non-negative integer or null")]
+    InvalidId,
+    /// The request ran past its time budget.
+    #[error("the request ran past its time budget of {budget:?}")]
+    Timeout {
+        /// The budget ([`Limits::request_timeout`](crate::Limits::request_timeout)).
+        budget: Duration,
+    },
+    /// Answers in flight already hold the server's response memory.
+    #[error(
+        "server busy: an answer of {size} bytes would exceed the {limit} bytes of answers in flight; retry later"
+    )]
+    Busy {
+        /// The answer's size.
+        size: usize,
+        /// [`Limits::max_total_response_size`](crate::Limits::max_total_response_size).
+        limit: usize,
+    },
+    /// A call proof whose call this server will not re-execute within its bounds.
+    #[error("cannot verify the call proof within this server's limits: {source}")]
+    VerifyLimit {
+        /// The gas cap or the deadline.
+        #[source]
+        source: cairn_exec::commit::CallError,
+    },
+    /// A method is registered without its parameter list in `api::METHODS` (a bug, caught
+    /// by the tests).
+    #[error("method {method} is not listed in the API's parameter table")]
+    UnlistedMethod {
+        /// The method.
+        method: String,
     },
     /// Execution, witness generation or the data directory failed.
     #[error(transparent)]
@@ -149,7 +212,19 @@ impl RpcError {
             Self::UnknownCall { .. } => codes::UNKNOWN_CALL,
             Self::GenesisWitness { .. }
             | Self::MissingOldRoot
-            | Self::TooManyStorageKeys { .. } => codes::INVALID_PARAMS,
+            | Self::TooManyStorageKeys { .. }
+            | Self::TooManyParams { .. }
+            | Self::UnknownParam { .. } => codes::INVALID_PARAMS,
+            Self::InvalidId => codes::INVALID_REQUEST,
+            Self::Timeout { .. } | Self::Busy { .. } | Self::VerifyLimit { .. } => {
+                codes::LIMIT_EXCEEDED
+            }
+            Self::Exec(cairn_exec::ExecError::CallFailed {
+                source:
+                    cairn_exec::commit::CallError::Deadline
+                    | cairn_exec::commit::CallError::GasCap { .. },
+                ..
+            }) => codes::LIMIT_EXCEEDED,
             Self::Exec(cairn_exec::ExecError::CallFailed { .. }) => codes::CALL_FAILED,
             Self::Exec(cairn_exec::ExecError::UnknownBlock { .. }) => codes::UNKNOWN_BLOCK,
             Self::Exec(_)
@@ -163,6 +238,7 @@ impl RpcError {
             | Self::Task(_)
             | Self::WorkQueue(_)
             | Self::Register(_)
+            | Self::UnlistedMethod { .. }
             | Self::Bind { .. } => codes::INTERNAL,
         }
     }

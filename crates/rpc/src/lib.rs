@@ -57,15 +57,20 @@ mod api;
 mod calls;
 mod error;
 mod eth;
+mod guard;
+mod limits;
 mod server;
 mod types;
 
 pub use api::{
-    DebugApiClient, DebugApiServer, EthApiClient, EthApiServer, QmApiClient, QmApiServer, RpcBlock,
+    DebugApiClient, DebugApiServer, EthApiClient, EthApiServer, METHODS, QmApiClient, QmApiServer,
+    RpcBlock,
 };
 pub use calls::CallStore;
 pub use error::{Result, RpcError, codes};
-pub use server::{CairnRpc, Limits, RpcHandle, ServeConfig, SharedNode, serve};
+pub use limits::Limits;
+pub use server::{CairnRpc, RpcHandle, ServeConfig, SharedNode, serve};
 pub use types::{
-    BlockParam, LeafResponse, ProofInput, ProofKind, ProofResponse, RootResponse, VerifyResponse,
+    BlockParam, LeafResponse, ProofInput, ProofKind, ProofResponse, Quantity, RootResponse,
+    VerifyResponse,
 };

@@ -1,24 +1,30 @@
 //! The server: [`CairnRpc`] implements the API traits over a shared [`Node`]; [`serve`]
-//! binds it to an address with [`Limits`].
+//! binds it to an address with [`Limits`], enforced around every method by the
+//! [`guard`](crate::guard) layers.
 
 use crate::{
-    api::{DebugApiServer, EthApiServer, QmApiServer, RpcBlock},
+    api::{self, DebugApiServer, EthApiServer, QmApiServer, RpcBlock},
     calls::CallStore,
     error::{Result, RpcError},
     eth,
+    guard::{self, Guard, HttpGuardLayer, RpcGuardLayer},
+    limits::Limits,
     types::{
-        BlockParam, LeafResponse, ProofInput, ProofKind, ProofResponse, RootResponse,
+        BlockParam, LeafResponse, ProofInput, ProofKind, ProofResponse, Quantity, RootResponse,
         VerifyResponse,
     },
 };
 use alloy_primitives::{Address, B256, U64};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 use alloy_serde::storage::JsonStorageKey;
-use cairn_exec::commit::{BlockLayout, CallProof, CallRequest, Node, verify_call_proof};
+use cairn_exec::commit::{
+    BlockLayout, CallBudget, CallError, CallProof, CallProofError, CallRequest, Node,
+    verify_call_proof_within,
+};
 use cairn_qmtree::{Backend, Proof, is_range_proof_len, verify_inclusion, verify_range};
 use jsonrpsee::{
     RpcModule,
-    core::{RpcResult, async_trait},
+    core::{RpcResult, async_trait, middleware::RpcServiceBuilder},
     server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
     types::{ErrorObject, error::INVALID_PARAMS_CODE},
 };
@@ -26,46 +32,12 @@ use std::{
     net::SocketAddr,
     path::PathBuf,
     sync::{Arc, PoisonError, RwLock, RwLockReadGuard},
+    time::Instant,
 };
 use tokio::sync::Semaphore;
 
 /// A node shared with the server. The server only reads it.
 pub type SharedNode<B> = Arc<RwLock<Node<B>>>;
-
-/// Bounds on what one client can ask of the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest request body in bytes (a call proof given to `qm_verifyProof` carries a
-    /// witness, so this is not tiny). Larger requests are refused unread.
-    pub max_request_body_size: u32,
-    /// Largest response body in bytes (`debug_executionWitness` of a full block is the
-    /// largest answer). Larger answers become an error.
-    pub max_response_body_size: u32,
-    /// Open connections at once; more are refused.
-    pub max_connections: u32,
-    /// Requests in one batch; larger batches are refused.
-    pub max_batch_len: u32,
-    /// Storage keys in one `eth_getProof`.
-    pub max_storage_keys: usize,
-    /// Requests that execute or read the node at once; the rest wait their turn.
-    pub max_concurrent_work: usize,
-    /// `qm_call` proofs kept for `qm_callProof` (the oldest go first).
-    pub max_stored_calls: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_request_body_size: 16 * 1024 * 1024,
-            max_response_body_size: 256 * 1024 * 1024,
-            max_connections: 128,
-            max_batch_len: 64,
-            max_storage_keys: 1024,
-            max_concurrent_work: 4,
-            max_stored_calls: 10_000,
-        }
-    }
-}
 
 /// How [`serve`] runs.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +55,10 @@ pub struct CairnRpc<B: Backend> {
     node: SharedNode<B>,
     calls: Arc<CallStore>,
     limits: Limits,
+    /// Workers for the methods that read the node.
     work: Arc<Semaphore>,
+    /// Workers for calls (`qm_call`, call-proof verification): a pool of their own.
+    call_work: Arc<Semaphore>,
 }
 
 impl<B: Backend> Clone for CairnRpc<B> {
@@ -93,8 +68,18 @@ impl<B: Backend> Clone for CairnRpc<B> {
             calls: Arc::clone(&self.calls),
             limits: self.limits,
             work: Arc::clone(&self.work),
+            call_work: Arc::clone(&self.call_work),
         }
     }
+}
+
+/// Which pool a method's work runs in.
+#[derive(Debug, Clone, Copy)]
+enum Pool {
+    /// Reads of the node: [`Limits::max_concurrent_work`].
+    Read,
+    /// Calls: [`Limits::max_concurrent_calls`].
+    Call,
 }
 
 impl<B> CairnRpc<B>
@@ -103,24 +88,33 @@ where
 {
     /// The API over `node`, keeping call proofs in `calls`.
     pub fn new(node: SharedNode<B>, calls: CallStore, limits: Limits) -> Self {
-        let work = Arc::new(Semaphore::new(limits.max_concurrent_work.max(1)));
         Self {
             node,
             calls: Arc::new(calls),
             limits,
-            work,
+            work: Arc::new(Semaphore::new(limits.max_concurrent_work.max(1))),
+            call_work: Arc::new(Semaphore::new(limits.max_concurrent_calls.max(1))),
         }
     }
 
     /// All methods (`qm_*`, `eth_*`, `debug_*`) in one module.
     ///
     /// # Errors
-    /// [`RpcError::Register`] if two methods share a name (a bug).
+    /// [`RpcError::Register`] if two methods share a name, [`RpcError::UnlistedMethod`] if a
+    /// method is missing from [`METHODS`](crate::METHODS) (bugs, caught by the tests).
     pub fn into_rpc_module(self) -> Result<RpcModule<()>> {
         let mut module = RpcModule::new(());
         module.merge(QmApiServer::into_rpc(self.clone()))?;
         module.merge(EthApiServer::into_rpc(self.clone()))?;
         module.merge(DebugApiServer::into_rpc(self))?;
+        if let Some(method) = module
+            .method_names()
+            .find(|m| api::params_of(m).is_none())
+        {
+            return Err(RpcError::UnlistedMethod {
+                method: method.to_string(),
+            });
+        }
         Ok(module)
     }
 
@@ -129,17 +123,22 @@ where
         self.node.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `f` on the node on the blocking pool, at most `max_concurrent_work` at once, so
-    /// execution never stalls the I/O threads and a panic answers an error instead of
-    /// taking the server down.
-    async fn with_node<T, F>(&self, f: F) -> RpcResult<T>
+    /// Runs `f` on the node on the blocking pool, at most as many at once as `pool` has
+    /// workers, so execution never stalls the I/O threads and a panic answers an error
+    /// instead of taking the server down. Waiting for a worker counts against the request's
+    /// time budget (the guard drops this future when it is spent).
+    async fn with_node<T, F>(&self, pool: Pool, f: F) -> RpcResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Node<B>, &CallStore) -> Result<T> + Send + 'static,
     {
-        // The semaphore is never closed. The permit goes with the task, so a client that
-        // hangs up does not free its slot before the work is done.
-        let permit = Arc::clone(&self.work)
+        let workers = match pool {
+            Pool::Read => &self.work,
+            Pool::Call => &self.call_work,
+        };
+        // The semaphore is never closed. The permit goes with the task, so neither a client
+        // that hangs up nor a spent time budget frees the slot before the work is done.
+        let permit = Arc::clone(workers)
             .acquire_owned()
             .await
             .map_err(RpcError::from)?;
@@ -150,6 +149,24 @@ where
             f(&node, &calls)
         });
         Ok(task.await.map_err(RpcError::Task)??)
+    }
+
+    /// A call's budget: the gas cap, and the EVM time bounded by the request's deadline.
+    fn call_budget(&self) -> CallBudget {
+        let evm = Instant::now() + self.limits.evm_timeout;
+        CallBudget {
+            gas_cap: Some(self.limits.gas_cap),
+            deadline: Some(guard::deadline().map_or(evm, |d| d.min(evm))),
+        }
+    }
+}
+
+/// Caps a call's gas at `cap`, as `eth_call` does: a request asking for more, or asking for
+/// nothing on a block whose gas limit is higher, runs with `cap` (and its proof says so).
+fn cap_gas<B: Backend>(request: &mut CallRequest, node: &Node<B>, number: u64, cap: u64) {
+    let block_gas = node.chain().header(number).map_or(u64::MAX, |h| h.gas_limit);
+    if request.gas.unwrap_or(block_gas) > cap {
+        request.gas = Some(cap);
     }
 }
 
@@ -275,13 +292,20 @@ where
         Ok(root(&self.read(), block)?)
     }
 
-    async fn leaf(&self, tx_num: u64) -> RpcResult<LeafResponse> {
-        self.with_node(move |node, _| leaf(node, tx_num)).await
+    async fn leaf(&self, tx_num: Quantity) -> RpcResult<LeafResponse> {
+        self.with_node(Pool::Read, move |node, _| leaf(node, tx_num.0))
+            .await
     }
 
-    async fn leaf_proof(&self, tx_num: u64, block: Option<BlockParam>) -> RpcResult<ProofResponse> {
-        self.with_node(move |node, _| proof(node, tx_num, block.unwrap_or_default()))
-            .await
+    async fn leaf_proof(
+        &self,
+        tx_num: Quantity,
+        block: Option<BlockParam>,
+    ) -> RpcResult<ProofResponse> {
+        self.with_node(Pool::Read, move |node, _| {
+            proof(node, tx_num.0, block.unwrap_or_default())
+        })
+        .await
     }
 
     async fn verify_proof(
@@ -294,11 +318,16 @@ where
             ProofInput::Tree(p) => Ok(verify_tree(p, &root, old_root.as_ref())?),
             ProofInput::Binary(bytes) => verify_binary(&bytes, &root, old_root.as_ref()),
             ProofInput::Call(p) => {
-                self.with_node(move |node, _| {
+                let budget = self.call_budget();
+                self.with_node(Pool::Call, move |node, _| {
                     // The server's own chain configuration is the trusted one.
-                    let outcome = verify_call_proof(&p, &root, node.chain().config());
+                    let outcome = verify_call_proof_within(&p, &root, node.chain().config(), budget);
                     let (result, outcome) = match outcome {
                         Ok(result) => (Some(result), Ok(())),
+                        // Past the server's bounds is no verdict on the proof.
+                        Err(CallProofError::Execution(
+                            source @ (CallError::GasCap { .. } | CallError::Deadline),
+                        )) => return Err(RpcError::VerifyLimit { source }),
                         Err(e) => (None, Err(e.to_string())),
                     };
                     Ok(VerifyResponse {
@@ -312,10 +341,16 @@ where
         }
     }
 
-    async fn call(&self, request: CallRequest, block: Option<BlockParam>) -> RpcResult<CallProof> {
-        self.with_node(move |node, calls| {
+    async fn call(
+        &self,
+        mut request: CallRequest,
+        block: Option<BlockParam>,
+    ) -> RpcResult<CallProof> {
+        let budget = self.call_budget();
+        self.with_node(Pool::Call, move |node, calls| {
             let number = resolve(node, block.unwrap_or_default())?.number;
-            let proof = node.call(&request, number)?;
+            cap_gas(&mut request, node, number, budget.gas_cap.unwrap_or(u64::MAX));
+            let proof = node.call_within(&request, number, budget)?;
             calls.put(&proof)?;
             tracing::debug!(target: "cairn::rpc", id = %proof.id, block = number, "qm_call");
             Ok(proof)
@@ -324,8 +359,10 @@ where
     }
 
     async fn call_proof(&self, id: B256) -> RpcResult<CallProof> {
-        self.with_node(move |_, calls| calls.get(&id)?.ok_or(RpcError::UnknownCall { id }))
-            .await
+        self.with_node(Pool::Read, move |_, calls| {
+            calls.get(&id)?.ok_or(RpcError::UnknownCall { id })
+        })
+        .await
     }
 }
 
@@ -339,7 +376,7 @@ where
     }
 
     async fn block_by_number(&self, block: BlockParam, full: bool) -> RpcResult<Option<RpcBlock>> {
-        self.with_node(move |node, _| match resolve(node, block) {
+        self.with_node(Pool::Read, move |node, _| match resolve(node, block) {
             Ok(layout) => eth::block(node, layout.number, full),
             // As geth and reth: a block the node does not hold is `null`, not an error.
             Err(RpcError::UnknownBlock { .. }) => Ok(None),
@@ -361,7 +398,7 @@ where
             }
             .into());
         }
-        self.with_node(move |node, _| {
+        self.with_node(Pool::Read, move |node, _| {
             let number = resolve(node, block)?.number;
             eth::account_proof(node, address, &keys, number)
         })
@@ -375,7 +412,7 @@ where
     B: Backend + Send + Sync + 'static,
 {
     async fn execution_witness(&self, block: BlockParam) -> RpcResult<serde_json::Value> {
-        self.with_node(move |node, _| {
+        self.with_node(Pool::Read, move |node, _| {
             let number = resolve(node, block)?.number;
             eth::execution_witness(node, number)
         })
@@ -428,9 +465,10 @@ where
     B: Backend + Send + Sync + 'static,
 {
     let limits = config.limits;
+    let (max_calls, max_bytes) = (limits.max_stored_calls, limits.max_stored_call_bytes);
     let calls = match &config.calls_dir {
-        Some(dir) => CallStore::open(dir, limits.max_stored_calls)?,
-        None => CallStore::in_memory(limits.max_stored_calls),
+        Some(dir) => CallStore::open(dir, max_calls, max_bytes)?,
+        None => CallStore::in_memory(max_calls, max_bytes),
     };
     let module = CairnRpc::new(node, calls, limits).into_rpc_module()?;
     let server_config = ServerConfig::builder()
@@ -440,8 +478,11 @@ where
         .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch_len))
         .http_only()
         .build();
+    let guard = Guard::new(limits);
     let server = Server::builder()
         .set_config(server_config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(HttpGuardLayer(Arc::clone(&guard))))
+        .set_rpc_middleware(RpcServiceBuilder::new().layer(RpcGuardLayer(guard)))
         .build(addr)
         .await
         .map_err(|source| RpcError::Bind { addr, source })?;
@@ -471,11 +512,15 @@ mod tests {
         })
         .unwrap();
         let node = Arc::new(RwLock::new(Node::in_memory(&file).unwrap()));
-        let module = CairnRpc::new(node, CallStore::in_memory(1), Limits::default())
+        let module = CairnRpc::new(node, CallStore::in_memory(1, 1 << 20), Limits::default())
             .into_rpc_module()
             .unwrap();
         let mut names: Vec<_> = module.method_names().collect();
         names.sort_unstable();
+        // The parameter table lists exactly the registered methods.
+        let mut listed: Vec<_> = api::METHODS.iter().map(|(m, _)| *m).collect();
+        listed.sort_unstable();
+        assert_eq!(names, listed);
         assert_eq!(
             names,
             [

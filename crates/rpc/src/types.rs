@@ -2,10 +2,44 @@
 
 use alloy_primitives::{B256, Bytes};
 use cairn_exec::commit::{CallProof, CallResult, LeafKind};
-use cairn_qmtree::{LeafComponents, Proof};
+use cairn_qmtree::{LeafComponents, Proof, quantity};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 use serde_json::Value;
 use std::fmt;
+
+/// A quantity parameter (a txNum): a hex quantity (`"0x1a"`) or a JSON number; written as a
+/// hex quantity.
+///
+/// ```
+/// use cairn_rpc::Quantity;
+///
+/// assert_eq!(serde_json::from_str::<Quantity>(r#""0x1a""#)?, Quantity(26));
+/// assert_eq!(serde_json::from_str::<Quantity>("26")?, Quantity(26));
+/// assert!(serde_json::from_str::<Quantity>(r#""26""#).is_err());
+/// assert_eq!(serde_json::to_string(&Quantity(26))?, r#""0x1a""#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Quantity(#[serde(with = "quantity")] pub u64);
+
+impl From<u64> for Quantity {
+    fn from(v: u64) -> Self {
+        Self(v)
+    }
+}
+
+impl From<Quantity> for u64 {
+    fn from(q: Quantity) -> Self {
+        q.0
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
 
 /// A block parameter: a hex quantity (`"0x1a"`), `"latest"` or `"earliest"`.
 ///
@@ -58,20 +92,11 @@ impl std::str::FromStr for BlockParam {
             "pending" | "safe" | "finalized" => Err(format!(
                 "block tag {s:?} is not supported: give a hex block number, \"latest\" or \"earliest\""
             )),
-            _ => parse_quantity(s).map(Self::Number).ok_or_else(|| {
+            _ => quantity::parse(s).map(Self::Number).ok_or_else(|| {
                 format!("{s:?} is not a block: give a hex block number (0x..), \"latest\" or \"earliest\"")
             }),
         }
     }
-}
-
-/// A hex quantity that fits a u64: `0x` and 1 to 16 hex digits.
-fn parse_quantity(s: &str) -> Option<u64> {
-    let digits = s.strip_prefix("0x")?;
-    if digits.is_empty() || digits.len() > 16 {
-        return None;
-    }
-    u64::from_str_radix(digits, 16).ok()
 }
 
 impl Serialize for BlockParam {
@@ -91,21 +116,26 @@ impl<'de> Deserialize<'de> for BlockParam {
     }
 }
 
-/// `qm_getRoot`: a block's QMTree root and where its leaves sit.
+/// `qm_getRoot`: a block's QMTree root and where its leaves sit. Numbers are hex quantities
+/// in JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RootResponse {
     /// The block.
+    #[serde(with = "quantity")]
     pub block_number: u64,
     /// Its hash.
     pub block_hash: B256,
     /// The QMTree root after the block.
     pub root: B256,
     /// txNum of the block's first leaf.
+    #[serde(with = "quantity")]
     pub first_tx_num: u64,
     /// txNum of its closing leaf (its last).
+    #[serde(with = "quantity")]
     pub last_tx_num: u64,
     /// Leaves in the tree at this block (`lastTxNum + 1`).
+    #[serde(with = "quantity")]
     pub leaf_count: u64,
 }
 
@@ -113,13 +143,15 @@ pub struct RootResponse {
 ///
 /// In JSON the components sit at the top level next to `kind` (`"preBlock"`,
 /// `"transaction"`, `"postBlock"`, `"withdrawals"`, `"blockEnd"`) and, for the first three,
-/// `index`.
+/// `index`; numbers are hex quantities.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LeafResponse {
     /// The leaf's txNum.
+    #[serde(with = "quantity")]
     pub tx_num: u64,
     /// The block it belongs to.
+    #[serde(with = "quantity")]
     pub block_number: u64,
     /// That block's hash.
     pub block_hash: B256,
@@ -133,17 +165,21 @@ pub struct LeafResponse {
     pub leaf_hash: B256,
 }
 
-/// `qm_getProof`: an inclusion proof of a leaf against a block's root.
+/// `qm_getProof`: an inclusion proof of a leaf against a block's root. Numbers are hex
+/// quantities in JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProofResponse {
     /// The leaf's txNum.
+    #[serde(with = "quantity")]
     pub tx_num: u64,
     /// The block whose root the proof is against.
+    #[serde(with = "quantity")]
     pub block_number: u64,
     /// That root.
     pub root: B256,
     /// Leaves in the tree at that block.
+    #[serde(with = "quantity")]
     pub leaf_count: u64,
     /// The leaf hash proven.
     pub leaf_hash: B256,
@@ -237,7 +273,7 @@ pub enum ProofKind {
 }
 
 /// `qm_verifyProof`: the verdict. An invalid proof is a result with `valid: false` and a
-/// `reason`, never a JSON-RPC error.
+/// `reason`, never a JSON-RPC error. Numbers are hex quantities in JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyResponse {
@@ -249,19 +285,35 @@ pub struct VerifyResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Inclusion: the leaf's txNum.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "quantity::opt"
+    )]
     pub tx_num: Option<u64>,
     /// Inclusion: the leaf hash proven.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leaf_hash: Option<B256>,
     /// Range: leaves in the older tree.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "quantity::opt"
+    )]
     pub old_size: Option<u64>,
     /// Range: leaves in the newer tree.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "quantity::opt"
+    )]
     pub new_size: Option<u64>,
     /// Call: the block the call ran on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "quantity::opt"
+    )]
     pub block_number: Option<u64>,
     /// Call: the proven result (only when valid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -355,7 +407,8 @@ mod tests {
         };
         let v = serde_json::to_value(&leaf).unwrap();
         assert_eq!(v["kind"], "transaction");
-        assert_eq!(v["index"], 2);
+        assert_eq!(v["index"], "0x2");
+        assert_eq!((&v["txNum"], &v["blockNumber"]), (&"0x3".into(), &"0x1".into()));
         assert!(v["preStateHash"].is_string() && v["previousLeafHash"].is_string());
         assert_eq!(serde_json::from_value::<LeafResponse>(v).unwrap(), leaf);
     }

@@ -52,16 +52,19 @@ pub enum LeafKind {
     /// A pre-block system call (EIP-2935, EIP-4788), in execution order.
     PreBlock {
         /// Position among the block's pre-block calls.
+        #[serde(with = "cairn_qmtree::quantity")]
         index: u32,
     },
     /// A transaction of the block.
     Transaction {
         /// Index in the block.
+        #[serde(with = "cairn_qmtree::quantity")]
         index: u32,
     },
     /// A post-block system call (EIP-7002, EIP-7251), in execution order.
     PostBlock {
         /// Position among the block's post-block calls.
+        #[serde(with = "cairn_qmtree::quantity")]
         index: u32,
     },
     /// Withdrawal balance increments.

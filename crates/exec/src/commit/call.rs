@@ -15,9 +15,15 @@
 //! Call semantics follow `eth_call`: no nonce check; a missing or zero gas price executes with a
 //! zero base fee (so the caller needs no ether for gas); the gas limit defaults to the block's
 //! (capped at the EIP-7825 transaction cap under Osaka).
+//!
+//! A server bounds what one call may cost with a [`CallBudget`]: a gas cap (a call whose gas
+//! limit is above it is refused before it runs) and a wall-clock deadline (checked every few
+//! hundred EVM steps; past it, every frame halts and the call fails with
+//! [`CallError::Deadline`]). Offline verification uses no budget.
 
 use super::trace::{TraceCommitment, TransitionInspector};
 use alloy_consensus::Header;
+use std::time::Instant;
 use alloy_evm::{Evm, EvmFactory, eth::EthEvmFactory};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use cairn_primitives::{ChainConfig, ExecutionWitness};
@@ -25,9 +31,11 @@ use cairn_qmtree::{InclusionProof, LeafComponents, verify_leaf};
 use cairn_stateless::{Eip7610, evm_env};
 use cairn_witness::{WitnessDb, WitnessError, WitnessIndex, WitnessSource, decode_header_chain};
 use revm::{
+    Inspector,
     context::TxEnv,
     context_interface::result::{EVMError, ExecutionResult},
     database::State,
+    interpreter::{InstructionResult, Interpreter, interpreter_types::InterpreterTypes},
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +90,7 @@ pub struct CallResult {
     /// Return data (revert data for a revert; empty for a halt).
     pub output: Bytes,
     /// Gas used.
+    #[serde(with = "cairn_qmtree::quantity")]
     pub gas_used: u64,
 }
 
@@ -92,6 +101,7 @@ pub struct CallProof {
     /// `keccak256` of the call's block number, request and result: the id `qm_callProof` takes.
     pub id: B256,
     /// The block whose post-state the call ran on.
+    #[serde(with = "cairn_qmtree::quantity")]
     pub block_number: u64,
     /// The chain configuration (fork rules for the block).
     pub chain: ChainConfig,
@@ -183,18 +193,80 @@ pub enum CallError {
     Rejected(
         #[source] Box<EVMError<revm::database_interface::bal::EvmDatabaseError<WitnessError>>>,
     ),
+    /// The call's gas limit is above the budget's gas cap.
+    #[error("gas limit {gas} is above the gas cap of {cap}")]
+    GasCap {
+        /// The call's gas limit.
+        gas: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// The call ran past the budget's deadline and was stopped.
+    #[error("execution stopped: it ran past its time budget")]
+    Deadline,
+}
+
+/// What one call may cost: the server's bounds on `qm_call` and on re-executing a call proof.
+/// The default bounds nothing (offline verification).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallBudget {
+    /// Highest gas limit a call may run with; a call above it is refused before it runs.
+    pub gas_cap: Option<u64>,
+    /// When the EVM must stop.
+    pub deadline: Option<Instant>,
+}
+
+/// How many EVM steps run between two looks at the clock.
+const DEADLINE_CHECK_STEPS: u32 = 256;
+
+/// Halts every frame once the deadline has passed (checked every [`DEADLINE_CHECK_STEPS`]).
+#[derive(Debug)]
+struct DeadlineInspector {
+    deadline: Option<Instant>,
+    steps: u32,
+    expired: bool,
+}
+
+impl DeadlineInspector {
+    fn new(deadline: Option<Instant>) -> Self {
+        Self {
+            deadline,
+            steps: 0,
+            expired: false,
+        }
+    }
+}
+
+impl<CTX, INTR: InterpreterTypes> Inspector<CTX, INTR> for DeadlineInspector {
+    #[inline]
+    fn step(&mut self, interp: &mut Interpreter<INTR>, _context: &mut CTX) {
+        let Some(deadline) = self.deadline else {
+            return;
+        };
+        if !self.expired {
+            self.steps = self.steps.wrapping_add(1);
+            if self.steps % DEADLINE_CHECK_STEPS != 0 || Instant::now() < deadline {
+                return;
+            }
+            self.expired = true;
+        }
+        // Every frame that runs another step halts, so the call unwinds at once.
+        interp.halt(InstructionResult::OutOfGas);
+    }
 }
 
 /// Executes `request` on the state at `state_root` (read through `source`) in the block
-/// environment of `header`, tracing it.
+/// environment of `header`, tracing it, within `budget`.
 ///
 /// # Errors
-/// [`CallError`] when the EVM rejects the call or the witness cannot serve a read.
+/// [`CallError`] when the EVM rejects the call, the witness cannot serve a read, or the
+/// budget is exceeded.
 pub fn execute_call<S: WitnessSource>(
     chain: &ChainConfig,
     header: &Header,
     request: &CallRequest,
     source: S,
+    budget: CallBudget,
 ) -> Result<(CallResult, TraceCommitment), CallError> {
     let mut env = evm_env(chain, header);
     env.cfg_env.disable_nonce_check = true;
@@ -206,6 +278,14 @@ pub fn execute_call<S: WitnessSource>(
         .gas
         .unwrap_or(header.gas_limit)
         .min(env.cfg_env.tx_gas_limit_cap.unwrap_or(u64::MAX));
+    if let Some(cap) = budget.gas_cap
+        && gas_limit > cap
+    {
+        return Err(CallError::GasCap {
+            gas: gas_limit,
+            cap,
+        });
+    }
     let tx = TxEnv {
         caller: request.from.unwrap_or_default(),
         kind: request.to.map_or(TxKind::Create, TxKind::Call),
@@ -220,14 +300,18 @@ pub fn execute_call<S: WitnessSource>(
         .with_database(WitnessDb::new(source, header.state_root))
         .build();
     let mut inspector = TransitionInspector::new();
+    let mut deadline = DeadlineInspector::new(budget.deadline);
     let result = {
         let mut evm = EthEvmFactory::default().create_evm_with_inspector(
             &mut state,
             env,
-            (Eip7610, &mut inspector),
+            (Eip7610, (&mut inspector, &mut deadline)),
         );
         evm.transact(tx)
     };
+    if deadline.expired {
+        return Err(CallError::Deadline);
+    }
     if let Some(failure) = state.database.take_failure() {
         return Err(CallError::Witness(failure));
     }
@@ -267,6 +351,21 @@ pub fn verify_call_proof(
     proof: &CallProof,
     trusted_root: &B256,
     chain: &ChainConfig,
+) -> Result<CallResult, CallProofError> {
+    verify_call_proof_within(proof, trusted_root, chain, CallBudget::default())
+}
+
+/// [`verify_call_proof`] with the re-execution bounded by `budget` (a server verifying proofs
+/// for others).
+///
+/// # Errors
+/// As [`verify_call_proof`]; [`CallProofError::Execution`] with [`CallError::GasCap`] or
+/// [`CallError::Deadline`] when the budget is exceeded.
+pub fn verify_call_proof_within(
+    proof: &CallProof,
+    trusted_root: &B256,
+    chain: &ChainConfig,
+    budget: CallBudget,
 ) -> Result<CallResult, CallProofError> {
     if proof.chain != *chain {
         return Err(CallProofError::Header(
@@ -313,7 +412,7 @@ pub fn verify_call_proof(
     }
     // The header chain (empty for a call on the genesis state) ends at the parent.
     let source = WitnessIndex::new(&proof.witness, &chain);
-    let (result, trace) = execute_call(&proof.chain, &header, &proof.request, source)
+    let (result, trace) = execute_call(&proof.chain, &header, &proof.request, source, budget)
         .map_err(CallProofError::Execution)?;
     if result != proof.result {
         return Err(CallProofError::Result {

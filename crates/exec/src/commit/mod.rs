@@ -19,6 +19,9 @@ pub mod node;
 pub mod trace;
 
 pub use block::{BlockCommitment, CommitTimings, LeafKind, StepLeaf};
-pub use call::{CallError, CallProof, CallProofError, CallRequest, CallResult, verify_call_proof};
+pub use call::{
+    CallBudget, CallError, CallProof, CallProofError, CallRequest, CallResult, verify_call_proof,
+    verify_call_proof_within,
+};
 pub use change::{AccountChange, EMPTY_CHANGE_HASH, StateChange};
 pub use node::{BlockLayout, Imported, Node};

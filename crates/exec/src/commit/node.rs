@@ -23,7 +23,7 @@
 
 use super::{
     block::{BlockCommitment, CommitTimings, LeafKind},
-    call::{CallProof, CallRequest, execute_call},
+    call::{CallBudget, CallProof, CallRequest, execute_call},
 };
 use crate::{
     chain::Chain,
@@ -338,6 +338,21 @@ impl<B: Backend> Node<B> {
     /// # Errors
     /// [`ExecError::UnknownBlock`]; [`ExecError::CallFailed`] when the EVM rejects the call.
     pub fn call(&self, request: &CallRequest, number: u64) -> Result<CallProof> {
+        self.call_within(request, number, CallBudget::default())
+    }
+
+    /// [`Node::call`] bounded by `budget` (gas cap and deadline), as a server runs calls for
+    /// others.
+    ///
+    /// # Errors
+    /// As [`Node::call`]; [`ExecError::CallFailed`] with [`CallError::GasCap`](super::CallError::GasCap)
+    /// or [`CallError::Deadline`](super::CallError::Deadline) when the budget is exceeded.
+    pub fn call_within(
+        &self,
+        request: &CallRequest,
+        number: u64,
+        budget: CallBudget,
+    ) -> Result<CallProof> {
         let layout = self
             .layout(number)
             .ok_or(ExecError::UnknownBlock { number })?;
@@ -346,7 +361,8 @@ impl<B: Backend> Node<B> {
             .header(number)
             .ok_or(ExecError::UnknownBlock { number })?;
         let mut recorder = Recorder::new(&self.chain, number.checked_sub(1));
-        let (result, trace) = execute_call(self.chain.config(), header, request, &mut recorder)
+        let (result, trace) =
+            execute_call(self.chain.config(), header, request, &mut recorder, budget)
             .map_err(|source| ExecError::CallFailed { number, source })?;
         let witness = recorder.into_witness(&Default::default());
         let closing = layout.closing_tx_num();

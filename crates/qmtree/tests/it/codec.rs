@@ -46,7 +46,7 @@ fn json_shape() {
     keys.sort_unstable();
     assert_eq!(keys, ["leafHash", "siblings", "txNum", "type"]);
     assert_eq!(v["type"], "inclusion");
-    assert_eq!(v["txNum"], 9);
+    assert_eq!(v["txNum"], "0x9", "an Ethereum hex quantity");
     assert!(v["leafHash"].as_str().unwrap().starts_with("0x"));
     // 28 leaves: depth 5, every sibling present.
     assert_eq!(v["siblings"].as_array().unwrap().len(), 5);
@@ -54,6 +54,11 @@ fn json_shape() {
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(keys, ["newSize", "nodes", "oldSize", "type"]);
+    assert!(v["oldSize"].as_str().unwrap().starts_with("0x"));
+    // A JSON number is read too.
+    let mut v: serde_json::Value = serde_json::from_str(&inclusion.to_json()).unwrap();
+    v["txNum"] = 9.into();
+    assert_eq!(Proof::from_json(&v.to_string()).unwrap(), inclusion);
 }
 
 #[test]
@@ -121,8 +126,10 @@ fn bad_json_is_rejected() {
         json.replacen(&leaf, &format!("0x{}", &digits[2..]), 1),
         json.replacen(&leaf, &format!("{leaf}00"), 1),
         json.replacen("\"txNum\"", "\"leafCount\": 28, \"txNum\"", 1),
-        json.replacen("\"txNum\": 9", "\"txNum\": \"9\"", 1),
-        json.replacen("\"txNum\": 9", "\"txNum\": -9", 1),
+        json.replacen("\"txNum\": \"0x9\"", "\"txNum\": \"9\"", 1),
+        json.replacen("\"txNum\": \"0x9\"", "\"txNum\": -9", 1),
+        json.replacen("\"txNum\": \"0x9\"", "\"txNum\": 9.5", 1),
+        json.replacen("\"txNum\": \"0x9\"", "\"txNum\": \"0x\"", 1),
         "{".into(),
         r#"{"type":"inclusion"}"#.into(),
         r#"{"type":"nope","txNum":0,"leafHash":"0x00","siblings":[]}"#.into(),

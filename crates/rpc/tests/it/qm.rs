@@ -36,7 +36,7 @@ async fn every_leaf_of_every_block_proves_against_its_root() {
     for n in 0..=BLOCKS {
         let root = fx.client.root(BlockParam::Number(n)).await.unwrap();
         for tx_num in root.first_tx_num..=root.last_tx_num {
-            let leaf = fx.client.leaf(tx_num).await.unwrap();
+            let leaf = fx.client.leaf(tx_num.into()).await.unwrap();
             let stored = reference.tree().leaf(tx_num).unwrap();
             assert_eq!(
                 (leaf.components, leaf.leaf_hash),
@@ -49,7 +49,7 @@ async fn every_leaf_of_every_block_proves_against_its_root() {
 
             let p = fx
                 .client
-                .leaf_proof(tx_num, Some(BlockParam::Number(n)))
+                .leaf_proof(tx_num.into(), Some(BlockParam::Number(n)))
                 .await
                 .unwrap();
             assert_eq!(
@@ -84,7 +84,7 @@ async fn every_leaf_of_every_block_proves_against_its_root() {
             assert!(v.valid, "binary form, txNum {tx_num}: {v:?}");
         }
         // The closing leaf carries the block's state root and hash.
-        let closing = fx.client.leaf(root.last_tx_num).await.unwrap();
+        let closing = fx.client.leaf(root.last_tx_num.into()).await.unwrap();
         assert_eq!(closing.kind, LeafKind::BlockEnd);
         assert_eq!(
             closing.components.pre_state_hash,
@@ -94,7 +94,7 @@ async fn every_leaf_of_every_block_proves_against_its_root() {
     }
     // A leaf of an early block proves against the latest root too (default block).
     let latest = fx.client.root(BlockParam::Latest).await.unwrap();
-    let p = fx.client.leaf_proof(1, None).await.unwrap();
+    let p = fx.client.leaf_proof(1.into(), None).await.unwrap();
     assert_eq!((p.block_number, p.root), (BLOCKS, latest.root));
     assert!(
         fx.client
@@ -111,7 +111,7 @@ async fn tampered_proofs_are_invalid_not_errors() {
     let root = fx.client.root(BlockParam::Number(2)).await.unwrap();
     let p = fx
         .client
-        .leaf_proof(root.first_tx_num + 1, Some(BlockParam::Number(2)))
+        .leaf_proof((root.first_tx_num + 1).into(), Some(BlockParam::Number(2)))
         .await
         .unwrap();
     let Proof::Inclusion(good) = p.proof.clone() else {
