@@ -1,6 +1,6 @@
 //! The `cairn` command: parse, set up logging, run, map the error to an exit code.
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
 use cairn_cli::Cli;
 use clap::Parser;
@@ -16,7 +16,8 @@ fn main() -> ExitCode {
     match cli.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // A closed stderr leaves the exit status to say it.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -1,6 +1,6 @@
 //! `cairn bench`: stateless validation against bare execution, on the same blocks.
 
-use crate::{Error, Result, chain::ChainArgs};
+use crate::{Error, Result, chain::ChainArgs, outln};
 use cairn_exec::bench::{prepare, run_bare, run_bare_known_senders, run_stateless};
 use serde::Serialize;
 use std::{path::PathBuf, time::Instant};
@@ -75,10 +75,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let (config, blocks) = prepare(&file)?;
     let iterations = args.iterations.max(1);
     let (mut bare_total, mut known_total, mut stateless_total, mut gas) = (0.0, 0.0, 0.0, 0u64);
-    println!(
+    outln!(
         "{:>6} {:>10} {:>10} {:>14} {:>12} {:>7}",
         "block", "gas", "bare ms", "bare-nosig ms", "stateless ms", "ratio"
-    );
+    )?;
     for b in &blocks {
         let (mut bare, mut known, mut stateless) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..iterations {
@@ -93,12 +93,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
             stateless.push(t.elapsed().as_secs_f64() * 1e3);
         }
         let (bm, km, sm) = (median(bare), median(known), median(stateless));
-        println!(
+        outln!(
             "{:>6} {:>10} {bm:>10.3} {km:>14.3} {sm:>12.3} {:>7.2}",
             b.block.header.number,
             b.gas_used,
             sm / bm
-        );
+        )?;
         bare_total += bm;
         known_total += km;
         stateless_total += sm;
@@ -116,26 +116,26 @@ pub fn run(args: BenchArgs) -> Result<()> {
         ratio: stateless_total / bare_total,
         ratio_without_recovery: (stateless_total - (bare_total - known_total)) / known_total,
     };
-    println!(
+    outln!(
         "{} blocks, {} gas (medians of {iterations} runs, summed over blocks):",
         report.blocks, report.gas
-    );
-    println!(
+    )?;
+    outln!(
         "  (a)  bare execution, senders recovered  {:>8.1} ms {:>8.1} Mgas/s",
         report.bare_ms, report.bare_mgas_per_s
-    );
-    println!(
+    )?;
+    outln!(
         "  (a') bare execution, senders known      {:>8.1} ms {:>8.1} Mgas/s",
         report.bare_known_senders_ms, report.bare_known_senders_mgas_per_s
-    );
-    println!(
+    )?;
+    outln!(
         "  (b)  stateless validation from witness  {:>8.1} ms {:>8.1} Mgas/s",
         report.stateless_ms, report.stateless_mgas_per_s
-    );
-    println!(
+    )?;
+    outln!(
         "  ratio b/a {:.2}; without sender recovery on both sides (b − (a − a'))/a' {:.2}",
         report.ratio, report.ratio_without_recovery
-    );
+    )?;
     if let Some(path) = &args.json {
         let json =
             serde_json::to_string_pretty(&report).map_err(|source| Error::Json { source })?;
@@ -153,12 +153,12 @@ fn commitments(
     json: Option<&std::path::Path>,
 ) -> Result<()> {
     let r = cairn_exec::commit::bench::commitment_bench(file, iterations)?;
-    println!(
+    outln!(
         "{:>6} {:>10} {:>4} {:>10} {:>12} {:>10} {:>10} {:>7}",
         "block", "gas", "txs", "plain ms", "committed ms", "prestate", "change", "ratio"
-    );
+    )?;
     for b in &r.per_block {
-        println!(
+        outln!(
             "{:>6} {:>10} {:>4} {:>10.3} {:>12.3} {:>10.3} {:>10.3} {:>7.2}",
             b.number,
             b.gas,
@@ -168,32 +168,32 @@ fn commitments(
             b.pre_state_ms,
             b.state_change_ms,
             b.committed_ms / b.plain_ms
-        );
+        )?;
     }
-    println!(
+    outln!(
         "{} blocks, {} txs, {} gas (medians of {iterations} runs, summed over blocks):",
         r.blocks, r.transactions, r.gas
-    );
-    println!(
+    )?;
+    outln!(
         "  plain import            {:>8.1} ms {:>8.1} Mgas/s {:>9.0} tx/s",
         r.plain_ms, r.plain_mgas_per_s, r.plain_tx_per_s
-    );
-    println!(
+    )?;
+    outln!(
         "  import with commitments {:>8.1} ms {:>8.1} Mgas/s {:>9.0} tx/s  ratio {:.2}",
         r.committed_ms, r.committed_mgas_per_s, r.committed_tx_per_s, r.ratio
-    );
+    )?;
     let extra = (r.committed_ms - r.plain_ms).max(1e-9);
-    println!("  overhead {extra:.1} ms:");
+    outln!("  overhead {extra:.1} ms:")?;
     for (name, part) in [
         ("preStateHash (per-step roots)", r.pre_state_ms),
         ("stateChangeHash (per-step diffs)", r.state_change_ms),
         ("transitionHash (traced − plain import)", r.transition_ms),
         ("the rest (commit hook, attribution, leaves)", r.other_ms),
     ] {
-        println!(
+        outln!(
             "    {name:<44} {part:>8.1} ms {:>5.0}%",
             100.0 * part / extra
-        );
+        )?;
     }
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&r).map_err(|source| Error::Json { source })?;

@@ -1,6 +1,6 @@
 //! Loading chains: the embedded development chain, chain files, EEST fixtures.
 
-use crate::{Error, Result};
+use crate::{Error, Result, input::InputArgs};
 use cairn_ef_tests::fixture::BlockchainTest;
 use cairn_exec::ChainFile;
 use std::{
@@ -15,19 +15,23 @@ pub const EMBEDDED_DEVCHAIN: &str = include_str!("../../../testdata/devchain.jso
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChainArgs {
     /// A chain file (`cairn devchain` writes one) or an EEST blockchain-test fixture
-    /// (`.json` or `.json.gz`); default: the embedded development chain.
+    /// (`.json` or `.json.gz`), `-` for stdin; default: the embedded development chain.
     pub chain: Option<PathBuf>,
     /// For a fixture file with several cases: the case whose name contains this text
     /// (default: the first case).
     #[arg(long)]
     pub case: Option<String>,
+    /// Input size limit.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 impl ChainArgs {
     /// Loads the chain.
     ///
     /// # Errors
-    /// I/O and parse errors naming the file; [`Error::NoSuchCase`].
+    /// I/O and parse errors naming the file; [`Error::InputTooLarge`];
+    /// [`Error::NoSuchCase`].
     pub fn load(&self) -> Result<ChainFile> {
         let Some(path) = &self.chain else {
             return serde_json::from_str(EMBEDDED_DEVCHAIN)
@@ -37,14 +41,8 @@ impl ChainArgs {
             path: path.clone(),
             reason,
         };
-        if path.to_string_lossy().ends_with(".json.gz") {
-            let cases = cairn_ef_tests::load_cases(path).map_err(fixture_error)?;
-            return pick_case(path, &cases, self.case.as_deref());
-        }
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        // Gzipped or not, read within the limit.
+        let text = self.input.read_text(path)?;
         // A chain file has a top-level "chain" key; a fixture is a map of case names.
         if !text.contains("\"chain\"") && text.contains("\"genesisRLP\"") {
             let cases = cairn_ef_tests::parse_cases(&text).map_err(fixture_error)?;

@@ -1,6 +1,6 @@
 //! `cairn conformance <DIR>`: the official fixtures through both paths.
 
-use crate::{Error, Result};
+use crate::{Error, Result, out, outln};
 use std::path::PathBuf;
 
 /// Arguments of `cairn conformance`.
@@ -26,11 +26,11 @@ pub fn run(args: ConformanceArgs) -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let started = std::time::Instant::now();
     let report = cairn_ef_tests::run(&args.dir, threads)?;
-    print!("{report}");
-    println!(
+    out!("{report}")?;
+    outln!(
         "elapsed {:.1} s on {threads} threads",
         started.elapsed().as_secs_f64()
-    );
+    )?;
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report.json())
             .map_err(|source| Error::Json { source })?;

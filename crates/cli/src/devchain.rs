@@ -1,6 +1,6 @@
 //! `cairn devchain`: generate the deterministic development chain.
 
-use crate::Result;
+use crate::{Result, outln};
 use cairn_exec::devchain::{DevChainParams, generate};
 use std::path::PathBuf;
 
@@ -35,10 +35,10 @@ pub fn run(args: DevchainArgs) -> Result<()> {
     let size = std::fs::metadata(&args.out)
         .map(|m| m.len())
         .unwrap_or_default();
-    println!(
+    outln!(
         "wrote {} blocks ({size} bytes) to {}",
         file.blocks.len(),
         args.out.display()
-    );
+    )?;
     Ok(())
 }

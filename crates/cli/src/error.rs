@@ -12,14 +12,22 @@ pub enum Error {
     /// A QMTree error (store, proof decoding or verification).
     #[error(transparent)]
     Qmtree(#[from] cairn_qmtree::Error),
-    /// Reading or writing a file the command was given.
-    #[error("{}: {source}", path.display())]
+    /// Reading or writing a file the command was given (`-` is stdin).
+    #[error("{}: {source}", crate::input::shown(path).display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The OS error.
         #[source]
         source: std::io::Error,
+    },
+    /// An input (a file, or stdin) larger than the input size limit.
+    #[error("{}: larger than the input limit of {limit} (raise it with --max-input-size or CAIRN_MAX_INPUT_SIZE)", crate::input::shown(path).display())]
+    InputTooLarge {
+        /// The file (`-` for stdin).
+        path: PathBuf,
+        /// The limit.
+        limit: crate::input::ByteSize,
     },
     /// A `--root`-style argument that is not hex.
     #[error("{flag} {value:?} is not 32-byte hex: {source}")]

@@ -2,6 +2,10 @@
 //! concern, and the code each command runs. `bin/cairn` only parses,
 //! installs a tracing subscriber and maps [`Error`] to an exit code.
 //!
+//! Commands read their inputs through [`input`] (whole, within `--max-input-size`, `-` for
+//! stdin) and print through [`output`] (a closed stdout ends the output quietly, not the
+//! program).
+//!
 //! ```
 //! use cairn_cli::{Cli, Command};
 //! use clap::Parser;
@@ -12,12 +16,17 @@
 //! ```
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
+// Everything printed goes through `output` (`out!`, `outln!`), which handles a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod output;
 
 pub mod bench;
 pub mod chain;
 pub mod conformance;
 pub mod devchain;
 mod error;
+pub mod input;
 pub mod qmtree;
 pub mod replay;
 pub mod serve;

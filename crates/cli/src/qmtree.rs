@@ -11,7 +11,7 @@ use cairn_qmtree::{
 use clap::Subcommand;
 use tracing::info;
 
-use crate::{Error, Result};
+use crate::{Error, Result, input::InputArgs, output::Stdout};
 
 /// Arguments of `cairn qmtree`.
 #[derive(Debug, clap::Args)]
@@ -71,7 +71,7 @@ pub struct InspectArgs {
 #[derive(Debug, clap::Args)]
 pub struct VerifyProofArgs {
     /// The proof file, binary (a range proof is 17 + 32·k bytes starting 0x02; any other
-    /// length is an inclusion proof) or JSON.
+    /// length is an inclusion proof) or JSON; `-` for stdin.
     pub file: PathBuf,
     /// The root to verify against (for a range proof, the newer root), 0x-prefixed hex.
     #[arg(long)]
@@ -79,6 +79,9 @@ pub struct VerifyProofArgs {
     /// For a range proof: the older root.
     #[arg(long)]
     pub old_root: Option<String>,
+    /// Input size limit.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// Runs a `cairn qmtree` command, printing to stdout.
@@ -86,11 +89,8 @@ pub struct VerifyProofArgs {
 /// # Errors
 /// See [`Error`]: store errors, bad proof files, rejected proofs.
 pub fn run(args: Args) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    let stdout = |source| Error::Io {
-        path: PathBuf::from("<stdout>"),
-        source,
-    };
+    let mut out = Stdout;
+    let stdout = crate::output::stdout_error;
     match args.command {
         QmtreeCommand::Bench(a) => {
             let report = bench(&a)?;
@@ -176,10 +176,7 @@ fn parse_hash(flag: &'static str, value: &str) -> Result<B256> {
 /// [`cairn_qmtree::Error::ProofJson`], …), bad roots, or a proof that does not
 /// verify ([`cairn_qmtree::Error::RootMismatch`]).
 pub fn verify_proof(args: &VerifyProofArgs) -> Result<String> {
-    let bytes = std::fs::read(&args.file).map_err(|source| Error::Io {
-        path: args.file.clone(),
-        source,
-    })?;
+    let bytes = args.input.read(&args.file)?;
     let root = parse_hash("--root", &args.root)?;
     match Proof::decode(&bytes)? {
         Proof::Inclusion(p) => {

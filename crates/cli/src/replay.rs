@@ -2,7 +2,7 @@
 //! the witness alone, with per-block figures; with `--datadir`, every block imported with
 //! commitments into a persistent QMTree (restartable).
 
-use crate::{Error, Result, chain::ChainArgs};
+use crate::{Error, Result, chain::ChainArgs, outln};
 use cairn_primitives::ProgramInput;
 use std::path::PathBuf;
 
@@ -37,7 +37,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
             source,
         })?;
     }
-    println!(
+    outln!(
         "{:>6} {:>4} {:>10} {:>6} {:>5} {:>9} {:>10} {:>10} {:>10} {:>9}",
         "block",
         "txs",
@@ -49,12 +49,13 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         "execute",
         "validate",
         "Mgas/s"
-    );
+    )?;
     let (mut gas, mut bytes, mut validate_s, mut blocks) = (0u64, 0usize, 0f64, 0usize);
-    let mut bundle_error = None;
+    // The first failure inside the per-block callback (writing a bundle or stdout).
+    let mut failure = None;
     let chain = cairn_exec::replay(&file, |row, input| {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-        println!(
+        let printed = outln!(
             "{:>6} {:>4} {:>10} {:>6} {:>5} {:>7.1}Ki {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>9.1}",
             row.number,
             row.transactions,
@@ -71,23 +72,26 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         bytes += row.witness_bytes;
         validate_s += row.validate_time.as_secs_f64();
         blocks += 1;
-        if let (Some(dir), None) = (&args.bundle_dir, &bundle_error) {
-            bundle_error = write_bundle(dir, row.number, input).err();
+        if failure.is_none() {
+            failure = printed.err();
+        }
+        if let (Some(dir), None) = (&args.bundle_dir, &failure) {
+            failure = write_bundle(dir, row.number, input).err();
         }
     })?;
-    if let Some(e) = bundle_error {
+    if let Some(e) = failure {
         return Err(e);
     }
-    println!(
+    outln!(
         "replayed {blocks} blocks, {gas} gas, {:.1} KiB of witnesses; stateless validation {:.1} ms in all ({:.1} Mgas/s); head {} state root {}",
         bytes as f64 / 1024.0,
         validate_s * 1e3,
         gas as f64 / validate_s.max(1e-9) / 1e6,
         chain.head_hash(),
         chain.head().state_root
-    );
+    )?;
     if let Some(dir) = &args.bundle_dir {
-        println!("wrote {blocks} bundles to {}", dir.display());
+        outln!("wrote {blocks} bundles to {}", dir.display())?;
     }
     Ok(())
 }
@@ -140,10 +144,10 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
     });
     let table = bar.is_none() || !std::io::stdout().is_terminal();
     if table {
-        println!(
+        outln!(
             "{:>6} {:>4} {:>10} {:>6} {:>9} {:>9} {:>9}  qmtree root",
             "block", "txs", "gas", "leaves", "execute", "change", "prestate"
-        );
+        )?;
     }
     let (mut gas, mut leaves, started) = (0u64, 0usize, std::time::Instant::now());
     for index in done..file.blocks.len() {
@@ -161,7 +165,7 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
             bar.inc(1);
         }
         if table {
-            println!(
+            outln!(
                 "{:>6} {:>4} {:>10} {:>6} {:>7.2}ms {:>7.2}ms {:>7.2}ms  {}",
                 imported.layout.number,
                 imported.transactions,
@@ -171,7 +175,7 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
                 ms(t.state_change),
                 ms(t.pre_state),
                 imported.layout.root
-            );
+            )?;
         }
     }
     if let Some(bar) = bar {
@@ -179,10 +183,10 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
     }
     let head = node.head_number();
     let root = node.layout(head).map(|l| l.root).unwrap_or_default();
-    println!(
+    outln!(
         "committed {todo} blocks ({leaves} leaves, {gas} gas) in {:.2} s; head {head}, {} leaves in all, qmtree root {root}",
         started.elapsed().as_secs_f64(),
         node.tree().leaf_count()
-    );
+    )?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `cairn validate <bundle.json>`: validate a block (or batch) from its witness alone.
 
-use crate::{Error, Result};
+use crate::{Error, Result, input::InputArgs, outln};
 use cairn_stateless::{index_witness, validate_indexed};
 use std::{path::PathBuf, time::Instant};
 
@@ -8,12 +8,15 @@ use std::{path::PathBuf, time::Instant};
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// The bundle: `{"chain": <config> | "mainnet", "blocks": ["0x<block rlp>", ..],
-    /// "witness": <reth, geth or EEST witness JSON>}`. `cairn replay --bundle-dir` writes
-    /// such bundles.
+    /// "witness": <reth, geth or EEST witness JSON>}`, or `-` to read it from stdin.
+    /// `cairn replay --bundle-dir` writes such bundles.
     pub bundle: PathBuf,
     /// Print the program output as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Input size limit.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// Runs `cairn validate`.
@@ -23,10 +26,7 @@ pub struct ValidateArgs {
 /// validation (the message names the block and the check).
 pub fn run(args: ValidateArgs) -> Result<()> {
     let started = Instant::now();
-    let text = std::fs::read_to_string(&args.bundle).map_err(|source| Error::Io {
-        path: args.bundle.clone(),
-        source,
-    })?;
+    let text = args.input.read_text(&args.bundle)?;
     let input = cairn_witness::json::input_from_json(&text).map_err(|source| Error::Bundle {
         path: args.bundle.clone(),
         source,
@@ -42,38 +42,38 @@ pub fn run(args: ValidateArgs) -> Result<()> {
 
     let out = validated.output;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|source| Error::Json { source })?
-        );
+        )?;
         return Ok(());
     }
     let txs: usize = validated.blocks.iter().map(|b| b.transactions).sum();
     let first = validated.blocks.first().map_or(0, |b| b.number);
     let mgas = out.total_gas_used as f64 / executed.as_secs_f64().max(1e-9) / 1e6;
     let w = &input.witness;
-    println!(
+    outln!(
         "valid: blocks {first}..={} ({} blocks, {txs} txs, {} gas) on chain {}",
         out.last_block_number,
         validated.blocks.len(),
         out.total_gas_used,
         out.chain_id
-    );
-    println!("  pre-state root   {}", out.initial_state_root);
-    println!("  post-state root  {}", out.final_state_root);
-    println!("  last block hash  {}", out.last_block_hash);
-    println!(
+    )?;
+    outln!("  pre-state root   {}", out.initial_state_root)?;
+    outln!("  post-state root  {}", out.final_state_root)?;
+    outln!("  last block hash  {}", out.last_block_hash)?;
+    outln!(
         "  witness          {} nodes, {} codes, {} headers, {} bytes",
         w.state.len(),
         w.codes.len(),
         w.headers.len(),
         w.byte_size()
-    );
-    println!(
+    )?;
+    outln!(
         "  timings          parse {:.2} ms, index {:.2} ms, execute+verify {:.2} ms ({mgas:.1} Mgas/s)",
         parsed.as_secs_f64() * 1e3,
         indexed.as_secs_f64() * 1e3,
         executed.as_secs_f64() * 1e3
-    );
+    )?;
     Ok(())
 }

@@ -24,7 +24,10 @@ use jsonrpsee::{
         middleware::{Batch, BatchEntry, Notification, Request, RpcServiceT},
         server::{BatchResponseBuilder, MethodResponse},
     },
-    server::{HttpBody, HttpRequest, HttpResponse, http::response},
+    server::{
+        HttpBody, HttpRequest, HttpResponse,
+        http::{content_type_is_json, response},
+    },
     types::{ErrorObjectOwned, Id},
 };
 use serde_json::value::RawValue;
@@ -146,8 +149,8 @@ async fn handle_http<S>(
 where
     S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError>,
 {
-    // Only a POST carries JSON-RPC; jsonrpsee answers anything else (405, 415) unread.
-    if request.method() != http::Method::POST {
+    // Only a JSON POST carries JSON-RPC; jsonrpsee answers anything else (405, 415) unread.
+    if request.method() != http::Method::POST || !content_type_is_json(&request) {
         return inner.call(request).await;
     }
     let Ok(in_flight) = Arc::clone(&guard.requests).try_acquire_owned() else {
@@ -165,7 +168,8 @@ where
     if declared.is_some_and(|len| len > u64::from(max)) {
         return Ok(response::too_large(max));
     }
-    let body = match tokio::time::timeout_at(deadline.into(), read_body(body, max)).await {
+    let read = read_body(body, max, declared.unwrap_or(0));
+    let body = match tokio::time::timeout_at(deadline.into(), read).await {
         Ok(Ok(body)) => body,
         Ok(Err(BodyError::TooLarge)) => return Ok(response::too_large(max)),
         Ok(Err(BodyError::Broken)) => return Ok(response::malformed()),
@@ -196,11 +200,13 @@ enum BodyError {
     Broken,
 }
 
-/// Reads a whole body, refusing it as soon as it passes `max` bytes.
-async fn read_body(body: HttpBody, max: u32) -> Result<Vec<u8>, BodyError> {
+/// Reads a whole body, refusing it as soon as it passes `max` bytes. `declared` (its
+/// `Content-Length`, at most `max`) sizes the buffer once, so that it is not grown (and held)
+/// at up to twice its length.
+async fn read_body(body: HttpBody, max: u32, declared: u64) -> Result<Vec<u8>, BodyError> {
     use http_body_util::BodyExt;
     let mut body = std::pin::pin!(body);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(declared.min(u64::from(max)) as usize);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| BodyError::Broken)?;
         if let Ok(data) = frame.into_data() {
@@ -320,13 +326,18 @@ where
             || Instant::now() + self.guard.limits.request_timeout,
             |d| d.0,
         );
+        let timeout = || {
+            let budget = self.guard.limits.request_timeout;
+            MethodResponse::error(id.clone(), ErrorObjectOwned::from(RpcError::Timeout { budget }))
+        };
+        // A batch's calls after the budget is spent are not started.
+        if Instant::now() >= deadline {
+            return timeout();
+        }
         let call = DEADLINE.scope(deadline, self.inner.call(request));
         match tokio::time::timeout_at(deadline.into(), call).await {
             Ok(response) => response,
-            Err(_) => {
-                let budget = self.guard.limits.request_timeout;
-                MethodResponse::error(id, ErrorObjectOwned::from(RpcError::Timeout { budget }))
-            }
+            Err(_) => timeout(),
         }
     }
 

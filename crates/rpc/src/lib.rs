@@ -5,8 +5,7 @@
 //! [`DebugApi`](DebugApiServer)); the server and a typed client ([`QmApiClient`],
 //! [`EthApiClient`], [`DebugApiClient`]) come from the same definitions. [`CairnRpc`]
 //! implements them over a shared, read-only [`Node`](cairn_exec::commit::Node); [`serve`]
-//! binds it to an address with [`Limits`] on request and response size, connections,
-//! batches and concurrent work.
+//! binds it to an address with [`Limits`].
 //!
 //! | method | params | result |
 //! | --- | --- | --- |
@@ -21,13 +20,31 @@
 //! | `eth_getProof` | address, storageKeys, block | EIP-1186 account proof |
 //! | `debug_executionWitness` | block | reth's witness JSON |
 //!
-//! A block is a hex quantity, `"latest"` or `"earliest"` ([`BlockParam`]); a txNum is a JSON
-//! number. Errors carry the codes in [`codes`]; parameters that do not parse get `-32602`.
-//! `qm_verifyProof` answers `valid: false` with a reason for a proof that does not check
-//! out: only a request it cannot make sense of is an error.
+//! Quantities follow Ethereum's conventions: a block is a hex quantity, `"latest"` or
+//! `"earliest"` ([`BlockParam`]); a txNum is a hex quantity, a JSON number being accepted
+//! too ([`Quantity`]); every number in a result is a hex quantity (`"0x1a"`), the proofs'
+//! JSON included. Errors carry the codes in [`codes`]; parameters that do not parse, and
+//! more parameters than a method takes, get `-32602`. `qm_verifyProof` answers
+//! `valid: false` with a reason for a proof that does not check out: only a request it
+//! cannot make sense of is an error.
+//!
+//! # Limits
+//!
+//! Every request, whatever its method (those added later too), passes through the same
+//! bounds ([`Limits`], enforced by two layers around jsonrpsee's service): the request body
+//! size (HTTP 413, also for a chunked body; HTTP 400 for a broken one), requests in flight
+//! (HTTP 429), the batch length, a time budget per request (`-32005` past it), the size of
+//! one answer and the bytes of all answers held at once (`-32005` "server busy" past it),
+//! and JSON-RPC 2.0's rules (an `id` that is an object or an array gets `-32600`, extra
+//! parameters `-32602`). Methods that read the node run on a bounded pool of workers;
+//! calls (`qm_call`, and `qm_verifyProof` of a call proof) on a pool of their own, with a
+//! gas cap and an EVM time budget, so a few clients cannot starve the other methods. Every
+//! method is listed with its parameters in [`METHODS`]; the server refuses to start with a
+//! method missing there.
 //!
 //! `qm_call` proofs are kept for `qm_callProof` in `<datadir>/calls/<id>.json` when the
-//! server is given a directory ([`ServeConfig::calls_dir`]), in memory otherwise.
+//! server is given a directory ([`ServeConfig::calls_dir`]), in memory otherwise, bounded
+//! by count and by bytes.
 //!
 //! ```
 //! use cairn_exec::{commit::Node, devchain::{DevChainParams, generate}};

@@ -10,8 +10,9 @@ use std::time::Duration;
 ///
 /// What the server holds beyond the node itself is bounded by:
 /// - answers waiting to be sent: at most [`max_total_response_size`](Self::max_total_response_size)
-///   bytes across all connections (one answer, or one batch, at most
-///   [`max_response_body_size`](Self::max_response_body_size));
+///   bytes of JSON across all connections (one answer, or one batch, at most
+///   [`max_response_body_size`](Self::max_response_body_size)); a batch's answer is built
+///   in a buffer that grows by doubling, so it may occupy up to twice its length;
 /// - answers being built: one per running method, at most
 ///   [`max_concurrent_work`](Self::max_concurrent_work) +
 ///   [`max_concurrent_calls`](Self::max_concurrent_calls) at once;
@@ -20,9 +21,9 @@ use std::time::Duration;
 ///   [`max_request_body_size`](Self::max_request_body_size).
 ///
 /// With the defaults, 16 concurrent batches of 64 `eth_getProof` with 1,024 storage keys
-/// each (1.5 MB per answer) keep the server under 600 MiB (the load test in
-/// `bin/cairn/tests/it/serve.rs` checks this; without these bounds the same requests took it
-/// to 1.5 GB).
+/// each (1.5 MB per answer, 1.5 GB in all) keep the server under 640 MiB (measured 470 to
+/// 530 MB; the load test in `bin/cairn/tests/it/serve.rs` checks the ceiling). Without these
+/// bounds the same requests took it to 1.5 GB, and more clients took it further.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest request body in bytes (a call proof given to `qm_verifyProof` carries a

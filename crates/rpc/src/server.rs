@@ -151,12 +151,31 @@ where
         Ok(task.await.map_err(RpcError::Task)??)
     }
 
-    /// A call's budget: the gas cap, and the EVM time bounded by the request's deadline.
-    fn call_budget(&self) -> CallBudget {
-        let evm = Instant::now() + self.limits.evm_timeout;
+    /// A call's budget, to be taken when its execution starts (see [`CallLimits`]).
+    fn call_limits(&self) -> CallLimits {
+        CallLimits {
+            gas_cap: self.limits.gas_cap,
+            evm_timeout: self.limits.evm_timeout,
+            request_deadline: guard::deadline(),
+        }
+    }
+}
+
+/// What bounds one call: the gas cap, and an EVM time budget that starts when the call starts
+/// executing (not while it waits for a worker) and ends no later than the request's.
+#[derive(Debug, Clone, Copy)]
+struct CallLimits {
+    gas_cap: u64,
+    evm_timeout: std::time::Duration,
+    request_deadline: Option<Instant>,
+}
+
+impl CallLimits {
+    fn start(self) -> CallBudget {
+        let evm = Instant::now() + self.evm_timeout;
         CallBudget {
-            gas_cap: Some(self.limits.gas_cap),
-            deadline: Some(guard::deadline().map_or(evm, |d| d.min(evm))),
+            gas_cap: Some(self.gas_cap),
+            deadline: Some(self.request_deadline.map_or(evm, |d| d.min(evm))),
         }
     }
 }
@@ -318,10 +337,11 @@ where
             ProofInput::Tree(p) => Ok(verify_tree(p, &root, old_root.as_ref())?),
             ProofInput::Binary(bytes) => verify_binary(&bytes, &root, old_root.as_ref()),
             ProofInput::Call(p) => {
-                let budget = self.call_budget();
+                let limits = self.call_limits();
                 self.with_node(Pool::Call, move |node, _| {
                     // The server's own chain configuration is the trusted one.
-                    let outcome = verify_call_proof_within(&p, &root, node.chain().config(), budget);
+                    let config = node.chain().config();
+                    let outcome = verify_call_proof_within(&p, &root, config, limits.start());
                     let (result, outcome) = match outcome {
                         Ok(result) => (Some(result), Ok(())),
                         // Past the server's bounds is no verdict on the proof.
@@ -346,11 +366,11 @@ where
         mut request: CallRequest,
         block: Option<BlockParam>,
     ) -> RpcResult<CallProof> {
-        let budget = self.call_budget();
+        let limits = self.call_limits();
         self.with_node(Pool::Call, move |node, calls| {
             let number = resolve(node, block.unwrap_or_default())?.number;
-            cap_gas(&mut request, node, number, budget.gas_cap.unwrap_or(u64::MAX));
-            let proof = node.call_within(&request, number, budget)?;
+            cap_gas(&mut request, node, number, limits.gas_cap);
+            let proof = node.call_within(&request, number, limits.start())?;
             calls.put(&proof)?;
             tracing::debug!(target: "cairn::rpc", id = %proof.id, block = number, "qm_call");
             Ok(proof)

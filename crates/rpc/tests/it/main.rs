@@ -1,6 +1,7 @@
 //! The API end to end: a jsonrpsee HTTP client generated from the same traits drives a
 //! server on loopback over a data directory built from a small dev chain.
 
+mod abuse;
 mod anvil;
 mod debug;
 mod errors;
