@@ -77,7 +77,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let (mut bare_total, mut known_total, mut stateless_total, mut gas) = (0.0, 0.0, 0.0, 0u64);
     outln!(
         "{:>6} {:>10} {:>10} {:>14} {:>12} {:>7}",
-        "block", "gas", "bare ms", "bare-nosig ms", "stateless ms", "ratio"
+        "block",
+        "gas",
+        "bare ms",
+        "bare-nosig ms",
+        "stateless ms",
+        "ratio"
     )?;
     for b in &blocks {
         let (mut bare, mut known, mut stateless) = (Vec::new(), Vec::new(), Vec::new());
@@ -118,23 +123,28 @@ pub fn run(args: BenchArgs) -> Result<()> {
     };
     outln!(
         "{} blocks, {} gas (medians of {iterations} runs, summed over blocks):",
-        report.blocks, report.gas
+        report.blocks,
+        report.gas
     )?;
     outln!(
         "  (a)  bare execution, senders recovered  {:>8.1} ms {:>8.1} Mgas/s",
-        report.bare_ms, report.bare_mgas_per_s
+        report.bare_ms,
+        report.bare_mgas_per_s
     )?;
     outln!(
         "  (a') bare execution, senders known      {:>8.1} ms {:>8.1} Mgas/s",
-        report.bare_known_senders_ms, report.bare_known_senders_mgas_per_s
+        report.bare_known_senders_ms,
+        report.bare_known_senders_mgas_per_s
     )?;
     outln!(
         "  (b)  stateless validation from witness  {:>8.1} ms {:>8.1} Mgas/s",
-        report.stateless_ms, report.stateless_mgas_per_s
+        report.stateless_ms,
+        report.stateless_mgas_per_s
     )?;
     outln!(
         "  ratio b/a {:.2}; without sender recovery on both sides (b − (a − a'))/a' {:.2}",
-        report.ratio, report.ratio_without_recovery
+        report.ratio,
+        report.ratio_without_recovery
     )?;
     if let Some(path) = &args.json {
         let json =
@@ -155,7 +165,14 @@ fn commitments(
     let r = cairn_exec::commit::bench::commitment_bench(file, iterations)?;
     outln!(
         "{:>6} {:>10} {:>4} {:>10} {:>12} {:>10} {:>10} {:>7}",
-        "block", "gas", "txs", "plain ms", "committed ms", "prestate", "change", "ratio"
+        "block",
+        "gas",
+        "txs",
+        "plain ms",
+        "committed ms",
+        "prestate",
+        "change",
+        "ratio"
     )?;
     for b in &r.per_block {
         outln!(
@@ -172,15 +189,22 @@ fn commitments(
     }
     outln!(
         "{} blocks, {} txs, {} gas (medians of {iterations} runs, summed over blocks):",
-        r.blocks, r.transactions, r.gas
+        r.blocks,
+        r.transactions,
+        r.gas
     )?;
     outln!(
         "  plain import            {:>8.1} ms {:>8.1} Mgas/s {:>9.0} tx/s",
-        r.plain_ms, r.plain_mgas_per_s, r.plain_tx_per_s
+        r.plain_ms,
+        r.plain_mgas_per_s,
+        r.plain_tx_per_s
     )?;
     outln!(
         "  import with commitments {:>8.1} ms {:>8.1} Mgas/s {:>9.0} tx/s  ratio {:.2}",
-        r.committed_ms, r.committed_mgas_per_s, r.committed_tx_per_s, r.ratio
+        r.committed_ms,
+        r.committed_mgas_per_s,
+        r.committed_tx_per_s,
+        r.ratio
     )?;
     let extra = (r.committed_ms - r.plain_ms).max(1e-9);
     outln!("  overhead {extra:.1} ms:")?;

@@ -141,7 +141,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match UNITS
             .iter()
-            .find(|(_, factor)| self.0 >= *factor && self.0 % factor == 0)
+            .find(|(_, factor)| self.0 >= *factor && self.0.is_multiple_of(*factor))
         {
             Some((unit, factor)) => write!(f, "{}{unit}", self.0 / factor),
             None => write!(f, "{}B", self.0),
@@ -210,7 +210,11 @@ mod tests {
         assert!(matches!(e, Error::InputTooLarge { .. }), "{e}");
         // A device that never ends stops at the limit.
         let e = read(Path::new("/dev/zero"), 4096).unwrap_err();
-        assert!(e.to_string().contains("larger than the input limit of 4KiB"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("larger than the input limit of 4KiB"),
+            "{e}"
+        );
         // Short and empty inputs.
         let one = dir.path().join("one");
         std::fs::write(&one, b"{").unwrap();

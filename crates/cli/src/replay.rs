@@ -146,7 +146,13 @@ fn import(file: &cairn_exec::ChainFile, dir: &std::path::Path) -> Result<()> {
     if table {
         outln!(
             "{:>6} {:>4} {:>10} {:>6} {:>9} {:>9} {:>9}  qmtree root",
-            "block", "txs", "gas", "leaves", "execute", "change", "prestate"
+            "block",
+            "txs",
+            "gas",
+            "leaves",
+            "execute",
+            "change",
+            "prestate"
         )?;
     }
     let (mut gas, mut leaves, started) = (0u64, 0usize, std::time::Instant::now());

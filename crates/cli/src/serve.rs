@@ -159,8 +159,10 @@ impl RpcLimitArgs {
         Limits {
             max_request_body_size: self.max_request_size.saturating_mul(Limits::MIB),
             max_response_body_size: self.max_response_size.saturating_mul(Limits::MIB),
-            max_total_response_size: usize::try_from(self.max_total_response_size.saturating_mul(mib))
-                .unwrap_or(usize::MAX),
+            max_total_response_size: usize::try_from(
+                self.max_total_response_size.saturating_mul(mib),
+            )
+            .unwrap_or(usize::MAX),
             max_connections: self.max_connections,
             max_batch_len: self.max_batch_size,
             max_storage_keys: self.max_proof_keys,
@@ -207,7 +209,7 @@ impl std::str::FromStr for DurationArg {
 impl std::fmt::Display for DurationArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ms = self.0.as_millis();
-        if ms % 1000 == 0 {
+        if ms.is_multiple_of(1000) {
             write!(f, "{}s", ms / 1000)
         } else {
             write!(f, "{ms}ms")
@@ -244,8 +246,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
         let server = cairn_rpc::serve(args.http_addr, Arc::new(RwLock::new(node)), config).await?;
         tracing::info!(target: "cairn::serve", url = %server.url(), head, "listening");
         // One line on stdout, so scripts (and tests) learn the port when given port 0.
-        let printed = crate::outln!("listening on {}", server.url())
-            .and_then(|()| std::io::Write::flush(&mut crate::output::Stdout).map_err(crate::output::stdout_error));
+        let printed = crate::outln!("listening on {}", server.url()).and_then(|()| {
+            std::io::Write::flush(&mut crate::output::Stdout).map_err(crate::output::stdout_error)
+        });
         if let Err(e) = printed {
             tracing::warn!(target: "cairn::serve", error = %e, "cannot print the address");
         }
@@ -320,7 +323,11 @@ mod tests {
             panic!("not serve")
         };
         assert_eq!(args.http_addr, "127.0.0.1:0".parse().unwrap());
-        assert_eq!(args.limits.limits(), Limits::default(), "the flags' defaults are the library's");
+        assert_eq!(
+            args.limits.limits(),
+            Limits::default(),
+            "the flags' defaults are the library's"
+        );
         let cli = Cli::try_parse_from([
             "cairn",
             "serve",
@@ -374,7 +381,8 @@ mod tests {
     fn a_missing_data_directory_is_one_error() {
         let dir = tempfile::tempdir().unwrap();
         let nope = dir.path().join("nope");
-        let cli = Cli::try_parse_from(["cairn", "serve", "--datadir", nope.to_str().unwrap()]).unwrap();
+        let cli =
+            Cli::try_parse_from(["cairn", "serve", "--datadir", nope.to_str().unwrap()]).unwrap();
         let Command::Serve(args) = cli.command else {
             panic!("not serve")
         };

@@ -246,7 +246,10 @@ mod tests {
             for n in 1..=3 {
                 store.put(&proof(n)).unwrap();
             }
-            assert!(store.get(&B256::repeat_byte(1)).unwrap().is_none(), "oldest evicted");
+            assert!(
+                store.get(&B256::repeat_byte(1)).unwrap().is_none(),
+                "oldest evicted"
+            );
             assert!(store.get(&B256::repeat_byte(2)).unwrap().is_some());
             assert!(store.get(&B256::repeat_byte(3)).unwrap().is_some());
         }

@@ -328,7 +328,10 @@ where
         );
         let timeout = || {
             let budget = self.guard.limits.request_timeout;
-            MethodResponse::error(id.clone(), ErrorObjectOwned::from(RpcError::Timeout { budget }))
+            MethodResponse::error(
+                id.clone(),
+                ErrorObjectOwned::from(RpcError::Timeout { budget }),
+            )
         };
         // A batch's calls after the budget is spent are not started.
         if Instant::now() >= deadline {
@@ -343,11 +346,18 @@ where
 
     /// Charges `response` to the response memory until its HTTP body is dropped, or replaces
     /// it with a "server busy" error when that memory is spent.
-    fn charge(&self, id: Id<'static>, response: MethodResponse, held: Option<&Held>) -> MethodResponse {
+    fn charge(
+        &self,
+        id: Id<'static>,
+        response: MethodResponse,
+        held: Option<&Held>,
+    ) -> MethodResponse {
         let size = response.as_json().get().len();
-        let permit = u32::try_from(size)
-            .ok()
-            .and_then(|n| Arc::clone(&self.guard.responses).try_acquire_many_owned(n).ok());
+        let permit = u32::try_from(size).ok().and_then(|n| {
+            Arc::clone(&self.guard.responses)
+                .try_acquire_many_owned(n)
+                .ok()
+        });
         match (permit, held) {
             (Some(permit), Some(held)) => {
                 held.push(permit);
@@ -391,8 +401,9 @@ where
     fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let this = self.clone();
         async move {
-            let mut answers =
-                BatchResponseBuilder::new_with_limit(this.guard.limits.max_response_body_size as usize);
+            let mut answers = BatchResponseBuilder::new_with_limit(
+                this.guard.limits.max_response_body_size as usize,
+            );
             let mut bad = BadIds::default();
             let mut got_notification = false;
             for (i, entry) in batch.into_iter().enumerate() {
@@ -455,7 +466,11 @@ fn check_params(method: &str, params: Option<&RawValue>) -> Result<(), RpcError>
         if names.is_empty() {
             "none".to_string()
         } else {
-            names.iter().map(|n| camel(n)).collect::<Vec<_>>().join(", ")
+            names
+                .iter()
+                .map(|n| camel(n))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
     let text = params.get().trim_start();
@@ -470,8 +485,9 @@ fn check_params(method: &str, params: Option<&RawValue>) -> Result<(), RpcError>
             });
         }
     } else if text.starts_with('{') {
-        let given = serde_json::from_str::<std::collections::BTreeMap<String, serde::de::IgnoredAny>>(text)
-            .unwrap_or_default();
+        let given =
+            serde_json::from_str::<std::collections::BTreeMap<String, serde::de::IgnoredAny>>(text)
+                .unwrap_or_default();
         if let Some(name) = given
             .keys()
             .find(|k| !names.iter().any(|n| *k == n || **k == camel(n)))
@@ -513,7 +529,10 @@ mod tests {
         assert!(ids(r#"{"jsonrpc":"2.0","id":1,"method":"m"}"#).is_empty());
         assert!(ids(r#"{"jsonrpc":"2.0","id":"a","method":"m"}"#).is_empty());
         assert!(ids(r#"{"jsonrpc":"2.0","id":null,"method":"m"}"#).is_empty());
-        assert!(ids(r#"{"jsonrpc":"2.0","method":"m"}"#).is_empty(), "a notification");
+        assert!(
+            ids(r#"{"jsonrpc":"2.0","method":"m"}"#).is_empty(),
+            "a notification"
+        );
         assert_eq!(ids(r#" {"jsonrpc":"2.0","id":{"a":1},"method":"m"}"#), [0]);
         assert_eq!(ids(r#"{"id":[1],"method":"m"}"#), [0]);
         assert_eq!(ids(r#"{"id":-1,"method":"m"}"#), [0]);
@@ -538,10 +557,19 @@ mod tests {
         );
         let e = check_params("eth_blockNumber", Some(&raw("[1]"))).unwrap_err();
         assert!(e.to_string().contains("(none)"), "{e}");
-        assert!(check_params("qm_getProof", Some(&raw(r#"{"txNum": 1, "block": "latest"}"#))).is_ok());
+        assert!(
+            check_params(
+                "qm_getProof",
+                Some(&raw(r#"{"txNum": 1, "block": "latest"}"#))
+            )
+            .is_ok()
+        );
         assert!(check_params("qm_getProof", Some(&raw(r#"{"tx_num": 1}"#))).is_ok());
         let e = check_params("qm_getProof", Some(&raw(r#"{"txNum": 1, "extra": 2}"#))).unwrap_err();
-        assert!(matches!(e, RpcError::UnknownParam { ref name, .. } if name == "extra"), "{e}");
+        assert!(
+            matches!(e, RpcError::UnknownParam { ref name, .. } if name == "extra"),
+            "{e}"
+        );
         assert!(check_params("no_such_method", Some(&raw("[1,2,3]"))).is_ok());
         assert!(check_params("qm_getRoot", None).is_ok());
         assert_eq!(camel("old_root"), "oldRoot");

@@ -107,10 +107,7 @@ where
         module.merge(QmApiServer::into_rpc(self.clone()))?;
         module.merge(EthApiServer::into_rpc(self.clone()))?;
         module.merge(DebugApiServer::into_rpc(self))?;
-        if let Some(method) = module
-            .method_names()
-            .find(|m| api::params_of(m).is_none())
-        {
+        if let Some(method) = module.method_names().find(|m| api::params_of(m).is_none()) {
             return Err(RpcError::UnlistedMethod {
                 method: method.to_string(),
             });
@@ -183,7 +180,10 @@ impl CallLimits {
 /// Caps a call's gas at `cap`, as `eth_call` does: a request asking for more, or asking for
 /// nothing on a block whose gas limit is higher, runs with `cap` (and its proof says so).
 fn cap_gas<B: Backend>(request: &mut CallRequest, node: &Node<B>, number: u64, cap: u64) {
-    let block_gas = node.chain().header(number).map_or(u64::MAX, |h| h.gas_limit);
+    let block_gas = node
+        .chain()
+        .header(number)
+        .map_or(u64::MAX, |h| h.gas_limit);
     if request.gas.unwrap_or(block_gas) > cap {
         request.gas = Some(cap);
     }

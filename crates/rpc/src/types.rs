@@ -19,7 +19,9 @@ use std::fmt;
 /// assert_eq!(serde_json::to_string(&Quantity(26))?, r#""0x1a""#);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Quantity(#[serde(with = "quantity")] pub u64);
 
@@ -408,7 +410,10 @@ mod tests {
         let v = serde_json::to_value(&leaf).unwrap();
         assert_eq!(v["kind"], "transaction");
         assert_eq!(v["index"], "0x2");
-        assert_eq!((&v["txNum"], &v["blockNumber"]), (&"0x3".into(), &"0x1".into()));
+        assert_eq!(
+            (&v["txNum"], &v["blockNumber"]),
+            (&"0x3".into(), &"0x1".into())
+        );
         assert!(v["preStateHash"].is_string() && v["previousLeafHash"].is_string());
         assert_eq!(serde_json::from_value::<LeafResponse>(v).unwrap(), leaf);
     }

@@ -17,7 +17,15 @@ impl Inputs {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let chain = dir.path().join("chain.json");
-        let run = cairn(&["devchain", "--out", s(&chain), "--blocks", "2", "--txs", "3"]);
+        let run = cairn(&[
+            "devchain",
+            "--out",
+            s(&chain),
+            "--blocks",
+            "2",
+            "--txs",
+            "3",
+        ]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let bundles = dir.path().join("bundles");
         let run = cairn(&["replay", s(&chain), "--bundle-dir", s(&bundles)]);
@@ -73,7 +81,8 @@ fn a_closed_stdout_ends_every_command_quietly_with_its_usual_status() {
         .as_str()
         .unwrap_or_else(|| panic!("no root in {report}"))
         .to_string();
-    let empty_proof = serde_json::json!({"type": "range", "oldSize": "0x0", "newSize": "0x0", "nodes": []});
+    let empty_proof =
+        serde_json::json!({"type": "range", "oldSize": "0x0", "newSize": "0x0", "nodes": []});
     fs::write(&proof, empty_proof.to_string()).unwrap();
 
     let commands: Vec<Vec<&str>> = vec![
@@ -110,7 +119,10 @@ fn a_closed_stdout_ends_every_command_quietly_with_its_usual_status() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     let (code, stderr) = closed_stdout(&["validate", &inputs.path("missing.json")], Stdio::null());
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.starts_with("error: ") && stderr.lines().count() == 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
     // Through a real `head -1`, as a user would.
     let out = Command::new("sh")
         .args([
@@ -124,7 +136,11 @@ fn a_closed_stdout_ends_every_command_quietly_with_its_usual_status() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -142,7 +158,12 @@ fn inputs_beyond_the_size_limit_are_one_clear_error() {
         .stdin(fs::File::open(&bundle).unwrap())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("valid: blocks 1..=1"));
 
     // A file one byte over the limit, by flag and by environment.
@@ -159,7 +180,10 @@ fn inputs_beyond_the_size_limit_are_one_clear_error() {
         .unwrap();
     assert_eq!(run.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("--max-input-size or CAIRN_MAX_INPUT_SIZE"), "{stderr}");
+    assert!(
+        stderr.contains("--max-input-size or CAIRN_MAX_INPUT_SIZE"),
+        "{stderr}"
+    );
 
     // Endless devices and streams stop at the limit: as a path, and as stdin.
     fails_with(

@@ -100,11 +100,17 @@ fn serve_answers_json_rpc_and_exits_cleanly_on_sigterm_and_sigint() {
     assert_eq!(leaf["result"]["kind"], "blockEnd", "{leaf}");
     // txNum as a JSON number too; extra parameters are refused.
     let last = u64::from_str_radix(
-        root["result"]["lastTxNum"].as_str().unwrap().trim_start_matches("0x"),
+        root["result"]["lastTxNum"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
         16,
     )
     .unwrap();
-    assert_eq!(rpc(&url, "qm_getLeaf", json!([last]))["result"], leaf["result"]);
+    assert_eq!(
+        rpc(&url, "qm_getLeaf", json!([last]))["result"],
+        leaf["result"]
+    );
     let extra = rpc(&url, "qm_getLeaf", json!([last, "latest"]));
     assert_eq!(extra["error"]["code"], -32602, "{extra}");
     let bad = rpc(&url, "qm_getRoot", json!(["pending"]));
@@ -255,7 +261,11 @@ fn serve_memory_stays_bounded_under_abusive_batches() {
         idle / 1024,
         peak / 1024
     );
-    assert!(other.is_empty(), "unexpected answers: {:?}", &other[..other.len().min(2)]);
+    assert!(
+        other.is_empty(),
+        "unexpected answers: {:?}",
+        &other[..other.len().min(2)]
+    );
     assert!(results > 0, "some calls are answered in full");
     assert!(
         peak / 1024 < SERVE_MEMORY_CEILING_MB,

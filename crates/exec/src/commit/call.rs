@@ -23,7 +23,6 @@
 
 use super::trace::{TraceCommitment, TransitionInspector};
 use alloy_consensus::Header;
-use std::time::Instant;
 use alloy_evm::{Evm, EvmFactory, eth::EthEvmFactory};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use cairn_primitives::{ChainConfig, ExecutionWitness};
@@ -38,6 +37,7 @@ use revm::{
     interpreter::{InstructionResult, Interpreter, interpreter_types::InterpreterTypes},
 };
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 /// An `eth_call` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,7 +245,7 @@ impl<CTX, INTR: InterpreterTypes> Inspector<CTX, INTR> for DeadlineInspector {
         };
         if !self.expired {
             self.steps = self.steps.wrapping_add(1);
-            if self.steps % DEADLINE_CHECK_STEPS != 0 || Instant::now() < deadline {
+            if !self.steps.is_multiple_of(DEADLINE_CHECK_STEPS) || Instant::now() < deadline {
                 return;
             }
             self.expired = true;

@@ -363,7 +363,7 @@ impl<B: Backend> Node<B> {
         let mut recorder = Recorder::new(&self.chain, number.checked_sub(1));
         let (result, trace) =
             execute_call(self.chain.config(), header, request, &mut recorder, budget)
-            .map_err(|source| ExecError::CallFailed { number, source })?;
+                .map_err(|source| ExecError::CallFailed { number, source })?;
         let witness = recorder.into_witness(&Default::default());
         let closing = layout.closing_tx_num();
         let closing_leaf = self.tree.leaf(closing)?.components;

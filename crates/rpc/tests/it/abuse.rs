@@ -63,13 +63,25 @@ async fn json_rpc_edge_cases_get_proper_errors() {
 
     // An id that is an object, an array, negative or fractional: -32600 with a null id, not
     // the bare `null` of a notification.
-    for id in [json!({"a": 1}), json!([1]), json!(-1), json!(1.5), json!(true)] {
+    for id in [
+        json!({"a": 1}),
+        json!([1]),
+        json!(-1),
+        json!(1.5),
+        json!(true),
+    ] {
         let body = json!({"jsonrpc": "2.0", "id": id, "method": "eth_blockNumber", "params": []});
         let (status, v) = post(&url, &body.to_string()).await;
         assert_eq!(status, 200);
         assert_eq!(v["error"]["code"], codes::INVALID_REQUEST, "id {id}: {v}");
         assert_eq!(v["id"], Value::Null, "{v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains("id must be"), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("id must be"),
+            "{v}"
+        );
     }
     // In a batch, that entry alone is an error; a true notification gets no answer.
     let batch = json!([
@@ -81,7 +93,10 @@ async fn json_rpc_edge_cases_get_proper_errors() {
     let (_, v) = post(&url, &batch.to_string()).await;
     let answers = v.as_array().unwrap_or_else(|| panic!("{v}"));
     assert_eq!(answers.len(), 3, "{v}");
-    assert_eq!((&answers[0]["id"], &answers[0]["result"]), (&json!(1), &json!("0x4")));
+    assert_eq!(
+        (&answers[0]["id"], &answers[0]["result"]),
+        (&json!(1), &json!("0x4"))
+    );
     assert_eq!(answers[1]["error"]["code"], codes::INVALID_REQUEST, "{v}");
     assert_eq!(answers[2]["id"], "x");
     assert_eq!(answers[2]["error"]["code"], codes::INVALID_PARAMS, "{v}");
@@ -97,11 +112,20 @@ async fn json_rpc_edge_cases_get_proper_errors() {
         let (_, v) = post(&url, &body.to_string()).await;
         assert_eq!(v["error"]["code"], codes::INVALID_PARAMS, "{method}: {v}");
         let message = v["error"]["message"].as_str().unwrap();
-        assert!(message.contains(&format!("{method} takes at most {}", params.len())), "{message}");
+        assert!(
+            message.contains(&format!("{method} takes at most {}", params.len())),
+            "{message}"
+        );
         let body = json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": {"bogus": 1}});
         let (_, v) = post(&url, &body.to_string()).await;
         assert_eq!(v["error"]["code"], codes::INVALID_PARAMS, "{method}: {v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains("\"bogus\""), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("\"bogus\""),
+            "{v}"
+        );
     }
     // By name, camelCase or snake_case, within the list.
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "qm_getProof",
@@ -114,22 +138,46 @@ async fn json_rpc_edge_cases_get_proper_errors() {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "qm_getLeaf", "params": [tx_num]});
         let (_, v) = post(&url, &body.to_string()).await;
         assert_eq!(v["result"]["txNum"], "0x5", "{v}");
-        assert!(v["result"]["blockNumber"].as_str().unwrap().starts_with("0x"), "{v}");
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "qm_getProof", "params": [tx_num, "0x2"]});
+        assert!(
+            v["result"]["blockNumber"]
+                .as_str()
+                .unwrap()
+                .starts_with("0x"),
+            "{v}"
+        );
+        let body =
+            json!({"jsonrpc": "2.0", "id": 1, "method": "qm_getProof", "params": [tx_num, "0x2"]});
         let (_, v) = post(&url, &body.to_string()).await;
         let r = &v["result"];
-        assert_eq!((&r["txNum"], &r["blockNumber"]), (&json!("0x5"), &json!("0x2")), "{v}");
+        assert_eq!(
+            (&r["txNum"], &r["blockNumber"]),
+            (&json!("0x5"), &json!("0x2")),
+            "{v}"
+        );
         assert!(r["leafCount"].as_str().unwrap().starts_with("0x"), "{v}");
         assert_eq!(r["proof"]["txNum"], "0x5", "{v}");
     }
-    for bad in [json!("5"), json!("0x"), json!(-5), json!(5.5), json!("0x1ffffffffffffffff")] {
+    for bad in [
+        json!("5"),
+        json!("0x"),
+        json!(-5),
+        json!(5.5),
+        json!("0x1ffffffffffffffff"),
+    ] {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "qm_getLeaf", "params": [bad]});
         let (_, v) = post(&url, &body.to_string()).await;
         assert_eq!(v["error"]["code"], codes::INVALID_PARAMS, "{bad}: {v}");
     }
-    let (_, v) = post(&url, r#"{"jsonrpc":"2.0","id":1,"method":"qm_getRoot","params":["latest"]}"#).await;
+    let (_, v) = post(
+        &url,
+        r#"{"jsonrpc":"2.0","id":1,"method":"qm_getRoot","params":["latest"]}"#,
+    )
+    .await;
     for field in ["blockNumber", "firstTxNum", "lastTxNum", "leafCount"] {
-        assert!(v["result"][field].as_str().unwrap().starts_with("0x"), "{field}: {v}");
+        assert!(
+            v["result"][field].as_str().unwrap().starts_with("0x"),
+            "{field}: {v}"
+        );
     }
     assert_eq!(fx.client.block_number().await.unwrap().to::<u64>(), 4);
 }
@@ -154,7 +202,10 @@ async fn bodies_that_lie_or_never_end_get_4xx_not_500() {
     big.extend(std::iter::repeat_n(b' ', 65 * 1024));
     let (status, body) = exchange(&url, CHUNKED_HEAD, &chunked(&big, 16 * 1024)).await;
     assert_eq!(status, 413, "{body}");
-    assert!(body.contains("-32007") || body.contains("too big"), "{body}");
+    assert!(
+        body.contains("-32007") || body.contains("too big"),
+        "{body}"
+    );
     // One chunk that declares more than the limit.
     let mut huge = format!("{:x}\r\n", 10 << 20).into_bytes();
     huge.extend_from_slice(&[b' '; 65 * 1024]);
@@ -216,7 +267,10 @@ async fn calls_are_bounded_by_gas_cap_and_evm_time() {
         gas: Some(80_000),
         ..endless()
     };
-    assert_eq!(fx.client.call(request, None).await.unwrap().request.gas, Some(80_000));
+    assert_eq!(
+        fx.client.call(request, None).await.unwrap().request.gas,
+        Some(80_000)
+    );
 
     // A call proof whose call had more gas than this server's cap is not re-executed here:
     // that is a limit, not a verdict.
@@ -252,7 +306,10 @@ async fn calls_cannot_starve_the_other_methods() {
         fx.client.leaf_proof(tx_num.into(), None).await.unwrap();
     }
     let reads_done_with_calls_pending = calls.iter().filter(|c| !c.is_finished()).count();
-    assert!(reads_done_with_calls_pending >= 2, "reads waited for the calls");
+    assert!(
+        reads_done_with_calls_pending >= 2,
+        "reads waited for the calls"
+    );
     for c in calls {
         let (code, _) = rpc_error(c.await.unwrap());
         assert_eq!(code, codes::LIMIT_EXCEEDED);
@@ -271,7 +328,8 @@ async fn the_request_time_budget_answers_in_time() {
     assert_eq!(code, codes::LIMIT_EXCEEDED, "{message}");
     assert!(message.contains("time budget"), "{message}");
     // In a batch, every call left when the budget is spent gets the same error.
-    let mut batch = vec![json!({"jsonrpc": "2.0", "id": 0, "method": "qm_call", "params": [endless()]})];
+    let mut batch =
+        vec![json!({"jsonrpc": "2.0", "id": 0, "method": "qm_call", "params": [endless()]})];
     batch.extend((1..5).map(|id| json!({"jsonrpc": "2.0", "id": id, "method": "eth_blockNumber"})));
     let (_, v) = post(&fx.server.url(), &Value::from(batch).to_string()).await;
     let answers = v.as_array().unwrap_or_else(|| panic!("{v}"));
@@ -294,7 +352,11 @@ async fn answers_beyond_the_response_memory_are_busy_errors_and_memory_is_return
     let keys: Vec<JsonStorageKey> = (0..1024u64).map(|k| U256::from(k).into()).collect();
     let (code, message) = rpc_error(
         fx.client
-            .get_proof(alloy_eips::eip2935::HISTORY_STORAGE_ADDRESS, keys, BlockParam::Latest)
+            .get_proof(
+                alloy_eips::eip2935::HISTORY_STORAGE_ADDRESS,
+                keys,
+                BlockParam::Latest,
+            )
             .await,
     );
     assert_eq!(code, codes::LIMIT_EXCEEDED, "{message}");
