@@ -134,7 +134,7 @@ pub struct RpcLimitArgs {
         default_value_t = DurationArg(Limits::default().request_timeout)
     )]
     pub request_timeout: DurationArg,
-    /// qm_call proofs kept for qm_callProof in <datadir>/calls (the oldest go first).
+    /// qm_call proofs kept for qm_callProof in DATADIR/calls (the oldest go first).
     #[arg(
         long = "rpc.max-stored-calls",
         env = "CAIRN_RPC_MAX_STORED_CALLS",
