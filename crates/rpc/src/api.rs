@@ -1,5 +1,9 @@
 //! The API as jsonrpsee traits: the server implements `*Server`, and `*Client` is a typed
 //! client for any jsonrpsee client transport (HTTP in the tests).
+//!
+//! Every method is also listed, with its parameters, in [`METHODS`]: the server refuses
+//! parameters beyond those listed, so a method or a parameter added to a trait must be added
+//! there too (the server will not start with a method missing).
 
 use crate::types::{
     BlockParam, LeafResponse, ProofInput, ProofResponse, Quantity, RootResponse, VerifyResponse,
