@@ -187,12 +187,7 @@ where
     let response = inner
         .call(HttpRequest::from_parts(parts, HttpBody::from(body)))
         .await?;
-    Ok(response.map(|body| {
-        HttpBody::new(HeldBody {
-            body,
-            _held: (held, in_flight),
-        })
-    }))
+    Ok(response.map(|body| HttpBody::new(HeldBody::new(body, held, in_flight))))
 }
 
 enum BodyError {
@@ -264,10 +259,28 @@ fn bad_ids(body: &[u8]) -> BTreeSet<usize> {
     }
 }
 
-/// A response body that keeps its request's budgets until it is dropped.
+/// Bytes handed to hyper at a time. hyper asks for the next piece only when it has written
+/// most of the last, so the body (and with it the request's budgets) lives until its answer
+/// is nearly sent; handed over whole, the answer would sit in hyper's write queue, unpaid.
+const SEND_CHUNK: usize = 256 * 1024;
+
+/// A response body that keeps its request's budgets until it is dropped, and hands its data
+/// over in pieces of [`SEND_CHUNK`] (slices of one allocation: nothing is copied).
 struct HeldBody {
     body: HttpBody,
+    /// The rest of a frame not yet handed over.
+    rest: Option<<HttpBody as http_body::Body>::Data>,
     _held: (Held, OwnedSemaphorePermit),
+}
+
+impl HeldBody {
+    fn new(body: HttpBody, held: Held, in_flight: OwnedSemaphorePermit) -> Self {
+        Self {
+            body,
+            rest: None,
+            _held: (held, in_flight),
+        }
+    }
 }
 
 impl http_body::Body for HeldBody {
@@ -278,15 +291,36 @@ impl http_body::Body for HeldBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+        let data = match self.rest.take() {
+            Some(data) => data,
+            None => match Pin::new(&mut self.body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => data,
+                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                },
+                other => return other,
+            },
+        };
+        let mut data = data;
+        if data.len() > SEND_CHUNK {
+            self.rest = Some(data.split_off(SEND_CHUNK));
+        }
+        Poll::Ready(Some(Ok(http_body::Frame::data(data))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+        self.rest.is_none() && self.body.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
+        let inner = self.body.size_hint();
+        let rest = self.rest.as_ref().map_or(0, |r| r.len() as u64);
+        let mut hint = http_body::SizeHint::new();
+        if let Some(upper) = inner.upper() {
+            hint.set_upper(upper + rest);
+        }
+        hint.set_lower(inner.lower() + rest);
+        hint
     }
 }
 

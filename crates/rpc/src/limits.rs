@@ -21,8 +21,8 @@ use std::time::Duration;
 ///   [`max_request_body_size`](Self::max_request_body_size).
 ///
 /// With the defaults, 16 concurrent batches of 64 `eth_getProof` with 1,024 storage keys
-/// each (1.5 MB per answer, 1.5 GB in all) keep the server under 640 MiB (measured 470 to
-/// 530 MB; the load test in `bin/cairn/tests/it/serve.rs` checks the ceiling). Without these
+/// each (1.5 MB per answer, 1.5 GB in all) keep the server under 640 MiB (measured 340 to
+/// 490 MB; the load test in `bin/cairn/tests/it/serve.rs` checks the ceiling). Without these
 /// bounds the same requests took it to 1.5 GB, and more clients took it further.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

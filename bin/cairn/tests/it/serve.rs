@@ -188,7 +188,7 @@ fn vm_kb(pid: u32, key: &str) -> u64 {
 /// (see `cairn_rpc::Limits`): 256 MiB of answers in flight (a batch's answer grows by
 /// doubling, so it may hold more than its length), the request bodies (16 × 4.6 MB, read and
 /// copied once), the answers being built and refused, the allocator's slack, and the node
-/// itself. Measured: 470 to 530 MB. Without the limits the same load took the server to
+/// itself. Measured: 340 to 490 MB. Without the limits the same load took the server to
 /// 1.5 GB, and more with more clients; with them the peak does not grow with the clients.
 const SERVE_MEMORY_CEILING_MB: u64 = 640;
 
