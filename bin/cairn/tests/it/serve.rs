@@ -203,7 +203,7 @@ fn serve_memory_stays_bounded_under_abusive_batches() {
     let data = tmp.path().join("data");
     let run = cairn(&["replay", "--datadir", data.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let (mut child, url) = start(
+    let (child, url) = start(
         &[
             "--datadir",
             data.to_str().unwrap(),
@@ -214,7 +214,9 @@ fn serve_memory_stays_bounded_under_abusive_batches() {
         ],
         &[],
     );
-    let pid = child.id();
+    // Killed if an assertion fails first, so no server outlives the test.
+    let mut child = KillOnDrop(child);
+    let pid = child.0.id();
     let idle = vm_kb(pid, "VmRSS");
 
     // The EIP-2935 history contract: 50 blocks of storage, so every proof has real nodes.
@@ -274,6 +276,16 @@ fn serve_memory_stays_bounded_under_abusive_batches() {
     );
     // Still serving.
     assert_eq!(rpc(&url, "eth_blockNumber", json!([]))["result"], "0x32");
-    signal(&child, "-TERM");
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    signal(&child.0, "-TERM");
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
+}
+
+/// A child process killed when dropped (a no-op once it has exited).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
