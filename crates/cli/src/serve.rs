@@ -33,6 +33,9 @@ pub struct ServeArgs {
     /// Open connections at once.
     #[arg(long = "http.max-connections", default_value_t = Limits::default().max_connections)]
     pub max_connections: u32,
+    /// Which witness `debug_executionWitness` answers with.
+    #[arg(long, value_enum, default_value_t = crate::chain::WitnessChoice::Complete)]
+    pub witness: crate::chain::WitnessChoice,
 }
 
 /// Runs `cairn serve`: opens the data directory (re-executing its chain), serves until
@@ -57,6 +60,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             ..Limits::default()
         },
         calls_dir: Some(dir.join("calls")),
+        witness: args.witness.into(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -14,7 +14,10 @@ use crate::{
 use alloy_primitives::{Address, B256, U64};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 use alloy_serde::storage::JsonStorageKey;
-use cairn_exec::commit::{BlockLayout, CallProof, CallRequest, Node, verify_call_proof};
+use cairn_exec::{
+    WitnessKind,
+    commit::{BlockLayout, CallProof, CallRequest, Node, verify_call_proof},
+};
 use cairn_qmtree::{Backend, Proof, is_range_proof_len, verify_inclusion, verify_range};
 use jsonrpsee::{
     RpcModule,
@@ -74,6 +77,8 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Where `qm_call` proofs are kept (`<datadir>/calls`); memory when `None`.
     pub calls_dir: Option<PathBuf>,
+    /// Which witness `debug_executionWitness` generates (default: complete).
+    pub witness: WitnessKind,
 }
 
 /// The API over a shared node: implements [`QmApiServer`], [`EthApiServer`] and
@@ -84,6 +89,7 @@ pub struct CairnRpc<B: Backend> {
     calls: Arc<CallStore>,
     limits: Limits,
     work: Arc<Semaphore>,
+    witness: WitnessKind,
 }
 
 impl<B: Backend> Clone for CairnRpc<B> {
@@ -93,6 +99,7 @@ impl<B: Backend> Clone for CairnRpc<B> {
             calls: Arc::clone(&self.calls),
             limits: self.limits,
             work: Arc::clone(&self.work),
+            witness: self.witness,
         }
     }
 }
@@ -109,7 +116,14 @@ where
             calls: Arc::new(calls),
             limits,
             work,
+            witness: WitnessKind::Complete,
         }
+    }
+
+    /// `debug_executionWitness` generates witnesses of `kind` (default: complete).
+    pub fn with_witness(mut self, kind: WitnessKind) -> Self {
+        self.witness = kind;
+        self
     }
 
     /// All methods (`qm_*`, `eth_*`, `debug_*`) in one module.
@@ -375,9 +389,10 @@ where
     B: Backend + Send + Sync + 'static,
 {
     async fn execution_witness(&self, block: BlockParam) -> RpcResult<serde_json::Value> {
+        let kind = self.witness;
         self.with_node(move |node, _| {
             let number = resolve(node, block)?.number;
-            eth::execution_witness(node, number)
+            eth::execution_witness(node, number, kind)
         })
         .await
     }
@@ -432,7 +447,9 @@ where
         Some(dir) => CallStore::open(dir, limits.max_stored_calls)?,
         None => CallStore::in_memory(limits.max_stored_calls),
     };
-    let module = CairnRpc::new(node, calls, limits).into_rpc_module()?;
+    let module = CairnRpc::new(node, calls, limits)
+        .with_witness(config.witness)
+        .into_rpc_module()?;
     let server_config = ServerConfig::builder()
         .max_request_body_size(limits.max_request_body_size)
         .max_response_body_size(limits.max_response_body_size)
