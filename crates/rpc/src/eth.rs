@@ -142,7 +142,9 @@ pub(crate) fn execution_witness<B: Backend>(
     };
     // Generated witnesses come sorted (headers in chain order), so the same block always
     // gets the same answer.
-    let run = node.chain().witness_with(std::slice::from_ref(block), kind)?;
+    let run = node
+        .chain()
+        .witness_with(std::slice::from_ref(block), kind)?;
     run.result
         .map_err(|source| RpcError::WitnessRun { number, source })?;
     Ok(to_value(&run.witness, WitnessFormat::Reth)?)

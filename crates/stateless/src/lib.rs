@@ -45,6 +45,7 @@ mod error;
 mod execute;
 mod validate;
 
+pub use cairn_witness::{UpdateOrder, WitnessRules};
 pub use error::{ConsensusError, Result, StatelessError};
 pub use execute::{
     CairnReceiptBuilder, ChainSpec, Eip7610, Phase, StorageProbe, block_ctx, check_outcome,
@@ -54,4 +55,3 @@ pub use validate::{
     BlockSummary, Validated, index_witness, validate, validate_indexed, validate_indexed_with,
     validate_inner, validate_strict, validate_with_rules, validate_with_source,
 };
-pub use cairn_witness::{UpdateOrder, WitnessRules};

@@ -182,13 +182,8 @@ pub fn validate_inner<S: WitnessSource>(
         consensus::validate_body(chain, block).map_err(consensus)?;
         let txs = recover_senders(block)?;
 
-        let outcome = execute_block_observed(
-            chain,
-            block,
-            &txs,
-            &mut state,
-            NoOpInspector,
-            |_, state| {
+        let outcome =
+            execute_block_observed(chain, block, &txs, &mut state, NoOpInspector, |_, state| {
                 // revm's cache serves code by hash to every account, so code deployed in
                 // the batch would stand in for a pre-state account's code of the same hash.
                 // Dropping what the source did not serve sends such lookups to the source.
@@ -199,8 +194,7 @@ pub fn validate_inner<S: WitnessSource>(
                     } = state;
                     cache.contracts.retain(|hash, _| database.served_code(hash));
                 }
-            },
-        );
+            });
         // A read the witness could not prove fails the block even when the EVM went on
         // (EIP-7610's storage probe answers "no" and keeps the failure).
         let outcome = match outcome {

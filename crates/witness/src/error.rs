@@ -107,7 +107,9 @@ pub enum WitnessError {
     },
     /// Two orders of the same updates gave different roots (a trie fault, never the
     /// input's: the root of a set of keys does not depend on the order they were written).
-    #[error("applying the updates in {order} gives root {got}, the order in force gives {expected}")]
+    #[error(
+        "applying the updates in {order} gives root {got}, the order in force gives {expected}"
+    )]
     OrderDependentRoot {
         /// The order that disagreed.
         order: crate::state::UpdateOrder,

@@ -2,9 +2,10 @@
 //!
 //! - EEST blockchain tests (`eest/blockchain_tests`): for every case, build the pre-state
 //!   and check the genesis root; for each block, generate its execution witness from the full
-//!   state, execute it fully, and validate it statelessly from the witness alone; compare
-//!   with the header, then the final state with `postState` and the head with
-//!   `lastblockhash`. Blocks with `expectException` must be rejected by both paths (and the
+//!   state (complete by default, minimal on request), execute it fully, and validate it
+//!   statelessly from the witness alone, under Cairn's rules and under the strict rules (a
+//!   complete witness must pass both); compare with the header, then the final state with
+//!   `postState` and the head with `lastblockhash`. Blocks with `expectException` must be rejected by both paths (and the
 //!   stateless rejection must not be the witness's fault).
 //! - EEST zkEVM tests (`eest/blockchain_tests_zkevm`): validate each block from the
 //!   `executionWitness` it carries; it must succeed exactly when `statelessOutputBytes` says
@@ -28,7 +29,8 @@ pub mod witness_checks;
 
 pub use report::{CaseNote, FolderStats, JsonReport, Report};
 pub use runner::{
-    RunnerError, SampledCase, fixture_files, load_cases, parse_cases, run, run_file, sampled_cases,
+    RunnerError, SampledCase, fixture_files, load_cases, parse_cases, run, run_file, run_file_with,
+    run_with, sampled_cases,
 };
 
 /// The fixtures folder from `CAIRN_FIXTURES`, or `None` (callers must say they skip).
