@@ -67,7 +67,7 @@ pub fn chain_config(test: &BlockchainTest) -> Result<ChainConfig, String> {
     Ok(config)
 }
 
-fn genesis(test: &BlockchainTest, config: ChainConfig) -> Result<Chain, String> {
+pub(crate) fn genesis(test: &BlockchainTest, config: ChainConfig) -> Result<Chain, String> {
     let genesis = alloy_rlp::decode_exact::<Block>(&test.genesis_rlp)
         .map_err(|e| format!("genesis rlp: {e}"))?;
     let hash = genesis.header.hash_slow();

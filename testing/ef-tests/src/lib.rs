@@ -11,6 +11,9 @@
 //!   `executionWitness` it carries; it must succeed exactly when `statelessOutputBytes` says
 //!   so. Forks the EVM crates do not implement are reported as skipped with the reason.
 //!
+//! - [`zkevm_compare`]: the zkEVM fixtures' witnesses against what Cairn's rules would
+//!   include for the same blocks, from their access lists (no execution needed).
+//!
 //! [`run`] walks a folder on all cores and returns a [`Report`]: pass/fail/skip and witness
 //! totals per folder, the failures with their reasons, and the `--json` shape.
 //!
@@ -26,6 +29,7 @@ pub mod fixture;
 mod report;
 mod runner;
 pub mod witness_checks;
+pub mod zkevm_compare;
 
 pub use report::{CaseNote, FolderStats, JsonReport, Report};
 pub use runner::{

@@ -87,7 +87,7 @@ fn a_batch_validates_from_one_witness() {
 fn complete_witnesses_pass_strict_validation_where_minimal_ones_fail() {
     use cairn_exec::WitnessKind;
     use cairn_stateless::{StatelessError, UpdateOrder, WitnessRules};
-    use cairn_witness::WitnessError;
+    use cairn_witness::{WitnessError, json::WitnessFormat};
 
     let file = cairn_exec::ChainFile::load(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/devchain.json"),
@@ -107,6 +107,16 @@ fn complete_witnesses_pass_strict_validation_where_minimal_ones_fail() {
         };
         let (minimal, complete) = (input(WitnessKind::Minimal), input(WitnessKind::Complete));
         let out = cairn_stateless::validate(&minimal).unwrap();
+        // No new requirement on inputs: the minimal witness, in reth's and geth's JSON forms,
+        // is accepted as before.
+        for format in [WitnessFormat::Reth, WitnessFormat::Geth] {
+            let value = cairn_witness::json::to_value(&minimal.witness, format).unwrap();
+            let reread = ProgramInput {
+                witness: cairn_witness::json::from_value(value).unwrap(),
+                ..minimal.clone()
+            };
+            assert_eq!(cairn_stateless::validate(&reread).unwrap(), out);
+        }
         match cairn_stateless::validate_strict(&minimal) {
             Ok(strict) => assert_eq!(strict, out),
             Err(StatelessError::WitnessIncomplete { source, .. }) => match source {

@@ -68,3 +68,39 @@ fn generated_witnesses_are_minimal_and_tamper_evident() {
     );
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// The EEST zkEVM witnesses against Cairn's rules, block by block, from each block's access
+/// list (the Amsterdam blocks cannot be executed here). Prints the comparison (run with
+/// `--nocapture`) and checks what it shows on every analysed block: the access lists
+/// reproduce the headers' state roots; EEST's witness holds every node Cairn's minimal rules
+/// read (EIP-8025 replays writes first, as Cairn does) and nothing else that is a state
+/// node; Cairn's complete rules add nodes only in the replay-order cases, where sorted or
+/// deletions-first order collapses a branch that writes first keeps.
+#[test]
+fn eest_zkevm_witnesses_against_cairn_rules() {
+    let Some(dir) = fixtures_dir() else {
+        eprintln!("skipping the zkEVM witness comparison: CAIRN_FIXTURES is not set");
+        return;
+    };
+    let comparison =
+        cairn_ef_tests::zkevm_compare::compare_zkevm(&dir.join("eest/blockchain_tests_zkevm"))
+            .unwrap();
+    eprintln!("{comparison}");
+    let analysed: Vec<_> = comparison.analysed().collect();
+    assert_eq!(
+        analysed.len(),
+        comparison.blocks.len(),
+        "every valid block analysed"
+    );
+    assert!(analysed.len() > 200, "analysed {}", analysed.len());
+    for b in &analysed {
+        assert_eq!(b.minimal_not_eest, 0, "{b:?}");
+        assert_eq!(b.eest_not_minimal, b.eest_not_prestate, "{b:?}");
+        assert_eq!(b.eest_not_complete, b.eest_not_prestate, "{b:?}");
+        if b.complete_not_eest > 0 {
+            assert!(b.case.contains("insert_before_delete_order"), "{b:?}");
+        }
+    }
+    assert!(analysed.iter().any(|b| b.complete_not_eest > 0));
+    assert!(analysed.iter().any(|b| b.deployed_not_eest > 0));
+}
