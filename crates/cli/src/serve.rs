@@ -172,6 +172,7 @@ mod tests {
             max_request_size: 1,
             max_response_size: 1,
             max_connections: 1,
+            witness: crate::chain::WitnessChoice::Complete,
         };
         let e = run(args).unwrap_err();
         assert!(matches!(e, Error::NoDataDir { .. }), "{e}");

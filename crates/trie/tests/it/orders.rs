@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// One net update of a key: a new value, or deletion (`None`).
 type Update = (Vec<u8>, Option<Vec<u8>>);
 
+/// An initial trie, net updates to it, and a permutation of the updates.
+type Scenario = (BTreeMap<Vec<u8>, Vec<u8>>, Vec<Update>, Vec<usize>);
+
 /// A node store that remembers which nodes were asked for.
 struct Recording<'a> {
     store: &'a B256Map<Bytes>,
@@ -43,9 +46,7 @@ fn value() -> impl Strategy<Value = Vec<u8>> {
 
 /// An initial trie and net updates to it (each key at most once; deletions of present
 /// keys), plus a permutation of the updates.
-fn scenario(
-    len: usize,
-) -> impl Strategy<Value = (BTreeMap<Vec<u8>, Vec<u8>>, Vec<Update>, Vec<usize>)> {
+fn scenario(len: usize) -> impl Strategy<Value = Scenario> {
     (
         prop::collection::btree_map(key(len), value(), 1..60),
         prop::collection::btree_map(key(len), value(), 0..12),
@@ -136,7 +137,7 @@ fn check(
         .into_iter()
         .map(|n| (keccak256(&n), n))
         .collect();
-    let mut model = initial.clone();
+    let mut model = initial;
     for (k, v) in &updates {
         match v {
             Some(v) => model.insert(k.clone(), v.clone()),
@@ -249,7 +250,7 @@ fn sorted_order_needs_a_sibling_that_writes_first_does_not() {
         .into_iter()
         .map(|n| (keccak256(&n), n))
         .collect();
-    let updates: Vec<Update> = vec![(a.clone(), None), (c.clone(), Some(vec![9; 40]))];
+    let updates: Vec<Update> = vec![(a, None), (c, Some(vec![9; 40]))];
     let sibling = keccak256(alloy_rlp::encode(alloy_trie::nodes::LeafNode::new(
         Nibbles::unpack(&b).slice(1..),
         vec![7; 40],
