@@ -29,6 +29,9 @@ pub enum BenchKind {
     Stateless,
     /// Importing with QMTree commitments against plain import, split by component.
     Commitments,
+    /// Complete witnesses against minimal ones: nodes, codes, bytes and generation time
+    /// per block.
+    Witness,
 }
 
 /// The figures of one run of `cairn bench`.
@@ -69,8 +72,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Chain loading or a block failing (which the replay already rules out).
 pub fn run(args: BenchArgs) -> Result<()> {
     let file = args.chain.load()?;
-    if args.what == BenchKind::Commitments {
-        return commitments(&file, args.iterations, args.json.as_deref());
+    match args.what {
+        BenchKind::Commitments => return commitments(&file, args.iterations, args.json.as_deref()),
+        BenchKind::Witness => return witness(&file, args.iterations, args.json.as_deref()),
+        BenchKind::Stateless => {}
     }
     let (config, blocks) = prepare(&file)?;
     let iterations = args.iterations.max(1);
@@ -219,6 +224,82 @@ fn commitments(
             100.0 * part / extra
         )?;
     }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&r).map_err(|source| Error::Json { source })?;
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+fn witness(
+    file: &cairn_exec::ChainFile,
+    iterations: usize,
+    json: Option<&std::path::Path>,
+) -> Result<()> {
+    let r = cairn_exec::bench::witness_bench(file, iterations)?;
+    println!(
+        "{:>6} {:>15} {:>11} {:>17} {:>17} {:>7}",
+        "block", "nodes min/cmp", "codes", "KiB min/cmp", "generate ms", "strict"
+    );
+    let kib = |b: usize| b as f64 / 1024.0;
+    for b in &r.per_block {
+        let (m, c) = (b.minimal, b.complete);
+        println!(
+            "{:>6} {:>7}/{:<7} {:>5}/{:<5} {:>8.1}/{:<8.1} {:>8.2}/{:<8.2} {:>7}",
+            b.number,
+            m.nodes,
+            c.nodes,
+            m.codes,
+            c.codes,
+            kib(m.bytes),
+            kib(c.bytes),
+            m.generate_ms,
+            c.generate_ms,
+            if b.minimal_strict_valid {
+                "ok"
+            } else {
+                "min no"
+            }
+        );
+    }
+    let (m, c) = (r.minimal, r.complete);
+    let pct = |a: f64, b: f64| 100.0 * (b - a) / a.max(1e-9);
+    println!(
+        "{} blocks (generation: medians of {iterations} runs, summed over blocks):",
+        r.per_block.len()
+    );
+    println!(
+        "  minimal   {:>7} nodes {:>5} codes {:>9.1} KiB  generated in {:>8.1} ms",
+        m.nodes,
+        m.codes,
+        kib(m.bytes),
+        m.generate_ms
+    );
+    println!(
+        "  complete  {:>7} nodes {:>5} codes {:>9.1} KiB  generated in {:>8.1} ms",
+        c.nodes,
+        c.codes,
+        kib(c.bytes),
+        c.generate_ms
+    );
+    println!(
+        "  complete − minimal: {:+} nodes ({:+.2}%), {:+} codes ({:+.2}%), {:+} bytes ({:+.2}%), generation {:+.1}%",
+        c.nodes as i64 - m.nodes as i64,
+        pct(m.nodes as f64, c.nodes as f64),
+        c.codes as i64 - m.codes as i64,
+        pct(m.codes as f64, c.codes as f64),
+        c.bytes as i64 - m.bytes as i64,
+        pct(m.bytes as f64, c.bytes as f64),
+        pct(m.generate_ms, c.generate_ms)
+    );
+    println!(
+        "  strict validation rejects {} of {} minimal witnesses and accepts every complete one",
+        r.minimal_strict_rejected,
+        r.per_block.len()
+    );
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&r).map_err(|source| Error::Json { source })?;
         std::fs::write(path, text).map_err(|source| Error::Io {

@@ -11,6 +11,28 @@ use std::{
 /// The development chain shipped in the binary (`testdata/devchain.json`).
 pub const EMBEDDED_DEVCHAIN: &str = include_str!("../../../testdata/devchain.json");
 
+/// Which witness a command generates (`--witness`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum WitnessChoice {
+    /// What every stateless client needs: pre-state code even when an in-batch deployment
+    /// has the same hash, and the trie nodes of every update order (passes
+    /// `cairn validate --strict-witness`).
+    #[default]
+    Complete,
+    /// Exactly what Cairn's own validation reads: smaller, for Cairn-only pipelines; other
+    /// clients may reject it.
+    Minimal,
+}
+
+impl From<WitnessChoice> for cairn_exec::WitnessKind {
+    fn from(choice: WitnessChoice) -> Self {
+        match choice {
+            WitnessChoice::Complete => Self::Complete,
+            WitnessChoice::Minimal => Self::Minimal,
+        }
+    }
+}
+
 /// Which chain a command runs on.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChainArgs {

@@ -14,6 +14,10 @@ pub struct ConformanceArgs {
     /// Worker threads (default: all cores).
     #[arg(long, env = "CAIRN_THREADS")]
     pub threads: Option<usize>,
+    /// Which witness to generate for each block. Every witness is also validated under the
+    /// strict rules; a complete one must pass them.
+    #[arg(long, value_enum, default_value_t = crate::chain::WitnessChoice::Complete)]
+    pub witness: crate::chain::WitnessChoice,
 }
 
 /// Runs `cairn conformance`.
@@ -25,7 +29,7 @@ pub fn run(args: ConformanceArgs) -> Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let started = std::time::Instant::now();
-    let report = cairn_ef_tests::run(&args.dir, threads)?;
+    let report = cairn_ef_tests::run_with(&args.dir, threads, args.witness.into())?;
     out!("{report}")?;
     outln!(
         "elapsed {:.1} s on {threads} threads",

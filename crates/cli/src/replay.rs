@@ -2,7 +2,11 @@
 //! the witness alone, with per-block figures; with `--datadir`, every block imported with
 //! commitments into a persistent QMTree (restartable).
 
-use crate::{Error, Result, chain::ChainArgs, outln};
+use crate::{
+    Error, Result,
+    chain::{ChainArgs, WitnessChoice},
+    outln,
+};
 use cairn_primitives::ProgramInput;
 use std::path::PathBuf;
 
@@ -20,6 +24,11 @@ pub struct ReplayArgs {
     /// committed block; an interrupted run loses nothing committed.
     #[arg(long, env = "CAIRN_DATADIR")]
     pub datadir: Option<PathBuf>,
+    /// Which witness to generate. Every witness is also validated under the strict rules
+    /// (`cairn validate --strict-witness`): a complete one must pass; for a minimal one the
+    /// `strict` column says whether it does.
+    #[arg(long, value_enum, default_value_t = WitnessChoice::Complete, conflicts_with = "datadir")]
+    pub witness: WitnessChoice,
 }
 
 /// Runs `cairn replay`.
@@ -38,7 +47,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         })?;
     }
     outln!(
-        "{:>6} {:>4} {:>10} {:>6} {:>5} {:>9} {:>10} {:>10} {:>10} {:>9}",
+        "{:>6} {:>4} {:>10} {:>6} {:>5} {:>9} {:>10} {:>10} {:>10} {:>9} {:>6}",
         "block",
         "txs",
         "gas",
@@ -48,15 +57,18 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         "generate",
         "execute",
         "validate",
-        "Mgas/s"
+        "Mgas/s",
+        "strict"
     )?;
     let (mut gas, mut bytes, mut validate_s, mut blocks) = (0u64, 0usize, 0f64, 0usize);
+    let (mut generate_s, mut rejected) = (0f64, Vec::new());
     // The first failure inside the per-block callback (writing a bundle or stdout).
     let mut failure = None;
-    let chain = cairn_exec::replay(&file, |row, input| {
+    let kind = args.witness.into();
+    let chain = cairn_exec::replay(&file, kind, |row, input| {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         let printed = outln!(
-            "{:>6} {:>4} {:>10} {:>6} {:>5} {:>7.1}Ki {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>9.1}",
+            "{:>6} {:>4} {:>10} {:>6} {:>5} {:>7.1}Ki {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>9.1} {:>6}",
             row.number,
             row.transactions,
             row.gas_used,
@@ -66,8 +78,18 @@ pub fn run(args: ReplayArgs) -> Result<()> {
             ms(row.witness_time),
             ms(row.execute_time),
             ms(row.validate_time),
-            row.gas_used as f64 / row.validate_time.as_secs_f64().max(1e-9) / 1e6
+            row.gas_used as f64 / row.validate_time.as_secs_f64().max(1e-9) / 1e6,
+            if row.strict_rejection.is_some() {
+                "no"
+            } else {
+                "ok"
+            }
         );
+        if let Some(e) = &row.strict_rejection {
+            tracing::info!(target: "cairn::replay", block = row.number, error = %e, "strict validation rejects the minimal witness");
+            rejected.push(row.number);
+        }
+        generate_s += row.witness_time.as_secs_f64();
         gas += row.gas_used;
         bytes += row.witness_bytes;
         validate_s += row.validate_time.as_secs_f64();
@@ -83,13 +105,22 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         return Err(e);
     }
     outln!(
-        "replayed {blocks} blocks, {gas} gas, {:.1} KiB of witnesses; stateless validation {:.1} ms in all ({:.1} Mgas/s); head {} state root {}",
+        "replayed {blocks} blocks, {gas} gas, {:.1} KiB of {kind} witnesses generated in {:.1} ms; stateless validation {:.1} ms in all ({:.1} Mgas/s); head {} state root {}",
         bytes as f64 / 1024.0,
+        generate_s * 1e3,
         validate_s * 1e3,
         gas as f64 / validate_s.max(1e-9) / 1e6,
         chain.head_hash(),
         chain.head().state_root
     )?;
+    if rejected.is_empty() {
+        outln!("strict validation accepts all {blocks} witnesses")?;
+    } else {
+        outln!(
+            "strict validation rejects {} of {blocks} witnesses (blocks {rejected:?}; the log on stderr says why)",
+            rejected.len()
+        )?;
+    }
     if let Some(dir) = &args.bundle_dir {
         outln!("wrote {blocks} bundles to {}", dir.display())?;
     }

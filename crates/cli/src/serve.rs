@@ -27,6 +27,9 @@ pub struct ServeArgs {
     /// What one request, and all requests together, may cost the server.
     #[command(flatten)]
     pub limits: RpcLimitArgs,
+    /// Which witness `debug_executionWitness` answers with.
+    #[arg(long, env = "CAIRN_WITNESS", value_enum, default_value_t = crate::chain::WitnessChoice::Complete)]
+    pub witness: crate::chain::WitnessChoice,
 }
 
 /// The server's bounds (`cairn_rpc::Limits`), with reth's flag names where reth has the
@@ -234,6 +237,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let config = ServeConfig {
         limits: args.limits.limits(),
         calls_dir: Some(dir.join("calls")),
+        witness: args.witness.into(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,7 +1,7 @@
 //! `cairn validate <bundle.json>`: validate a block (or batch) from its witness alone.
 
 use crate::{Error, Result, input::InputArgs, outln};
-use cairn_stateless::{index_witness, validate_indexed};
+use cairn_stateless::{WitnessRules, index_witness, validate_indexed_with};
 use std::{path::PathBuf, time::Instant};
 
 /// Arguments of `cairn validate`.
@@ -17,6 +17,12 @@ pub struct ValidateArgs {
     /// Input size limit.
     #[command(flatten)]
     pub input: InputArgs,
+    /// Reject a witness that only Cairn could use: the code of every account that existed
+    /// before the batch must be in the witness's codes (code deployed in the batch with the
+    /// same hash does not count), and each block's updates are applied in sorted key order
+    /// (as reth does), so a missing collapse sibling is an error.
+    #[arg(long)]
+    pub strict_witness: bool,
 }
 
 /// Runs `cairn validate`.
@@ -37,7 +43,12 @@ pub fn run(args: ValidateArgs) -> Result<()> {
     let maps = index_witness(&input)?;
     let indexed = started.elapsed();
     let started = Instant::now();
-    let validated = validate_indexed(&input, maps)?;
+    let rules = if args.strict_witness {
+        WitnessRules::STRICT
+    } else {
+        WitnessRules::CAIRN
+    };
+    let validated = validate_indexed_with(&input, maps, rules)?;
     let executed = started.elapsed();
 
     let out = validated.output;
@@ -53,7 +64,12 @@ pub fn run(args: ValidateArgs) -> Result<()> {
     let mgas = out.total_gas_used as f64 / executed.as_secs_f64().max(1e-9) / 1e6;
     let w = &input.witness;
     outln!(
-        "valid: blocks {first}..={} ({} blocks, {txs} txs, {} gas) on chain {}",
+        "valid{}: blocks {first}..={} ({} blocks, {txs} txs, {} gas) on chain {}",
+        if args.strict_witness {
+            " (strict witness)"
+        } else {
+            ""
+        },
         out.last_block_number,
         validated.blocks.len(),
         out.total_gas_used,

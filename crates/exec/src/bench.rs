@@ -9,6 +9,9 @@
 //!
 //! Both include sender recovery (a block cannot execute without senders) and the system
 //! calls and withdrawals of the block.
+//!
+//! [`witness_bench`] sets each block's minimal witness against its complete one: sizes and
+//! generation time.
 
 use crate::commit::trace::{StepSink, TransitionInspector};
 use crate::{
@@ -185,4 +188,134 @@ fn on_prestate<R>(
             block: b.block.header.number,
             source: Box::new(e),
         })
+}
+
+/// One witness of a block: its size and the median time to generate it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct WitnessFigures {
+    /// Trie nodes.
+    pub nodes: usize,
+    /// Codes.
+    pub codes: usize,
+    /// Headers.
+    pub headers: usize,
+    /// Bytes (nodes, codes, headers).
+    pub bytes: usize,
+    /// Median generation time, in ms.
+    pub generate_ms: f64,
+}
+
+impl core::ops::AddAssign for WitnessFigures {
+    fn add_assign(&mut self, other: Self) {
+        self.nodes += other.nodes;
+        self.codes += other.codes;
+        self.headers += other.headers;
+        self.bytes += other.bytes;
+        self.generate_ms += other.generate_ms;
+    }
+}
+
+/// A block's minimal and complete witnesses side by side.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct BlockWitnessBench {
+    /// Block number.
+    pub number: u64,
+    /// Gas used.
+    pub gas: u64,
+    /// The minimal witness.
+    pub minimal: WitnessFigures,
+    /// The complete witness.
+    pub complete: WitnessFigures,
+    /// Whether strict validation accepts the minimal witness.
+    pub minimal_strict_valid: bool,
+}
+
+/// Minimal against complete witnesses over a chain.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WitnessBenchReport {
+    /// Per block.
+    pub per_block: Vec<BlockWitnessBench>,
+    /// Sums over blocks (generation times: sums of the per-block medians).
+    pub minimal: WitnessFigures,
+    /// Sums over blocks.
+    pub complete: WitnessFigures,
+    /// Blocks whose minimal witness strict validation rejects.
+    pub minimal_strict_rejected: usize,
+}
+
+/// Generates every block's minimal and complete witness `iterations` times (alternating, so
+/// both see the same machine load), keeping the median generation time and the sizes;
+/// checks that the complete witness passes strict validation and records whether the
+/// minimal one does.
+///
+/// # Errors
+/// A block failing to import or to produce a witness; a complete witness that strict
+/// validation rejects.
+pub fn witness_bench(file: &ChainFile, iterations: usize) -> Result<WitnessBenchReport> {
+    use crate::witness::WitnessKind;
+    use std::time::Instant;
+    let iterations = iterations.max(1);
+    let mut chain = file.genesis_chain()?;
+    let mut per_block = Vec::with_capacity(file.blocks.len());
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for index in 0..file.blocks.len() {
+        let block = file.block(index)?;
+        let blocks = std::slice::from_ref(&block);
+        let mut times = [Vec::new(), Vec::new()];
+        let mut witnesses = [None, None];
+        for _ in 0..iterations {
+            for (i, kind) in [WitnessKind::Minimal, WitnessKind::Complete]
+                .into_iter()
+                .enumerate()
+            {
+                let started = Instant::now();
+                let run = chain.witness_with(blocks, kind)?;
+                times[i].push(started.elapsed().as_secs_f64() * 1e3);
+                run.result.map_err(ExecError::Block)?;
+                witnesses[i] = Some(run.witness);
+            }
+        }
+        let [Some(minimal), Some(complete)] = witnesses else {
+            unreachable!("at least one iteration ran");
+        };
+        let input = |witness| ProgramInput {
+            chain: chain.config().clone(),
+            blocks: vec![block.clone()],
+            witness,
+        };
+        let number = block.header.number;
+        let (minimal, complete) = (input(minimal), input(complete));
+        cairn_stateless::validate_strict(&complete)
+            .map_err(|source| ExecError::StrictRejected { number, source })?;
+        let [minimal_ms, complete_ms] = times.map(median);
+        let figures = |w: &cairn_primitives::ExecutionWitness, generate_ms| WitnessFigures {
+            nodes: w.state.len(),
+            codes: w.codes.len(),
+            headers: w.headers.len(),
+            bytes: w.byte_size(),
+            generate_ms,
+        };
+        per_block.push(BlockWitnessBench {
+            number,
+            gas: block.header.gas_used,
+            minimal: figures(&minimal.witness, minimal_ms),
+            complete: figures(&complete.witness, complete_ms),
+            minimal_strict_valid: cairn_stateless::validate_strict(&minimal).is_ok(),
+        });
+        chain.execute(&block)?;
+    }
+    let (mut minimal, mut complete) = (WitnessFigures::default(), WitnessFigures::default());
+    for b in &per_block {
+        minimal += b.minimal;
+        complete += b.complete;
+    }
+    Ok(WitnessBenchReport {
+        minimal_strict_rejected: per_block.iter().filter(|b| !b.minimal_strict_valid).count(),
+        per_block,
+        minimal,
+        complete,
+    })
 }

@@ -5,7 +5,7 @@
 use crate::{
     error::{ExecError, Result},
     state::{FlatAccount, FlatDb, FlatState},
-    witness::Recorder,
+    witness::{Recorder, WitnessKind},
 };
 use alloy_consensus::{
     BlockBody, EMPTY_OMMER_ROOT_HASH, Header, ReceiptEnvelope, TxReceipt,
@@ -78,8 +78,8 @@ pub struct BlockAttributes {
 }
 
 /// The outcome of generating a witness by running the stateless program against the full
-/// state: the witness is whatever that run read, so it is complete and minimal for the
-/// stateless program by construction.
+/// state: the witness is whatever that run read (see [`WitnessKind`] for what the run is
+/// made to read).
 #[derive(Debug)]
 pub struct WitnessRun {
     /// The witness (also for a block that failed: what was read up to the failure).
@@ -491,14 +491,22 @@ impl Chain {
         Ok(block)
     }
 
-    /// Generates the execution witness for consecutive `blocks` whose first block's parent is
-    /// canonical here (the head, or any earlier block: every past state is kept), by running
-    /// the stateless program against the full state and recording every trie node, code and
-    /// ancestor header it reads.
+    /// Generates the [complete](WitnessKind::Complete) execution witness for consecutive
+    /// `blocks` whose first block's parent is canonical here (the head, or any earlier block:
+    /// every past state is kept), by running the stateless program against the full state
+    /// and recording every trie node, code and ancestor header it reads.
     ///
     /// # Errors
     /// [`ExecError::UnknownBlock`] when the first block's parent is not canonical.
     pub fn witness(&self, blocks: &[Block]) -> Result<WitnessRun> {
+        self.witness_with(blocks, WitnessKind::Complete)
+    }
+
+    /// [`Chain::witness`], complete or minimal.
+    ///
+    /// # Errors
+    /// See [`Chain::witness`].
+    pub fn witness_with(&self, blocks: &[Block], kind: WitnessKind) -> Result<WitnessRun> {
         let first = blocks
             .first()
             .map_or(self.head().number + 1, |b| b.header.number);
@@ -512,7 +520,9 @@ impl Chain {
             number: parent_number,
         })?;
         let mut recorder = Recorder::new(self, Some(parent_number));
-        let db = cairn_witness::WitnessDb::new(&mut recorder, parent.state_root).record_keys();
+        let db = cairn_witness::WitnessDb::new(&mut recorder, parent.state_root)
+            .record_keys()
+            .with_rules(kind.rules());
         let result = cairn_stateless::validate_inner(&self.config, blocks, parent, parent_hash, db);
         let (keys, result) = match result {
             Ok(v) => (

@@ -26,6 +26,15 @@ pub enum ExecError {
         /// Hash of the current head.
         head: B256,
     },
+    /// Strict validation rejected a complete witness (a generator fault).
+    #[error("block {number}: strict validation rejects the complete witness: {source}")]
+    StrictRejected {
+        /// The block.
+        number: u64,
+        /// Strict validation's error.
+        #[source]
+        source: StatelessError,
+    },
     /// Full execution and stateless validation reached different results.
     #[error(
         "block {number}: full execution gives state root {full}, stateless validation {stateless}"

@@ -9,8 +9,11 @@
 //! - builds blocks from transactions ([`Chain::build_block`]);
 //! - generates execution witnesses ([`Chain::witness`]) by running the stateless program
 //!   against the full state and recording what it reads: every trie node (proof paths and
-//!   the siblings that deletions collapse into), code, and ancestor header. The witness is
-//!   complete and minimal for the stateless program by construction.
+//!   the siblings that deletions collapse into), code, and ancestor header. By default the
+//!   witness is [complete](WitnessKind::Complete): it holds what every stateless client
+//!   needs (pre-state code even where an in-batch deployment has the same hash, and the
+//!   collapse siblings of every update order); [`WitnessKind::Minimal`] holds exactly what
+//!   Cairn's own validation reads.
 //!
 //! ```
 //! use alloy_consensus::Header;
@@ -42,3 +45,4 @@ pub use chainfile::{AllocEntry, ChainFile};
 pub use error::{ExecError, FlatDbError, Result};
 pub use replay::{ReplayRow, replay};
 pub use state::{FlatAccount, FlatState};
+pub use witness::WitnessKind;

@@ -4,8 +4,49 @@ use crate::chain::Chain;
 use alloy_primitives::{Address, B256, Bytes, U256, map::B256Set};
 use cairn_primitives::ExecutionWitness;
 use cairn_trie::{NodeProvider, ProviderError};
-use cairn_witness::WitnessSource;
+use cairn_witness::{WitnessRules, WitnessSource};
 use std::collections::BTreeSet;
+
+/// How much a generated witness holds.
+///
+/// Both are recorded from a run of the stateless program against the full state; they
+/// differ in what that run is made to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum WitnessKind {
+    /// What every stateless client needs, whatever it might find elsewhere: the code of
+    /// every pre-state account whose code is executed or read, even when code deployed in
+    /// the batch has the same hash; and every trie node that applying each block's updates
+    /// in any order reaches (the run applies them writes first, deletions first and in
+    /// sorted key order, the last two on copies of the tries; deletions first alone reaches
+    /// every collapse sibling that any order can, see
+    /// [`UpdateOrder`](cairn_witness::UpdateOrder)). It passes
+    /// [`validate_strict`](cairn_stateless::validate_strict).
+    #[default]
+    Complete,
+    /// Exactly what Cairn's own validation reads (code shared by hash within the batch,
+    /// updates writes first): smaller, for Cairn-only pipelines. Every item is needed by
+    /// [`validate`](cairn_stateless::validate); other clients may reject it.
+    Minimal,
+}
+
+impl WitnessKind {
+    /// The rules the recording run holds the full state to.
+    pub fn rules(self) -> WitnessRules {
+        match self {
+            Self::Complete => WitnessRules::COMPLETE,
+            Self::Minimal => WitnessRules::CAIRN,
+        }
+    }
+}
+
+impl core::fmt::Display for WitnessKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Complete => "complete",
+            Self::Minimal => "minimal",
+        })
+    }
+}
 
 /// A [`WitnessSource`] over a full chain that remembers every node, code and ancestor it
 /// served.

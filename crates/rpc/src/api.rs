@@ -114,7 +114,8 @@ pub trait EthApi {
 #[rpc(server, client, namespace = "debug")]
 pub trait DebugApi {
     /// The execution witness of an imported block, in reth's JSON form (`state`, `codes`,
-    /// `keys`, `headers`).
+    /// `keys`, `headers`). Complete by default (`cairn serve --witness`): it holds what every
+    /// stateless client needs, not only what Cairn's validation reads.
     #[method(name = "executionWitness")]
     async fn execution_witness(&self, block: BlockParam) -> RpcResult<serde_json::Value>;
 }

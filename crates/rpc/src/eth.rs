@@ -135,13 +135,16 @@ pub(crate) fn account_proof<B: Backend>(
 pub(crate) fn execution_witness<B: Backend>(
     node: &Node<B>,
     number: u64,
+    kind: cairn_exec::WitnessKind,
 ) -> Result<serde_json::Value> {
     let Some(block) = node.block(number) else {
         return Err(RpcError::GenesisWitness { number });
     };
     // Generated witnesses come sorted (headers in chain order), so the same block always
     // gets the same answer.
-    let run = node.chain().witness(std::slice::from_ref(block))?;
+    let run = node
+        .chain()
+        .witness_with(std::slice::from_ref(block), kind)?;
     run.result
         .map_err(|source| RpcError::WitnessRun { number, source })?;
     Ok(to_value(&run.witness, WitnessFormat::Reth)?)

@@ -17,9 +17,12 @@ use crate::{
 use alloy_primitives::{Address, B256, U64};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 use alloy_serde::storage::JsonStorageKey;
-use cairn_exec::commit::{
-    BlockLayout, CallBudget, CallError, CallProof, CallProofError, CallRequest, Node,
-    verify_call_proof_within,
+use cairn_exec::{
+    WitnessKind,
+    commit::{
+        BlockLayout, CallBudget, CallError, CallProof, CallProofError, CallRequest, Node,
+        verify_call_proof_within,
+    },
 };
 use cairn_qmtree::{Backend, Proof, is_range_proof_len, verify_inclusion, verify_range};
 use jsonrpsee::{
@@ -46,6 +49,8 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Where `qm_call` proofs are kept (`<datadir>/calls`); memory when `None`.
     pub calls_dir: Option<PathBuf>,
+    /// Which witness `debug_executionWitness` generates (default: complete).
+    pub witness: WitnessKind,
 }
 
 /// The API over a shared node: implements [`QmApiServer`], [`EthApiServer`] and
@@ -59,6 +64,7 @@ pub struct CairnRpc<B: Backend> {
     work: Arc<Semaphore>,
     /// Workers for calls (`qm_call`, call-proof verification): a pool of their own.
     call_work: Arc<Semaphore>,
+    witness: WitnessKind,
 }
 
 impl<B: Backend> Clone for CairnRpc<B> {
@@ -69,6 +75,7 @@ impl<B: Backend> Clone for CairnRpc<B> {
             limits: self.limits,
             work: Arc::clone(&self.work),
             call_work: Arc::clone(&self.call_work),
+            witness: self.witness,
         }
     }
 }
@@ -94,7 +101,14 @@ where
             limits,
             work: Arc::new(Semaphore::new(limits.max_concurrent_work.max(1))),
             call_work: Arc::new(Semaphore::new(limits.max_concurrent_calls.max(1))),
+            witness: WitnessKind::Complete,
         }
+    }
+
+    /// `debug_executionWitness` generates witnesses of `kind` (default: complete).
+    pub fn with_witness(mut self, kind: WitnessKind) -> Self {
+        self.witness = kind;
+        self
     }
 
     /// All methods (`qm_*`, `eth_*`, `debug_*`) in one module.
@@ -432,9 +446,10 @@ where
     B: Backend + Send + Sync + 'static,
 {
     async fn execution_witness(&self, block: BlockParam) -> RpcResult<serde_json::Value> {
+        let kind = self.witness;
         self.with_node(Pool::Read, move |node, _| {
             let number = resolve(node, block)?.number;
-            eth::execution_witness(node, number)
+            eth::execution_witness(node, number, kind)
         })
         .await
     }
@@ -490,7 +505,9 @@ where
         Some(dir) => CallStore::open(dir, max_calls, max_bytes)?,
         None => CallStore::in_memory(max_calls, max_bytes),
     };
-    let module = CairnRpc::new(node, calls, limits).into_rpc_module()?;
+    let module = CairnRpc::new(node, calls, limits)
+        .with_witness(config.witness)
+        .into_rpc_module()?;
     let server_config = ServerConfig::builder()
         .max_request_body_size(limits.max_request_body_size)
         .max_response_body_size(limits.max_response_body_size)

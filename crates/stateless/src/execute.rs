@@ -10,7 +10,7 @@ use alloy_consensus::{
 };
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_evm::{
-    EvmEnv,
+    Evm, EvmEnv,
     block::{BlockExecutionError, BlockExecutionResult, BlockExecutor},
     eth::{
         EthBlockExecutionCtx, EthBlockExecutor, EthEvmBuilder, EthEvmContext,
@@ -248,6 +248,30 @@ where
         + StorageProbe,
     I: Inspector<EthEvmContext<&'a mut State<DB>>>,
 {
+    execute_block_observed(chain, block, txs, state, inspector, |phase, _| {
+        on_phase(phase);
+    })
+}
+
+/// Like [`execute_block_phases`], with the state at each point too (e.g. to drop cached
+/// code between transactions).
+///
+/// # Errors
+/// See [`execute_block`].
+pub fn execute_block_observed<'a, DB, I>(
+    chain: &ChainConfig,
+    block: &Block,
+    txs: &[Recovered<&TransactionSigned>],
+    state: &'a mut State<DB>,
+    inspector: I,
+    mut on_phase: impl FnMut(Phase, &mut State<DB>),
+) -> Result<BlockExecutionResult<ReceiptEnvelope>, BlockExecutionError>
+where
+    DB: Database<Error: core::error::Error + Send + Sync + 'static>
+        + core::fmt::Debug
+        + StorageProbe,
+    I: Inspector<EthEvmContext<&'a mut State<DB>>>,
+{
     let env = evm_env(chain, &block.header);
     let inner = EthEvmBuilder::new(state, env)
         .activate_inspector((Eip7610, inspector))
@@ -260,13 +284,14 @@ where
     let mut executor =
         EthBlockExecutor::new(evm, block_ctx(block), ChainSpec(chain), CairnReceiptBuilder);
     executor.apply_pre_execution_changes()?;
-    on_phase(Phase::PreBlock);
+    on_phase(Phase::PreBlock, executor.evm_mut().db_mut());
     for (index, tx) in txs.iter().enumerate() {
         executor.execute_transaction(tx)?;
-        on_phase(Phase::Transaction(index));
+        on_phase(Phase::Transaction(index), executor.evm_mut().db_mut());
     }
-    let result = executor.apply_post_execution_changes()?;
-    on_phase(Phase::PostBlock);
+    let (evm, result) = executor.finish()?;
+    let (db, _) = evm.finish();
+    on_phase(Phase::PostBlock, db);
     Ok(result)
 }
 

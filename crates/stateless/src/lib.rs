@@ -12,6 +12,10 @@
 //! 3. checks gas used, blob gas used, receipts root, logs bloom and requests hash; applies
 //!    the block's state changes to the witness tries (writes before deletions) and checks
 //!    the state root;
+//!
+//! [`validate_strict`] holds the witness to what other stateless clients need
+//! ([`WitnessRules::STRICT`]): the code of every pre-state account from the witness's codes
+//! alone, and updates applied in sorted key order, so a witness only Cairn could use fails.
 //! 4. returns [`ProgramOutput`](cairn_primitives::ProgramOutput): initial and final state
 //!    roots, last block hash, chain id, total gas.
 //!
@@ -41,12 +45,13 @@ mod error;
 mod execute;
 mod validate;
 
+pub use cairn_witness::{UpdateOrder, WitnessRules};
 pub use error::{ConsensusError, Result, StatelessError};
 pub use execute::{
     CairnReceiptBuilder, ChainSpec, Eip7610, Phase, StorageProbe, block_ctx, check_outcome,
-    evm_env, execute_block, execute_block_phases, recover_senders,
+    evm_env, execute_block, execute_block_observed, execute_block_phases, recover_senders,
 };
 pub use validate::{
-    BlockSummary, Validated, index_witness, validate, validate_indexed, validate_inner,
-    validate_with_source,
+    BlockSummary, Validated, index_witness, validate, validate_indexed, validate_indexed_with,
+    validate_inner, validate_strict, validate_with_rules, validate_with_source,
 };

@@ -3,13 +3,13 @@
 use crate::{
     consensus,
     error::{Result, StatelessError},
-    execute::{check_outcome, execute_block, recover_senders},
+    execute::{check_outcome, execute_block_observed, recover_senders},
 };
 use alloc::vec::Vec;
 use alloy_consensus::Header;
 use alloy_primitives::B256;
 use cairn_primitives::{Block, ChainConfig, ProgramInput, ProgramOutput};
-use cairn_witness::{StateDiff, WitnessDb, WitnessMaps, WitnessSource};
+use cairn_witness::{StateDiff, WitnessDb, WitnessMaps, WitnessRules, WitnessSource};
 use revm::{
     database::{State, states::bundle_state::BundleRetention},
     inspector::NoOpInspector,
@@ -48,8 +48,30 @@ pub struct Validated<S> {
 /// # Errors
 /// The first failure, naming the block, the check, and what was got and expected.
 pub fn validate(input: &ProgramInput) -> Result<ProgramOutput> {
+    validate_with_rules(input, WitnessRules::CAIRN)
+}
+
+/// [`validate`] under [`WitnessRules::STRICT`]: the code of every account that existed
+/// before the batch must be in the witness's codes (code deployed in the batch with the
+/// same hash does not stand in for it), and each block's updates go into the tries in
+/// sorted key order, so a collapse sibling that only writes-first order avoids must be in
+/// the witness. A witness that passes is one other stateless clients (reth's order, code
+/// looked up only in the witness) can use too.
+///
+/// # Errors
+/// See [`validate`]; a witness that only Cairn could use fails with
+/// [`StatelessError::WitnessIncomplete`].
+pub fn validate_strict(input: &ProgramInput) -> Result<ProgramOutput> {
+    validate_with_rules(input, WitnessRules::STRICT)
+}
+
+/// [`validate`] holding the witness to `rules`.
+///
+/// # Errors
+/// See [`validate`].
+pub fn validate_with_rules(input: &ProgramInput, rules: WitnessRules) -> Result<ProgramOutput> {
     let maps = index_witness(input)?;
-    validate_indexed(input, maps).map(|v| v.output)
+    validate_indexed_with(input, maps, rules).map(|v| v.output)
 }
 
 /// The first step of [`validate`]: hash every node, code and header of the witness and check
@@ -66,6 +88,18 @@ pub fn index_witness(input: &ProgramInput) -> Result<WitnessMaps> {
 /// # Errors
 /// See [`validate`].
 pub fn validate_indexed(input: &ProgramInput, maps: WitnessMaps) -> Result<Validated<WitnessMaps>> {
+    validate_indexed_with(input, maps, WitnessRules::CAIRN)
+}
+
+/// [`validate_indexed`] holding the witness to `rules`.
+///
+/// # Errors
+/// See [`validate`].
+pub fn validate_indexed_with(
+    input: &ProgramInput,
+    maps: WitnessMaps,
+    rules: WitnessRules,
+) -> Result<Validated<WitnessMaps>> {
     let parent = maps.parent().clone();
     let parent_hash = maps.parent_hash();
     if let Some(first) = input.blocks.first()
@@ -77,7 +111,13 @@ pub fn validate_indexed(input: &ProgramInput, maps: WitnessMaps) -> Result<Valid
             expected: parent_hash,
         });
     }
-    validate_with_source(&input.chain, &input.blocks, &parent, parent_hash, maps)
+    validate_inner(
+        &input.chain,
+        &input.blocks,
+        &parent,
+        parent_hash,
+        WitnessDb::new(maps, parent.state_root).with_rules(rules),
+    )
 }
 
 /// Validates consecutive `blocks` on top of `parent`, reading all state through `source`:
@@ -104,7 +144,8 @@ pub fn validate_with_source<S: WitnessSource>(
     )
 }
 
-/// Like [`validate_with_source`], on a database the caller set up (e.g. recording keys).
+/// Like [`validate_with_source`], on a database the caller set up (e.g. recording keys, or
+/// with [`WitnessRules`]).
 ///
 /// # Errors
 /// See [`validate`].
@@ -119,6 +160,7 @@ pub fn validate_inner<S: WitnessSource>(
         return Err(StatelessError::NoBlocks);
     }
     let initial_state_root = parent.state_root;
+    let prestate_code_from_source = db.rules().prestate_code_from_source;
     let mut state = State::builder()
         .with_database(db)
         .with_bundle_update()
@@ -140,7 +182,19 @@ pub fn validate_inner<S: WitnessSource>(
         consensus::validate_body(chain, block).map_err(consensus)?;
         let txs = recover_senders(block)?;
 
-        let outcome = execute_block(chain, block, &txs, &mut state, NoOpInspector);
+        let outcome =
+            execute_block_observed(chain, block, &txs, &mut state, NoOpInspector, |_, state| {
+                // revm's cache serves code by hash to every account, so code deployed in
+                // the batch would stand in for a pre-state account's code of the same hash.
+                // Dropping what the source did not serve sends such lookups to the source.
+                // Deployed accounts keep their code in their own cached info.
+                if prestate_code_from_source {
+                    let State {
+                        cache, database, ..
+                    } = state;
+                    cache.contracts.retain(|hash, _| database.served_code(hash));
+                }
+            });
         // A read the witness could not prove fails the block even when the EVM went on
         // (EIP-7610's storage probe answers "no" and keeps the failure).
         let outcome = match outcome {

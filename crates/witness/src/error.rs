@@ -105,6 +105,19 @@ pub enum WitnessError {
         #[source]
         source: alloy_rlp::Error,
     },
+    /// Two orders of the same updates gave different roots (a trie fault, never the
+    /// input's: the root of a set of keys does not depend on the order they were written).
+    #[error(
+        "applying the updates in {order} gives root {got}, the order in force gives {expected}"
+    )]
+    OrderDependentRoot {
+        /// The order that disagreed.
+        order: crate::state::UpdateOrder,
+        /// The root it gave.
+        got: B256,
+        /// The root of the order in force.
+        expected: B256,
+    },
     /// A witness source failed (e.g. the backing store of a witness being recorded).
     #[error("witness source failed: {0}")]
     Source(#[source] Arc<dyn core::error::Error + Send + Sync>),

@@ -10,6 +10,9 @@
 //! - [`StateTrie`]: the account trie and storage tries over a node source; applies a block's
 //!   [`StateDiff`] and returns the new root.
 //! - [`WitnessDb`]: a revm `Database` over a source: a read it cannot prove is an error.
+//!   [`WitnessRules`] say how much it demands of the source: Cairn's own rules, or strict
+//!   ones (pre-state code only from the witness, updates in sorted key order: what other
+//!   stateless clients need), and the [`UpdateOrder`] of each block's trie updates.
 //!
 //! `no_std + alloc` without the `json` feature.
 //!
@@ -39,9 +42,9 @@ mod source;
 mod state;
 
 pub use cairn_primitives::ExecutionWitness;
-pub use db::WitnessDb;
+pub use db::{WitnessDb, WitnessRules};
 pub use error::{Result, WitnessError};
 pub use source::{
     MAX_WITNESS_HEADERS, WitnessIndex, WitnessMaps, WitnessSource, decode_header_chain,
 };
-pub use state::{AccountDiff, AccountFields, StateDiff, StateTrie};
+pub use state::{AccountDiff, AccountFields, StateDiff, StateTrie, UpdateOrder};

@@ -83,6 +83,59 @@ impl StateDiff {
     }
 }
 
+/// The order in which a block's net updates go into a trie.
+///
+/// Every order gives the same root, but not the same reads: deleting a key can leave a
+/// branch with a single entry, which then merges with that remaining child, so the child
+/// must be decoded (a witness must carry it). Whether a branch ever drops to one entry
+/// depends on the order: written first, a new key beside a deleted one keeps the branch
+/// alive; deleted first, it collapses and is split again.
+///
+/// [`UpdateOrder::DeletionsFirst`] reaches every node that any order of the same updates
+/// can reach: a node on the path of an updated key is read in every order (the walk to
+/// the key passes through it, or an earlier update already decoded it), and a collapse
+/// needs the untouched child `c` of a branch exactly when every other child's keys are
+/// all deleted by the update, which deleting first always brings about while `c` still
+/// holds a key. Inserting keys never makes a branch lose an entry, and a branch created
+/// by an insertion keeps the inserted key, so no other collapse can need an original node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UpdateOrder {
+    /// Writes, then deletions (geth's order, and the EIP-8025 replay order): a branch that
+    /// loses a child and gains another never collapses, so the fewest sibling nodes are
+    /// needed. Cairn's own validation uses it.
+    #[default]
+    WritesFirst,
+    /// Deletions, then writes: every collapse that any order can cause happens.
+    DeletionsFirst,
+    /// By hashed key, writes and deletions interleaved (reth's order).
+    Sorted,
+}
+
+impl UpdateOrder {
+    /// Every order, [`UpdateOrder::WritesFirst`] first.
+    pub const ALL: [Self; 3] = [Self::WritesFirst, Self::DeletionsFirst, Self::Sorted];
+
+    /// Puts `items` in this order, given each item's trie key and whether it deletes.
+    /// Writes-first and deletions-first keep the given order within each group.
+    fn arrange<T>(self, items: &mut [T], key: impl Fn(&T) -> (&Nibbles, bool)) {
+        match self {
+            Self::WritesFirst => items.sort_by_key(|item| key(item).1),
+            Self::DeletionsFirst => items.sort_by_key(|item| !key(item).1),
+            Self::Sorted => items.sort_by(|a, b| key(a).0.cmp(key(b).0)),
+        }
+    }
+}
+
+impl core::fmt::Display for UpdateOrder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::WritesFirst => "writes first",
+            Self::DeletionsFirst => "deletions first",
+            Self::Sorted => "sorted key order",
+        })
+    }
+}
+
 /// The account trie plus the storage tries opened so far.
 #[derive(Debug, Clone)]
 pub struct StateTrie {
@@ -199,21 +252,37 @@ impl StateTrie {
         }
     }
 
-    /// Applies a block's net changes and returns the new state root.
-    ///
-    /// Within each storage trie, and then in the account trie, writes go in before
-    /// deletions: a branch that loses a child and gains another never collapses, so fewer
-    /// sibling nodes are needed (the EIP-8025 replay order).
+    /// Applies a block's net changes in [`UpdateOrder::WritesFirst`] and returns the new
+    /// state root.
     ///
     /// # Errors
     /// Trie errors naming the account, slot and missing node.
     pub fn apply(&mut self, diff: &StateDiff, nodes: &mut impl NodeProvider) -> Result<B256> {
-        let mut updates: Vec<(Address, Option<TrieAccount>)> =
+        self.apply_ordered(diff, UpdateOrder::WritesFirst, nodes)
+    }
+
+    /// Applies a block's net changes, each trie's updates in `order`, and returns the new
+    /// state root. The root is the same in every order; the nodes read are not: a branch
+    /// that loses all but one entry collapses and needs its remaining child, which happens
+    /// under one order and not another (see [`UpdateOrder`]).
+    ///
+    /// Storage tries are updated first (account by account), then the account trie.
+    ///
+    /// # Errors
+    /// Trie errors naming the account, slot and missing node.
+    pub fn apply_ordered(
+        &mut self,
+        diff: &StateDiff,
+        order: UpdateOrder,
+        nodes: &mut impl NodeProvider,
+    ) -> Result<B256> {
+        let mut updates: Vec<(Nibbles, Address, Option<TrieAccount>)> =
             Vec::with_capacity(diff.accounts.len());
         for (address, change) in &diff.accounts {
             let address = *address;
+            let key = Nibbles::unpack(keccak256(address));
             let Some(info) = change.info else {
-                updates.push((address, None));
+                updates.push((key, address, None));
                 continue;
             };
             let storage_root = if change.storage_wiped || !change.storage.is_empty() {
@@ -222,10 +291,16 @@ impl StateTrie {
                     self.storage.insert(address, trie);
                 }
                 let trie = self.storage_trie(address, nodes)?;
-                let slots = change.storage.iter();
-                let (writes, deletes): (Vec<_>, Vec<_>) = slots.partition(|(_, v)| !v.is_zero());
-                for (slot, value) in writes.into_iter().chain(deletes) {
-                    let key = Nibbles::unpack(keccak256(slot.to_be_bytes::<32>()));
+                let mut slots: Vec<(Nibbles, &U256, &U256)> = change
+                    .storage
+                    .iter()
+                    .map(|(slot, value)| {
+                        let key = Nibbles::unpack(keccak256(slot.to_be_bytes::<32>()));
+                        (key, slot, value)
+                    })
+                    .collect();
+                order.arrange(&mut slots, |(key, _, value)| (key, value.is_zero()));
+                for (key, slot, value) in slots {
                     let encoded = if value.is_zero() {
                         Vec::new()
                     } else {
@@ -248,6 +323,7 @@ impl StateTrie {
                 }
             };
             updates.push((
+                key,
                 address,
                 Some(TrieAccount {
                     nonce: info.nonce,
@@ -257,10 +333,8 @@ impl StateTrie {
                 }),
             ));
         }
-        let (writes, deletes): (Vec<_>, Vec<_>) =
-            updates.into_iter().partition(|(_, a)| a.is_some());
-        for (address, account) in writes.into_iter().chain(deletes) {
-            let key = Nibbles::unpack(keccak256(address));
+        order.arrange(&mut updates, |(key, _, account)| (key, account.is_none()));
+        for (key, address, account) in updates {
             let encoded = account.map(|a| {
                 let mut out = Vec::with_capacity(a.length());
                 a.encode(&mut out);

@@ -4,7 +4,7 @@
 
 use crate::fixture::{BlockchainTest, FixtureAccount};
 use alloy_primitives::{Address, B256, U256, keccak256};
-use cairn_exec::{Chain, GenesisAccount};
+use cairn_exec::{Chain, GenesisAccount, WitnessKind};
 use cairn_primitives::{Block, ChainConfig, ExecutionWitness, ProgramInput};
 use cairn_stateless::StatelessError;
 use std::collections::BTreeMap;
@@ -16,8 +16,12 @@ pub enum Outcome {
     Passed {
         /// Trie nodes across the witnesses validated.
         witness_nodes: usize,
+        /// Codes across the witnesses validated.
+        witness_codes: usize,
         /// Bytes across the witnesses validated.
         witness_bytes: usize,
+        /// Time spent generating those witnesses (zero for given witnesses).
+        witness_time: std::time::Duration,
     },
     /// Something disagreed; the reason names the block and check.
     Failed(String),
@@ -63,7 +67,7 @@ pub fn chain_config(test: &BlockchainTest) -> Result<ChainConfig, String> {
     Ok(config)
 }
 
-fn genesis(test: &BlockchainTest, config: ChainConfig) -> Result<Chain, String> {
+pub(crate) fn genesis(test: &BlockchainTest, config: ChainConfig) -> Result<Chain, String> {
     let genesis = alloy_rlp::decode_exact::<Block>(&test.genesis_rlp)
         .map_err(|e| format!("genesis rlp: {e}"))?;
     let hash = genesis.header.hash_slow();
@@ -87,10 +91,22 @@ fn genesis(test: &BlockchainTest, config: ChainConfig) -> Result<Chain, String> 
     Chain::from_genesis(config, genesis.header, alloc).map_err(|e| format!("genesis: {e}"))
 }
 
-/// Runs a blockchain test through both paths. `keep` receives every block with the witness
-/// generated for it (for the witness mutation and minimality tests).
+/// Runs a blockchain test through both paths, with complete witnesses. `keep` receives
+/// every block with the witness generated for it (for the witness mutation and minimality
+/// tests).
 pub fn run_blockchain_test(
     test: &BlockchainTest,
+    keep: impl FnMut(CheckedBlock, &ChainConfig),
+) -> Outcome {
+    run_blockchain_test_with(test, WitnessKind::Complete, keep)
+}
+
+/// [`run_blockchain_test`] generating witnesses of `kind`. Every witness is validated under
+/// Cairn's rules and under the strict rules: a complete one must pass both (with the same
+/// output); a minimal one only Cairn's.
+pub fn run_blockchain_test_with(
+    test: &BlockchainTest,
+    kind: WitnessKind,
     mut keep: impl FnMut(CheckedBlock, &ChainConfig),
 ) -> Outcome {
     let config = match chain_config(test) {
@@ -104,7 +120,8 @@ pub fn run_blockchain_test(
         Ok(c) => c,
         Err(e) => return Outcome::Failed(e),
     };
-    let (mut nodes, mut bytes) = (0, 0);
+    let (mut nodes, mut codes, mut bytes) = (0, 0, 0);
+    let mut witness_time = std::time::Duration::ZERO;
     for (i, fixture_block) in test.blocks.iter().enumerate() {
         let expect = fixture_block.expect_exception.as_deref();
         let block = match alloy_rlp::decode_exact::<Block>(&fixture_block.rlp) {
@@ -117,10 +134,12 @@ pub fn run_blockchain_test(
             Err(e) => return Outcome::Failed(format!("block {i}: rlp: {e}")),
         };
         let number = block.header.number;
-        let run = match chain.witness(std::slice::from_ref(&block)) {
+        let started = std::time::Instant::now();
+        let run = match chain.witness_with(std::slice::from_ref(&block), kind) {
             Ok(run) => run,
             Err(e) => return Outcome::Failed(format!("block {number}: witness generation: {e}")),
         };
+        let generated_in = started.elapsed();
         // The full path imports with QMTree commitments, so every case also checks that
         // the per-step roots end at the block's root and that the leaves bracket the block.
         let parent_root = chain.head().state_root;
@@ -136,6 +155,7 @@ pub fn run_blockchain_test(
             witness: run.witness.clone(),
         };
         let stateless = cairn_stateless::validate(&input);
+        let strict = cairn_stateless::validate_strict(&input);
         match expect {
             Some(exception) => {
                 if let Ok(done) = &full {
@@ -153,6 +173,19 @@ pub fn run_blockchain_test(
                     Err(e) if e.is_witness_fault() => {
                         return Outcome::Failed(format!(
                             "block {number}: expected {exception}, stateless rejected for the witness: {e}"
+                        ));
+                    }
+                    Err(_) => {}
+                }
+                match &strict {
+                    Ok(_) => {
+                        return Outcome::Failed(format!(
+                            "block {number}: expected {exception}, strict validation accepted"
+                        ));
+                    }
+                    Err(e) if kind == WitnessKind::Complete && e.is_witness_fault() => {
+                        return Outcome::Failed(format!(
+                            "block {number}: expected {exception}, strict validation rejected the complete witness: {e}"
                         ));
                     }
                     Err(_) => {}
@@ -177,8 +210,23 @@ pub fn run_blockchain_test(
                     }
                     Ok(_) => {}
                 }
+                match (&strict, &stateless) {
+                    (Ok(strict), Ok(out)) if strict != out => {
+                        return Outcome::Failed(format!(
+                            "block {number}: strict validation gives {strict:?}, validation {out:?}"
+                        ));
+                    }
+                    (Err(e), _) if kind == WitnessKind::Complete => {
+                        return Outcome::Failed(format!(
+                            "block {number}: strict validation rejects the complete witness: {e}"
+                        ));
+                    }
+                    _ => {}
+                }
                 nodes += run.witness.state.len();
+                codes += run.witness.codes.len();
                 bytes += run.witness.byte_size();
+                witness_time += generated_in;
             }
         }
         keep(
@@ -212,7 +260,9 @@ pub fn run_blockchain_test(
     }
     Outcome::Passed {
         witness_nodes: nodes,
+        witness_codes: codes,
         witness_bytes: bytes,
+        witness_time,
     }
 }
 
@@ -325,7 +375,7 @@ pub fn run_zkevm_test(test: &BlockchainTest) -> Outcome {
     if let Some(fork) = unsupported(&config) {
         return Outcome::Skipped(format!("{fork} is not supported by the EVM crates in use"));
     }
-    let (mut nodes, mut bytes) = (0, 0);
+    let (mut nodes, mut codes, mut bytes) = (0, 0, 0);
     for (i, fb) in test.blocks.iter().enumerate() {
         let expected_ok = fb
             .stateless_output_bytes
@@ -336,6 +386,7 @@ pub fn run_zkevm_test(test: &BlockchainTest) -> Outcome {
         match (verdict, expected_ok) {
             (Ok(w), true) => {
                 nodes += w.state.len();
+                codes += w.codes.len();
                 bytes += w.byte_size();
             }
             (Err(_), false) => {}
@@ -349,7 +400,9 @@ pub fn run_zkevm_test(test: &BlockchainTest) -> Outcome {
     }
     Outcome::Passed {
         witness_nodes: nodes,
+        witness_codes: codes,
         witness_bytes: bytes,
+        witness_time: std::time::Duration::ZERO,
     }
 }
 

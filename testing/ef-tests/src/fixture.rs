@@ -92,4 +92,81 @@ pub struct FixtureBlock {
     /// zkEVM fixtures: the expected stateless output (`root ‖ success flag ‖ chain id`).
     #[serde(default)]
     pub stateless_output_bytes: Option<Bytes>,
+    /// Amsterdam blocks: the EIP-7928 block access list (every account and slot the block
+    /// touches, with post-values of what it changes).
+    #[serde(default)]
+    pub block_access_list: Option<Vec<AccessListAccount>>,
+}
+
+/// One account of an EIP-7928 block access list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessListAccount {
+    /// The account.
+    pub address: Address,
+    /// Nonces after the transactions that changed it.
+    #[serde(default)]
+    pub nonce_changes: Vec<NonceChange>,
+    /// Balances after the transactions that changed it.
+    #[serde(default)]
+    pub balance_changes: Vec<BalanceChange>,
+    /// Codes after the transactions that changed it.
+    #[serde(default)]
+    pub code_changes: Vec<CodeChange>,
+    /// Slots written, with their values after each transaction that changed them.
+    #[serde(default)]
+    pub storage_changes: Vec<SlotChanges>,
+    /// Slots read and not written.
+    #[serde(default)]
+    pub storage_reads: Vec<U256>,
+}
+
+/// A nonce after block access index `block_access_index`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NonceChange {
+    /// 0 for the pre-block system calls, `n` for transaction `n - 1`, then post-block.
+    pub block_access_index: U64,
+    /// The nonce after it.
+    pub post_nonce: U64,
+}
+
+/// A balance after block access index `block_access_index`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceChange {
+    /// See [`NonceChange::block_access_index`].
+    pub block_access_index: U64,
+    /// The balance after it.
+    pub post_balance: U256,
+}
+
+/// A code after block access index `block_access_index`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeChange {
+    /// See [`NonceChange::block_access_index`].
+    pub block_access_index: U64,
+    /// The code after it.
+    pub new_code: Bytes,
+}
+
+/// The writes of one slot.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotChanges {
+    /// The slot.
+    pub slot: U256,
+    /// Its values after each transaction that wrote it.
+    pub slot_changes: Vec<SlotChange>,
+}
+
+/// A slot value after block access index `block_access_index`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotChange {
+    /// See [`NonceChange::block_access_index`].
+    pub block_access_index: U64,
+    /// The value after it.
+    pub post_value: U256,
 }

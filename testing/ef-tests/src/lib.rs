@@ -2,13 +2,17 @@
 //!
 //! - EEST blockchain tests (`eest/blockchain_tests`): for every case, build the pre-state
 //!   and check the genesis root; for each block, generate its execution witness from the full
-//!   state, execute it fully, and validate it statelessly from the witness alone; compare
-//!   with the header, then the final state with `postState` and the head with
-//!   `lastblockhash`. Blocks with `expectException` must be rejected by both paths (and the
+//!   state (complete by default, minimal on request), execute it fully, and validate it
+//!   statelessly from the witness alone, under Cairn's rules and under the strict rules (a
+//!   complete witness must pass both); compare with the header, then the final state with
+//!   `postState` and the head with `lastblockhash`. Blocks with `expectException` must be rejected by both paths (and the
 //!   stateless rejection must not be the witness's fault).
 //! - EEST zkEVM tests (`eest/blockchain_tests_zkevm`): validate each block from the
 //!   `executionWitness` it carries; it must succeed exactly when `statelessOutputBytes` says
 //!   so. Forks the EVM crates do not implement are reported as skipped with the reason.
+//!
+//! - [`zkevm_compare`]: the zkEVM fixtures' witnesses against what Cairn's rules would
+//!   include for the same blocks, from their access lists (no execution needed).
 //!
 //! [`run`] walks a folder on all cores and returns a [`Report`]: pass/fail/skip and witness
 //! totals per folder, the failures with their reasons, and the `--json` shape.
@@ -25,10 +29,12 @@ pub mod fixture;
 mod report;
 mod runner;
 pub mod witness_checks;
+pub mod zkevm_compare;
 
 pub use report::{CaseNote, FolderStats, JsonReport, Report};
 pub use runner::{
-    RunnerError, SampledCase, fixture_files, load_cases, parse_cases, run, run_file, sampled_cases,
+    RunnerError, SampledCase, fixture_files, load_cases, parse_cases, run, run_file, run_file_with,
+    run_with, sampled_cases,
 };
 
 /// The fixtures folder from `CAIRN_FIXTURES`, or `None` (callers must say they skip).

@@ -14,8 +14,12 @@ pub struct FolderStats {
     pub skipped: usize,
     /// Trie nodes across the witnesses of passing cases.
     pub witness_nodes: usize,
+    /// Codes across the witnesses of passing cases.
+    pub witness_codes: usize,
     /// Bytes across the witnesses of passing cases.
     pub witness_bytes: usize,
+    /// Time spent generating the witnesses of passing cases.
+    pub witness_time: std::time::Duration,
 }
 
 /// One failed or skipped case.
@@ -63,7 +67,9 @@ impl Report {
                 failed: a.failed + f.failed,
                 skipped: a.skipped + f.skipped,
                 witness_nodes: a.witness_nodes + f.witness_nodes,
+                witness_codes: a.witness_codes + f.witness_codes,
                 witness_bytes: a.witness_bytes + f.witness_bytes,
+                witness_time: a.witness_time + f.witness_time,
             })
     }
 
@@ -87,7 +93,9 @@ impl Report {
             e.failed += s.failed;
             e.skipped += s.skipped;
             e.witness_nodes += s.witness_nodes;
+            e.witness_codes += s.witness_codes;
             e.witness_bytes += s.witness_bytes;
+            e.witness_time += s.witness_time;
         }
         self.failures.extend(other.failures);
         self.skips.extend(other.skips);
@@ -105,21 +113,42 @@ impl fmt::Display for Report {
             .max(6);
         writeln!(
             f,
-            "{:<width$} {:>7} {:>7} {:>7} {:>13} {:>13}",
-            "folder", "pass", "fail", "skip", "witness nodes", "witness bytes"
+            "{:<width$} {:>7} {:>7} {:>7} {:>13} {:>13} {:>13} {:>11}",
+            "folder",
+            "pass",
+            "fail",
+            "skip",
+            "witness nodes",
+            "witness codes",
+            "witness bytes",
+            "generate ms"
         )?;
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         for (name, s) in &self.folders {
             writeln!(
                 f,
-                "{name:<width$} {:>7} {:>7} {:>7} {:>13} {:>13}",
-                s.passed, s.failed, s.skipped, s.witness_nodes, s.witness_bytes
+                "{name:<width$} {:>7} {:>7} {:>7} {:>13} {:>13} {:>13} {:>11.1}",
+                s.passed,
+                s.failed,
+                s.skipped,
+                s.witness_nodes,
+                s.witness_codes,
+                s.witness_bytes,
+                ms(s.witness_time)
             )?;
         }
         let t = self.totals();
         writeln!(
             f,
-            "{:<width$} {:>7} {:>7} {:>7} {:>13} {:>13}",
-            "TOTAL", t.passed, t.failed, t.skipped, t.witness_nodes, t.witness_bytes
+            "{:<width$} {:>7} {:>7} {:>7} {:>13} {:>13} {:>13} {:>11.1}",
+            "TOTAL",
+            t.passed,
+            t.failed,
+            t.skipped,
+            t.witness_nodes,
+            t.witness_codes,
+            t.witness_bytes,
+            ms(t.witness_time)
         )?;
         let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
         for s in &self.skips {

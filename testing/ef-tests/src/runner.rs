@@ -1,10 +1,11 @@
 //! Walking a fixture folder and running every case, on all cores.
 
 use crate::{
-    case::{Outcome, run_blockchain_test, run_zkevm_test},
+    case::{Outcome, run_blockchain_test_with, run_zkevm_test},
     fixture::BlockchainTest,
     report::{CaseNote, Report},
 };
+use cairn_exec::WitnessKind;
 use std::{
     collections::BTreeMap,
     fs::File,
@@ -126,8 +127,13 @@ pub fn parse_cases(text: &str) -> Result<BTreeMap<String, BlockchainTest>, Strin
     serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
-/// Runs every case of one file into `report`.
+/// Runs every case of one file into `report`, generating complete witnesses.
 pub fn run_file(path: &Path, folder: &str, report: &mut Report) {
+    run_file_with(path, folder, WitnessKind::Complete, report);
+}
+
+/// [`run_file`] generating witnesses of `kind`.
+pub fn run_file_with(path: &Path, folder: &str, kind: WitnessKind, report: &mut Report) {
     let stats = report.folders.entry(folder.to_string()).or_default();
     let file_name = path
         .file_name()
@@ -150,7 +156,7 @@ pub fn run_file(path: &Path, folder: &str, report: &mut Report) {
             if zkevm {
                 run_zkevm_test(&test)
             } else {
-                run_blockchain_test(&test, |_, _| {})
+                run_blockchain_test_with(&test, kind, |_, _| {})
             }
         }))
         .unwrap_or_else(|_| Outcome::Failed("panicked".into()));
@@ -159,11 +165,15 @@ pub fn run_file(path: &Path, folder: &str, report: &mut Report) {
         match outcome {
             Outcome::Passed {
                 witness_nodes,
+                witness_codes,
                 witness_bytes,
+                witness_time,
             } => {
                 stats.passed += 1;
                 stats.witness_nodes += witness_nodes;
+                stats.witness_codes += witness_codes;
                 stats.witness_bytes += witness_bytes;
+                stats.witness_time += witness_time;
             }
             Outcome::Failed(reason) => {
                 stats.failed += 1;
@@ -177,12 +187,20 @@ pub fn run_file(path: &Path, folder: &str, report: &mut Report) {
     }
 }
 
-/// Runs every fixture under `dir` on `threads` threads; folders in the report are relative
-/// to `dir`.
+/// Runs every fixture under `dir` on `threads` threads, generating complete witnesses;
+/// folders in the report are relative to `dir`.
 ///
 /// # Errors
 /// [`RunnerError`] when `dir` cannot be read or holds no fixtures.
 pub fn run(dir: &Path, threads: usize) -> Result<Report, RunnerError> {
+    run_with(dir, threads, WitnessKind::Complete)
+}
+
+/// [`run`] generating witnesses of `kind`.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_with(dir: &Path, threads: usize, kind: WitnessKind) -> Result<Report, RunnerError> {
     let files = fixture_files(dir)?;
     if files.is_empty() {
         return Err(RunnerError::Empty {
@@ -204,7 +222,7 @@ pub fn run(dir: &Path, threads: usize) -> Result<Report, RunnerError> {
                         .map(|p| p.to_string_lossy().into_owned())
                         .filter(|p| !p.is_empty())
                         .unwrap_or_else(|| ".".into());
-                    run_file(path, &folder, &mut local);
+                    run_file_with(path, &folder, kind, &mut local);
                 }
                 merged
                     .lock()

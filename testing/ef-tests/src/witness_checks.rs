@@ -2,7 +2,7 @@
 //! either rejected or harmless (robustness). Used by the conformance tests.
 
 use cairn_primitives::{ExecutionWitness, ProgramInput, ProgramOutput};
-use cairn_stateless::validate;
+use cairn_stateless::{UpdateOrder, WitnessRules, validate, validate_with_rules};
 
 /// Which list of the witness an item belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,25 @@ fn with_witness(input: &ProgramInput, f: impl FnOnce(&mut ExecutionWitness)) -> 
 /// Removes each item in turn; every removal must make validation fail. Returns the
 /// surplus items found (empty for a minimal witness).
 pub fn surplus_items(input: &ProgramInput) -> Vec<(Part, usize)> {
+    surplus_items_under(input, &[WitnessRules::CAIRN])
+}
+
+/// The rules a complete witness is made for: pre-state code only from the witness, and each
+/// of the update orders (every item of a complete witness is needed by at least one).
+pub fn every_order() -> Vec<WitnessRules> {
+    UpdateOrder::ALL
+        .into_iter()
+        .map(|order| WitnessRules {
+            prestate_code_from_source: true,
+            order,
+            reach_all_orders: false,
+        })
+        .collect()
+}
+
+/// Removes each item in turn; an item is surplus when validation under every one of
+/// `rules` still accepts the witness without it.
+pub fn surplus_items_under(input: &ProgramInput, rules: &[WitnessRules]) -> Vec<(Part, usize)> {
     let mut surplus = Vec::new();
     for part in [Part::State, Part::Codes, Part::Headers] {
         let n = items(&input.witness, part).len();
@@ -48,7 +67,10 @@ pub fn surplus_items(input: &ProgramInput) -> Vec<(Part, usize)> {
             let reduced = with_witness(input, |w| {
                 list(w, part).remove(i);
             });
-            if validate(&reduced).is_ok() {
+            if rules
+                .iter()
+                .all(|r| validate_with_rules(&reduced, *r).is_ok())
+            {
                 surplus.push((part, i));
             }
         }

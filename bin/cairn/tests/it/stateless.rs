@@ -77,6 +77,57 @@ fn replay_validates_the_embedded_dev_chain_and_writes_bundles() {
     );
 }
 
+/// `--witness minimal` writes Cairn-only witnesses: `cairn validate` accepts them, and
+/// `--strict-witness` rejects those that other clients could not use (block 2: a pre-state
+/// contract whose code an in-block deployment shares; block 10: a collapse sibling that
+/// sorted key order needs), naming what is missing. The default, complete witnesses of the
+/// same blocks pass strict validation.
+#[test]
+fn strict_validation_tells_minimal_from_complete_witnesses() {
+    let minimal = tempfile::tempdir().unwrap();
+    let run = cairn(&[
+        "replay",
+        "--witness",
+        "minimal",
+        "--bundle-dir",
+        minimal.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("strict validation rejects 15 of 50 witnesses"),
+        "{}",
+        run.stdout
+    );
+    let complete = tempfile::tempdir().unwrap();
+    let run = cairn(&["replay", "--bundle-dir", complete.path().to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("strict validation accepts all 50 witnesses"),
+        "{}",
+        run.stdout
+    );
+    for (block, missing) in [(2, "missing bytecode"), (10, "missing trie node")] {
+        let name = format!("block-{block}.json");
+        let bundle = minimal.path().join(&name);
+        let ok = cairn(&["validate", bundle.to_str().unwrap()]);
+        assert_eq!(ok.code, 0, "{}", ok.stderr);
+        let strict = cairn(&["validate", "--strict-witness", bundle.to_str().unwrap()]);
+        fails_with(&strict, &format!("block {block}: witness incomplete"));
+        assert!(strict.stderr.contains(missing), "{}", strict.stderr);
+        let bundle = complete.path().join(&name);
+        let ok = cairn(&["validate", "--strict-witness", bundle.to_str().unwrap()]);
+        assert_eq!(ok.code, 0, "{}", ok.stderr);
+        assert!(
+            ok.stdout
+                .contains(&format!("valid (strict witness): blocks {block}..={block}")),
+            "{}",
+            ok.stdout
+        );
+    }
+}
+
 #[test]
 fn validate_rejects_malformed_files() {
     let dir = tempfile::tempdir().unwrap();

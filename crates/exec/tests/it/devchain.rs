@@ -45,6 +45,7 @@ fn every_block_validates_from_its_generated_witness() {
         assert_eq!(out.final_state_root, executed.state_root);
         assert_eq!(out.last_block_hash, executed.hash);
         assert_eq!(out.total_gas_used, executed.gas_used);
+        assert_eq!(cairn_stateless::validate_strict(&input).unwrap(), out);
     }
     assert_eq!(
         kinds,
@@ -74,6 +75,96 @@ fn a_batch_validates_from_one_witness() {
     assert_eq!(out, recorded);
     assert_eq!(out.final_state_root, chain.head().state_root);
     assert_eq!(out.last_block_hash, chain.head_hash());
+    assert_eq!(cairn_stateless::validate_strict(&input).unwrap(), out);
+}
+
+/// On the embedded dev chain, Cairn's minimal witnesses are not enough for other clients
+/// (both causes occur: a pre-state contract's code found by hash from an in-batch deployment,
+/// and a collapse sibling that only writes-first order avoids), and strict validation says
+/// so; the complete witnesses hold every minimal item and pass strict validation and every
+/// update order.
+#[test]
+fn complete_witnesses_pass_strict_validation_where_minimal_ones_fail() {
+    use cairn_exec::WitnessKind;
+    use cairn_stateless::{StatelessError, UpdateOrder, WitnessRules};
+    use cairn_witness::{WitnessError, json::WitnessFormat};
+
+    let file = cairn_exec::ChainFile::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/devchain.json"),
+    )
+    .unwrap();
+    let mut chain = file.genesis_chain().unwrap();
+    let (mut missing_code, mut missing_node, mut extra_items) = (0, 0, 0);
+    for i in 0..file.blocks.len() {
+        let block = file.block(i).unwrap();
+        let input = |kind| ProgramInput {
+            chain: file.chain.clone(),
+            blocks: vec![block.clone()],
+            witness: chain
+                .witness_with(std::slice::from_ref(&block), kind)
+                .unwrap()
+                .witness,
+        };
+        let (minimal, complete) = (input(WitnessKind::Minimal), input(WitnessKind::Complete));
+        let out = cairn_stateless::validate(&minimal).unwrap();
+        // No new requirement on inputs: the minimal witness, in reth's and geth's JSON forms,
+        // is accepted as before.
+        for format in [WitnessFormat::Reth, WitnessFormat::Geth] {
+            let value = cairn_witness::json::to_value(&minimal.witness, format).unwrap();
+            let reread = ProgramInput {
+                witness: cairn_witness::json::from_value(value).unwrap(),
+                ..minimal.clone()
+            };
+            assert_eq!(cairn_stateless::validate(&reread).unwrap(), out);
+        }
+        match cairn_stateless::validate_strict(&minimal) {
+            Ok(strict) => assert_eq!(strict, out),
+            Err(StatelessError::WitnessIncomplete { source, .. }) => match source {
+                WitnessError::MissingCode { .. } => missing_code += 1,
+                WitnessError::Storage { .. } | WitnessError::Account { .. } => missing_node += 1,
+                other => panic!("block {}: {other}", i + 1),
+            },
+            Err(e) => panic!("block {}: {e}", i + 1),
+        }
+        let (m, c) = (&minimal.witness, &complete.witness);
+        assert!(
+            m.state.iter().all(|n| c.state.contains(n)),
+            "block {}",
+            i + 1
+        );
+        assert!(
+            m.codes.iter().all(|n| c.codes.contains(n)),
+            "block {}",
+            i + 1
+        );
+        assert_eq!(m.headers, c.headers);
+        extra_items += c.item_count() - m.item_count();
+        assert_eq!(cairn_stateless::validate(&complete).unwrap(), out);
+        for order in UpdateOrder::ALL {
+            let rules = WitnessRules {
+                prestate_code_from_source: true,
+                order,
+                reach_all_orders: false,
+            };
+            let got = cairn_stateless::validate_with_rules(&complete, rules);
+            assert_eq!(
+                got.as_ref().ok(),
+                Some(&out),
+                "block {} {order}: {got:?}",
+                i + 1
+            );
+        }
+        chain.execute(&block).unwrap();
+    }
+    assert!(
+        missing_code > 0,
+        "a pre-state code shared with a deployment"
+    );
+    assert!(
+        missing_node > 0,
+        "a collapse sibling that sorted order needs"
+    );
+    assert!(extra_items >= missing_code + missing_node);
 }
 
 /// The committed sample chain is exactly what the generator makes with its defaults, so

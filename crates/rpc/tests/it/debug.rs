@@ -37,11 +37,21 @@ async fn execution_witnesses_validate_with_cairn_stateless() {
         let header = reference.chain().header(n).unwrap();
         assert_eq!(output.final_state_root, header.state_root);
         assert_eq!(output.last_block_hash, reference.chain().hash(n).unwrap());
-        // A witness with a node missing does not.
+        // Complete by default: what other clients need too.
+        let strict = cairn_stateless::validate_strict(&input);
+        assert_eq!(strict.ok(), Some(output), "block {n}: strict validation");
+        // A witness with a node missing does not validate under every update order (a
+        // complete witness holds nodes that only some orders reach).
         let mut broken = input.clone();
         broken.witness.state.remove(0);
         assert!(
-            cairn_stateless::validate(&broken).is_err(),
+            cairn_stateless::UpdateOrder::ALL.into_iter().any(|order| {
+                let rules = cairn_stateless::WitnessRules {
+                    order,
+                    ..cairn_stateless::WitnessRules::STRICT
+                };
+                cairn_stateless::validate_with_rules(&broken, rules).is_err()
+            }),
             "block {n}: incomplete witness"
         );
     }

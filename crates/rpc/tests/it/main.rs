@@ -71,6 +71,7 @@ impl Fixture {
         let config = ServeConfig {
             limits,
             calls_dir: Some(datadir.join("calls")),
+            ..Default::default()
         };
         let server = serve(
             "127.0.0.1:0".parse().unwrap(),
