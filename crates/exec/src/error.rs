@@ -101,7 +101,16 @@ pub enum ExecError {
         #[source]
         source: serde_json::Error,
     },
-    /// A header or block in a chain file is not valid RLP.
+    /// A block of a chain file is not valid RLP, or not its canonical encoding.
+    #[error("chain file block {index} (from 0 after genesis): {source}")]
+    InvalidBlock {
+        /// Its position in the file's `blocks`.
+        index: usize,
+        /// What was wrong (with the block's number when its header decodes).
+        #[source]
+        source: cairn_primitives::PrimitivesError,
+    },
+    /// A header in a chain file is not valid RLP.
     #[error("{what} {index}: invalid rlp: {source}")]
     Rlp {
         /// What was being decoded.

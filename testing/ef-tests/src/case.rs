@@ -64,7 +64,7 @@ pub fn chain_config(test: &BlockchainTest) -> Result<ChainConfig, String> {
 }
 
 fn genesis(test: &BlockchainTest, config: ChainConfig) -> Result<Chain, String> {
-    let genesis = alloy_rlp::decode_exact::<Block>(&test.genesis_rlp)
+    let genesis = cairn_primitives::decode_block(&test.genesis_rlp)
         .map_err(|e| format!("genesis rlp: {e}"))?;
     let hash = genesis.header.hash_slow();
     if hash != test.genesis_block_header.hash {
@@ -107,14 +107,14 @@ pub fn run_blockchain_test(
     let (mut nodes, mut bytes) = (0, 0);
     for (i, fixture_block) in test.blocks.iter().enumerate() {
         let expect = fixture_block.expect_exception.as_deref();
-        let block = match alloy_rlp::decode_exact::<Block>(&fixture_block.rlp) {
+        let block = match cairn_primitives::decode_block(&fixture_block.rlp) {
             Ok(b) => b,
             Err(e) if expect.is_some() => {
                 // Rejected at decoding, which both paths share.
                 tracing::trace!(target: "cairn::ef", block = i, %e, "undecodable block rejected");
                 continue;
             }
-            Err(e) => return Outcome::Failed(format!("block {i}: rlp: {e}")),
+            Err(e) => return Outcome::Failed(format!("fixture block {i}: {e}")),
         };
         let number = block.header.number;
         let run = match chain.witness(std::slice::from_ref(&block)) {
@@ -373,7 +373,7 @@ fn zkevm_block(
     config: &ChainConfig,
     fb: &crate::fixture::FixtureBlock,
 ) -> Result<ExecutionWitness, String> {
-    let block = alloy_rlp::decode_exact::<Block>(&fb.rlp).map_err(|e| format!("rlp: {e}"))?;
+    let block = cairn_primitives::decode_block(&fb.rlp).map_err(|e| e.to_string())?;
     let witness = fb.execution_witness.clone().ok_or("no executionWitness")?;
     let witness = cairn_witness::json::from_value(witness).map_err(|e| e.to_string())?;
     let input = ProgramInput {
@@ -392,7 +392,7 @@ fn zkevm_block(
 /// A message for an unknown network or an undecodable genesis.
 pub fn chain_file(test: &BlockchainTest) -> Result<cairn_exec::ChainFile, String> {
     let chain = chain_config(test)?;
-    let genesis = alloy_rlp::decode_exact::<Block>(&test.genesis_rlp)
+    let genesis = cairn_primitives::decode_block(&test.genesis_rlp)
         .map_err(|e| format!("genesis rlp: {e}"))?;
     let alloc = test
         .pre

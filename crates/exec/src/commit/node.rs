@@ -198,7 +198,7 @@ impl Node<FileBackend> {
         let committed = node.tree.latest_block().map_or(0, |b| b.number);
         let mut kept = 0;
         for (offset, raw) in &records {
-            let block = alloy_rlp::decode_exact::<Block>(raw)
+            let block = cairn_primitives::decode_block(raw)
                 .map_err(|e| data_dir(&log.path, &format!("record at byte {offset}: {e}")))?;
             if block.header.number > committed {
                 break;

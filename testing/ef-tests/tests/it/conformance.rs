@@ -93,7 +93,7 @@ fn eest_zkevm_witnesses_decode_and_index() {
                     .as_ref()
                     .and_then(|b| b.get(32))
                     .is_some_and(|f| *f == 1);
-                let block = alloy_rlp::decode_exact::<cairn_primitives::Block>(&fb.rlp);
+                let block = cairn_primitives::decode_block(&fb.rlp);
                 let indexed = cairn_witness::json::from_value(witness)
                     .map_err(|e| e.to_string())
                     .and_then(|w| {
