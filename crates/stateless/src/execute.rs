@@ -264,6 +264,8 @@ where
         + StorageProbe,
     I: Inspector<EthEvmContext<&'a mut State<DB>>>,
 {
+    #[cfg(feature = "native-crypto")]
+    crate::kzg::install();
     let env = evm_env(chain, &block.header);
     let inner = EthEvmBuilder::new(state, env)
         .activate_inspector((Eip7610, inspector))
