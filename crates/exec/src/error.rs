@@ -77,6 +77,15 @@ pub enum ExecError {
         /// What is wrong.
         reason: String,
     },
+    /// A data directory holds other blocks than the chain file given for it (another chain
+    /// with the same genesis).
+    #[error("{path}: block {number} is not the chain file's: this directory holds another chain")]
+    Diverged {
+        /// The block log.
+        path: std::path::PathBuf,
+        /// The first block that differs.
+        number: u64,
+    },
     /// No canonical block with this number.
     #[error("unknown block {number}")]
     UnknownBlock {
