@@ -104,16 +104,14 @@ impl ChainFile {
     /// Block `index` (0 is the first block after genesis).
     ///
     /// # Errors
-    /// [`ExecError::Rlp`] naming the block index.
+    /// [`ExecError::InvalidBlock`] naming the block index, when it does not decode strictly
+    /// ([`decode_block`](cairn_primitives::decode_block)).
     pub fn block(&self, index: usize) -> Result<Block> {
         let raw = self.blocks.get(index).ok_or(ExecError::UnknownBlock {
             number: index as u64 + 1,
         })?;
-        alloy_rlp::decode_exact(raw).map_err(|source| ExecError::Rlp {
-            what: "block",
-            index,
-            source,
-        })
+        cairn_primitives::decode_block(raw)
+            .map_err(|source| ExecError::InvalidBlock { index, source })
     }
 }
 

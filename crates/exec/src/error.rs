@@ -86,6 +86,15 @@ pub enum ExecError {
         /// What is wrong.
         reason: String,
     },
+    /// A data directory holds other blocks than the chain file given for it (another chain
+    /// with the same genesis).
+    #[error("{path}: block {number} is not the chain file's: this directory holds another chain")]
+    Diverged {
+        /// The block log.
+        path: std::path::PathBuf,
+        /// The first block that differs.
+        number: u64,
+    },
     /// No canonical block with this number.
     #[error("unknown block {number}")]
     UnknownBlock {
@@ -110,7 +119,16 @@ pub enum ExecError {
         #[source]
         source: serde_json::Error,
     },
-    /// A header or block in a chain file is not valid RLP.
+    /// A block of a chain file is not valid RLP, or not its canonical encoding.
+    #[error("chain file block {index} (from 0 after genesis): {source}")]
+    InvalidBlock {
+        /// Its position in the file's `blocks`.
+        index: usize,
+        /// What was wrong (with the block's number when its header decodes).
+        #[source]
+        source: cairn_primitives::PrimitivesError,
+    },
+    /// A header in a chain file is not valid RLP.
     #[error("{what} {index}: invalid rlp: {source}")]
     Rlp {
         /// What was being decoded.

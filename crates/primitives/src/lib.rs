@@ -5,7 +5,8 @@
 //! - [`ExecutionWitness`]: the raw witness data (`state` trie nodes, `codes`, `keys`,
 //!   RLP `headers`), independent of any wire format.
 //! - [`ProgramInput`] / [`ProgramOutput`]: what the stateless program takes and proves.
-//! - [`Block`], [`TransactionSigned`]: the Ethereum block types every crate shares.
+//! - [`Block`], [`TransactionSigned`]: the Ethereum block types every crate shares, and
+//!   [`decode_block`], the one strict (canonical-only) way to decode a block's RLP.
 //!
 //! `no_std + alloc`: this crate runs inside zkVM guests.
 //!
@@ -24,11 +25,13 @@
 
 extern crate alloc;
 
+mod block;
 mod chain;
 mod error;
 mod input;
 
 pub use alloy_hardforks::{EthereumHardfork, ForkCondition};
+pub use block::{BlockPart, decode_block};
 pub use chain::{
     BlobScheduleEntry, ChainConfig, ForkEntry, MAINNET_DEPOSIT_CONTRACT, MAX_BLOBS_PER_BLOCK_LIMIT,
     next_excess_blob_gas,

@@ -26,8 +26,8 @@ pub const MAX_RLP_BLOCK_SIZE: usize = 10_485_760 - 2_097_152;
 
 /// Checks a header against its parent and the fork rules in force at its timestamp.
 ///
-/// Pre-merge difficulty and proof-of-work seals are not checked: Cairn validates
-/// proof-of-stake execution payloads.
+/// Cairn validates proof-of-stake execution payloads: a block before the merge (Paris) is
+/// refused with [`ConsensusError::PreMerge`], whatever its contents.
 ///
 /// # Errors
 /// The first rule the header breaks.
@@ -38,6 +38,11 @@ pub fn validate_header(
     parent_hash: B256,
 ) -> Result<(), ConsensusError> {
     use ConsensusError as E;
+    if !chain.is_paris_active_at_block(header.number) {
+        return Err(E::PreMerge {
+            fork: chain.fork_name_at(header.timestamp, header.number),
+        });
+    }
     if header.parent_hash != parent_hash {
         return Err(E::ParentHash {
             got: header.parent_hash,
@@ -85,19 +90,17 @@ pub fn validate_header(
         });
     }
 
-    if chain.is_paris_active_at_block(header.number) {
-        if !header.difficulty.is_zero() {
-            return Err(E::NonZeroDifficulty);
-        }
-        if !header.nonce.is_zero() {
-            return Err(E::NonZeroNonce);
-        }
-        if header.ommers_hash != EMPTY_OMMER_ROOT_HASH {
-            return Err(E::OmmersHash {
-                got: header.ommers_hash,
-                expected: EMPTY_OMMER_ROOT_HASH,
-            });
-        }
+    if !header.difficulty.is_zero() {
+        return Err(E::NonZeroDifficulty);
+    }
+    if !header.nonce.is_zero() {
+        return Err(E::NonZeroNonce);
+    }
+    if header.ommers_hash != EMPTY_OMMER_ROOT_HASH {
+        return Err(E::OmmersHash {
+            got: header.ommers_hash,
+            expected: EMPTY_OMMER_ROOT_HASH,
+        });
     }
 
     if chain.is_london_active_at_block(header.number) {
@@ -310,6 +313,39 @@ mod tests {
     fn a_valid_child_passes() {
         let (chain, parent, child) = pair();
         check(&chain, &child, &parent).unwrap();
+    }
+
+    /// Pre-merge networks are out of scope, and the error says so.
+    #[test]
+    fn pre_merge_blocks_are_refused() {
+        let (_, parent, child) = pair();
+        let london = ChainConfig::at_genesis(1, EthereumHardfork::London);
+        let err = check(&london, &child, &parent).unwrap_err();
+        assert_eq!(err, E::PreMerge { fork: "London" });
+        assert!(
+            err.to_string()
+                .contains("pre-merge networks are out of scope")
+        );
+        // Mainnet's merge block is the first one accepted.
+        let mainnet = ChainConfig::mainnet();
+        let at = |number| Header {
+            number,
+            ..child.clone()
+        };
+        let parent_at = |number| Header {
+            number,
+            ..parent.clone()
+        };
+        assert!(matches!(
+            check(&mainnet, &at(15_537_393), &parent_at(15_537_392)),
+            Err(E::PreMerge {
+                fork: "GrayGlacier"
+            })
+        ));
+        assert!(!matches!(
+            check(&mainnet, &at(15_537_394), &parent_at(15_537_393)),
+            Err(E::PreMerge { .. })
+        ));
     }
 
     /// Forged parents whose fields would overflow or divide by zero in the fee formulas

@@ -51,6 +51,14 @@ pub enum ConsensusError {
         /// The parent's (elasticity-adjusted) gas limit.
         parent: u64,
     },
+    /// The block is under a proof-of-work fork.
+    #[error(
+        "block is under {fork}, before the merge: pre-merge networks are out of scope (Cairn validates proof-of-stake blocks, Paris onwards)"
+    )]
+    PreMerge {
+        /// The newest fork active at the block.
+        fork: &'static str,
+    },
     /// Post-merge difficulty must be zero.
     #[error("non-zero difficulty after the merge")]
     NonZeroDifficulty,

@@ -82,7 +82,7 @@ where
                 return None;
             }
         }
-        if !ctx.journal_mut().db_mut().database.has_storage(target) {
+        if !has_storage(ctx.journal_mut().db_mut(), target) {
             return None;
         }
         ctx.journal_mut()
@@ -101,6 +101,22 @@ where
             address: None,
             charged_create_state_gas: inputs.charged_create_state_gas(),
         })
+    }
+}
+
+/// Whether `address` has non-empty storage at this point of the block.
+///
+/// Once revm's state cache knows an account's whole storage (the account was destroyed by a
+/// pre-Cancun SELFDESTRUCT or created earlier in the block, or does not exist), the cache is
+/// the answer: the database still holds the storage as of the block's start, which a
+/// SELFDESTRUCT earlier in the block has discarded. Otherwise the database answers.
+fn has_storage<DB: Database + StorageProbe>(state: &mut State<DB>, address: Address) -> bool {
+    match state.cache.accounts.get(&address) {
+        Some(cached) if cached.status.is_storage_known() => cached
+            .account
+            .as_ref()
+            .is_some_and(|a| a.storage.values().any(|v| !v.is_zero())),
+        _ => state.database.has_storage(address),
     }
 }
 
@@ -272,6 +288,8 @@ where
         + StorageProbe,
     I: Inspector<EthEvmContext<&'a mut State<DB>>>,
 {
+    #[cfg(feature = "native-crypto")]
+    crate::kzg::install();
     let env = evm_env(chain, &block.header);
     let inner = EthEvmBuilder::new(state, env)
         .activate_inspector((Eip7610, inspector))
@@ -289,10 +307,45 @@ where
         executor.execute_transaction(tx)?;
         on_phase(Phase::Transaction(index), executor.evm_mut().db_mut());
     }
+    if chain.is_prague_active_at_timestamp(block.header.timestamp) {
+        require_request_contracts(alloy_evm::Evm::db_mut(executor.evm_mut()))?;
+    }
     let (evm, result) = executor.finish()?;
     let (db, _) = evm.finish();
     on_phase(Phase::PostBlock, db);
     Ok(result)
+}
+
+/// EIP-7002 and EIP-7251: a block whose withdrawal- or consolidation-request contract has no
+/// code when its system call is due (after the transactions) is invalid. alloy-evm 0.39 calls
+/// an empty account, which succeeds with no output, so the block would pass with no
+/// requests. (A call that reverts or halts is already an error there.)
+fn require_request_contracts<DB>(state: &mut State<DB>) -> Result<(), BlockExecutionError>
+where
+    DB: Database<Error: core::error::Error + Send + Sync + 'static>,
+{
+    use alloy_eips::{
+        eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
+        eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
+    };
+    use alloy_evm::block::BlockValidationError;
+    for address in [
+        WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
+        CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
+    ] {
+        let account = state.basic(address).map_err(BlockExecutionError::other)?;
+        if account.is_some_and(|a| a.code_hash != KECCAK_EMPTY) {
+            continue;
+        }
+        let message = alloc::format!("no code at {address}");
+        return Err(if address == WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS {
+            BlockValidationError::WithdrawalRequestsContractCall { message }
+        } else {
+            BlockValidationError::ConsolidationRequestsContractCall { message }
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// Checks an execution outcome against the header: gas used, blob gas used, receipts root,

@@ -21,7 +21,8 @@
 //!
 //! Every failure is a [`StatelessError`] naming the block, the check, and what was got and
 //! expected. `no_std + alloc` with `--no-default-features` (pure-Rust crypto); the default
-//! `native-crypto` feature uses C/assembly backends for secp256k1, KZG and BLS12-381.
+//! `native-crypto` feature uses C/assembly backends for secp256k1 and BLS12-381, and verifies
+//! KZG point evaluations against `[τ]₂` alone, without loading the trusted setup ([`kzg`]).
 //!
 //! ```
 //! use cairn_primitives::{ChainConfig, ExecutionWitness, ProgramInput};
@@ -43,6 +44,8 @@ extern crate alloc;
 pub mod consensus;
 mod error;
 mod execute;
+#[cfg(feature = "native-crypto")]
+pub mod kzg;
 mod validate;
 
 pub use cairn_witness::{UpdateOrder, WitnessRules};

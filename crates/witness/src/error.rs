@@ -96,14 +96,14 @@ pub enum WitnessError {
         /// How many were given.
         count: usize,
     },
-    /// A block of a bundle is not valid RLP.
-    #[error("block {index}: invalid rlp: {source}")]
+    /// A block of a bundle is not valid RLP, or not its canonical encoding.
+    #[error("bundle block {index}: {source}")]
     InvalidBlock {
         /// Position in the bundle's `blocks`.
         index: usize,
-        /// The decoder's error.
+        /// What was wrong (with the block's number when its header decodes).
         #[source]
-        source: alloy_rlp::Error,
+        source: cairn_primitives::PrimitivesError,
     },
     /// Two orders of the same updates gave different roots (a trie fault, never the
     /// input's: the root of a set of keys does not depend on the order they were written).

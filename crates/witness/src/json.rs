@@ -13,7 +13,7 @@ use crate::error::{Result, WitnessError};
 use alloc::{string::String, vec::Vec};
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Bytes, keccak256};
-use cairn_primitives::{Block, ChainConfig, ExecutionWitness, ProgramInput};
+use cairn_primitives::{ChainConfig, ExecutionWitness, ProgramInput};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -196,7 +196,8 @@ pub fn to_value(witness: &ExecutionWitness, format: WitnessFormat) -> Result<Val
 ///
 /// # Errors
 /// [`WitnessError::Json`] for a malformed bundle, [`WitnessError::InvalidBlock`] for a block
-/// that is not valid RLP.
+/// that is not valid RLP or not canonically encoded
+/// ([`decode_block`](cairn_primitives::decode_block)).
 pub fn input_from_json(text: &str) -> Result<ProgramInput> {
     #[derive(Deserialize)]
     struct Bundle {
@@ -214,7 +215,7 @@ pub fn input_from_json(text: &str) -> Result<ProgramInput> {
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            alloy_rlp::decode_exact::<Block>(raw)
+            cairn_primitives::decode_block(raw)
                 .map_err(|source| WitnessError::InvalidBlock { index, source })
         })
         .collect::<Result<Vec<_>>>()?;

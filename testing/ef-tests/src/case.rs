@@ -68,7 +68,7 @@ pub fn chain_config(test: &BlockchainTest) -> Result<ChainConfig, String> {
 }
 
 pub(crate) fn genesis(test: &BlockchainTest, config: ChainConfig) -> Result<Chain, String> {
-    let genesis = alloy_rlp::decode_exact::<Block>(&test.genesis_rlp)
+    let genesis = cairn_primitives::decode_block(&test.genesis_rlp)
         .map_err(|e| format!("genesis rlp: {e}"))?;
     let hash = genesis.header.hash_slow();
     if hash != test.genesis_block_header.hash {
@@ -113,8 +113,8 @@ pub fn run_blockchain_test_with(
         Ok(c) => c,
         Err(e) => return Outcome::Failed(e),
     };
-    if let Some(fork) = unsupported(&config) {
-        return Outcome::Skipped(format!("{fork} is not supported by the EVM crates in use"));
+    if let Some(reason) = unsupported(&config) {
+        return Outcome::Skipped(reason);
     }
     let mut chain = match genesis(test, config.clone()) {
         Ok(c) => c,
@@ -124,14 +124,14 @@ pub fn run_blockchain_test_with(
     let mut witness_time = std::time::Duration::ZERO;
     for (i, fixture_block) in test.blocks.iter().enumerate() {
         let expect = fixture_block.expect_exception.as_deref();
-        let block = match alloy_rlp::decode_exact::<Block>(&fixture_block.rlp) {
+        let block = match cairn_primitives::decode_block(&fixture_block.rlp) {
             Ok(b) => b,
             Err(e) if expect.is_some() => {
                 // Rejected at decoding, which both paths share.
                 tracing::trace!(target: "cairn::ef", block = i, %e, "undecodable block rejected");
                 continue;
             }
-            Err(e) => return Outcome::Failed(format!("block {i}: rlp: {e}")),
+            Err(e) => return Outcome::Failed(format!("fixture block {i}: {e}")),
         };
         let number = block.header.number;
         let started = std::time::Instant::now();
@@ -192,36 +192,42 @@ pub fn run_blockchain_test_with(
                 }
             }
             None => {
+                // Every path that went wrong is named, so a failure is never blamed on one
+                // path while another shares it.
+                let mut wrong = Vec::new();
                 if let Err(e) = &full {
-                    return Outcome::Failed(format!("block {number}: full execution: {e}"));
+                    wrong.push(format!("full execution: {e}"));
                 }
                 if let Err(e) = &run.result {
-                    return Outcome::Failed(format!("block {number}: witness generation run: {e}"));
+                    wrong.push(format!("witness generation run: {e}"));
                 }
                 match &stateless {
-                    Err(e) => return Outcome::Failed(format!("block {number}: stateless: {e}")),
+                    Err(e) => wrong.push(format!("stateless: {e}")),
                     Ok(out)
                         if out.final_state_root != block.header.state_root
-                            || out.last_block_hash != chain.head_hash() =>
+                            || out.last_block_hash != block.header.hash_slow() =>
                     {
-                        return Outcome::Failed(format!(
-                            "block {number}: stateless output {out:?} disagrees with the header"
+                        wrong.push(format!(
+                            "stateless output {out:?} disagrees with the header"
                         ));
                     }
                     Ok(_) => {}
                 }
                 match (&strict, &stateless) {
                     (Ok(strict), Ok(out)) if strict != out => {
-                        return Outcome::Failed(format!(
-                            "block {number}: strict validation gives {strict:?}, validation {out:?}"
+                        wrong.push(format!(
+                            "strict validation gives {strict:?}, validation {out:?}"
                         ));
                     }
                     (Err(e), _) if kind == WitnessKind::Complete => {
-                        return Outcome::Failed(format!(
-                            "block {number}: strict validation rejects the complete witness: {e}"
+                        wrong.push(format!(
+                            "strict validation rejects the complete witness: {e}"
                         ));
                     }
                     _ => {}
+                }
+                if !wrong.is_empty() {
+                    return Outcome::Failed(format!("block {number}: {}", wrong.join("; ")));
                 }
                 nodes += run.witness.state.len();
                 codes += run.witness.codes.len();
@@ -355,14 +361,26 @@ const fn alloy_trie_empty() -> B256 {
     alloy_consensus::constants::KECCAK_EMPTY
 }
 
-/// The first fork of the chain this build cannot execute, if its blocks would need it.
-pub fn unsupported(config: &ChainConfig) -> Option<&'static str> {
+/// Why this build does not run a chain, if it does not: a network that starts before the
+/// merge (pre-merge networks are out of scope: Cairn validates proof-of-stake blocks, so the
+/// stateless program refuses them, see [`ConsensusError::PreMerge`]), or a fork the EVM
+/// crates in use implement differently from the fixtures.
+///
+/// [`ConsensusError::PreMerge`]: cairn_stateless::ConsensusError::PreMerge
+pub fn unsupported(config: &ChainConfig) -> Option<String> {
+    use alloy_hardforks::EthereumHardforks;
     use cairn_primitives::EthereumHardfork;
+    if !config.is_paris_active_at_block(1) {
+        return Some(format!(
+            "{} is before the merge: pre-merge networks are out of scope (Cairn validates proof-of-stake blocks, Paris onwards)",
+            config.fork_name_at(0, 0)
+        ));
+    }
     config
         .forks
         .iter()
         .find(|f| f.fork == EthereumHardfork::Amsterdam)
-        .map(|_| "Amsterdam (revm 43 / alloy-evm 0.39 implement a later Amsterdam than these fixtures: EIP-8037 at 1530 gas per state byte, EIP-2780, EIP-8038, EIP-8282 system calls; EIP-7928 access lists are not validated)")
+        .map(|_| "Amsterdam is not supported by the EVM crates in use (revm 43 / alloy-evm 0.39 implement a later Amsterdam than these fixtures: EIP-8037 at 1530 gas per state byte, EIP-2780, EIP-8038, EIP-8282 system calls; EIP-7928 access lists are not validated)".to_string())
 }
 
 /// Runs a zkEVM fixture: each block is validated from the `executionWitness` it carries,
@@ -372,8 +390,8 @@ pub fn run_zkevm_test(test: &BlockchainTest) -> Outcome {
         Ok(c) => c,
         Err(e) => return Outcome::Failed(e),
     };
-    if let Some(fork) = unsupported(&config) {
-        return Outcome::Skipped(format!("{fork} is not supported by the EVM crates in use"));
+    if let Some(reason) = unsupported(&config) {
+        return Outcome::Skipped(reason);
     }
     let (mut nodes, mut codes, mut bytes) = (0, 0, 0);
     for (i, fb) in test.blocks.iter().enumerate() {
@@ -410,7 +428,7 @@ fn zkevm_block(
     config: &ChainConfig,
     fb: &crate::fixture::FixtureBlock,
 ) -> Result<ExecutionWitness, String> {
-    let block = alloy_rlp::decode_exact::<Block>(&fb.rlp).map_err(|e| format!("rlp: {e}"))?;
+    let block = cairn_primitives::decode_block(&fb.rlp).map_err(|e| e.to_string())?;
     let witness = fb.execution_witness.clone().ok_or("no executionWitness")?;
     let witness = cairn_witness::json::from_value(witness).map_err(|e| e.to_string())?;
     let input = ProgramInput {
@@ -429,7 +447,7 @@ fn zkevm_block(
 /// A message for an unknown network or an undecodable genesis.
 pub fn chain_file(test: &BlockchainTest) -> Result<cairn_exec::ChainFile, String> {
     let chain = chain_config(test)?;
-    let genesis = alloy_rlp::decode_exact::<Block>(&test.genesis_rlp)
+    let genesis = cairn_primitives::decode_block(&test.genesis_rlp)
         .map_err(|e| format!("genesis rlp: {e}"))?;
     let alloc = test
         .pre

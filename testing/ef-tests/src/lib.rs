@@ -1,6 +1,8 @@
 //! Conformance runner over the official Ethereum fixtures.
 //!
-//! - EEST blockchain tests (`eest/blockchain_tests`): for every case, build the pre-state
+//! - EEST blockchain tests (`eest/blockchain_tests`, Prague and Osaka;
+//!   `eest-post-merge/blockchain_tests`, Paris, Shanghai, Cancun and the fork transitions;
+//!   pre-merge networks are skipped as out of scope): for every case, build the pre-state
 //!   and check the genesis root; for each block, generate its execution witness from the full
 //!   state (complete by default, minimal on request), execute it fully, and validate it
 //!   statelessly from the witness alone, under Cairn's rules and under the strict rules (a

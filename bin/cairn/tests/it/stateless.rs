@@ -40,7 +40,24 @@ fn replay_validates_the_embedded_dev_chain_and_writes_bundles() {
     fs::write(&tampered, value.to_string()).unwrap();
     fails_with(
         &cairn(&["validate", tampered.to_str().unwrap()]),
-        "block 0: invalid rlp",
+        "bundle block 0: the block is not valid RLP",
+    );
+
+    // A typed transaction whose envelope declares 4 bytes fewer than its payload: alloy
+    // alone decodes it as the same block; the strict decoder refuses it.
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hex = value["blocks"][0].as_str().unwrap().to_string();
+    let raw = alloy_primitives::hex::decode(&hex).unwrap();
+    let at = (0..raw.len() - 2)
+        .find(|&i| raw[i] == 0xb8 && raw[i + 2] == 0x02)
+        .expect("block 7 has an EIP-1559 transaction");
+    let mut mutated = raw.clone();
+    mutated[at + 1] -= 4;
+    value["blocks"][0] = alloy_primitives::hex::encode_prefixed(&mutated).into();
+    fs::write(&tampered, value.to_string()).unwrap();
+    fails_with(
+        &cairn(&["validate", tampered.to_str().unwrap()]),
+        "bundle block 0: block 7 is not canonically encoded",
     );
 
     // The witness carries no headers: the parent cannot be found.

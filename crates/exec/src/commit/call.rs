@@ -296,6 +296,7 @@ pub fn execute_call<S: WitnessSource>(
         chain_id: Some(chain.chain_id),
         ..Default::default()
     };
+    cairn_stateless::kzg::install();
     let mut state = State::builder()
         .with_database(WitnessDb::new(source, header.state_root))
         .build();

@@ -14,12 +14,18 @@
 //! point. QMTree commits are pipelined (`StoreOptions::pipeline`): a block's `fdatasync`
 //! finishes while the next block executes, so a machine crash can lose the last imported
 //! block (never a process crash); it is then cut from `blocks.rlp` like any record past the
-//! last commit, and importing it again gives the same leaves and root. On open, a torn record at the end of `blocks.rlp` and any record past the QMTree's
-//! last committed block are cut off, and the state is rebuilt by re-executing the committed
-//! blocks, each of whose recomputed leaves must equal the stored ones (a data directory that
-//! does not match is an error naming the block and txNum, never silently repaired). The
-//! state itself is held in memory (`cairn-exec` has no persistent state store yet), so
-//! opening costs one re-execution of the chain.
+//! last commit, and importing it again gives the same leaves and root.
+//!
+//! Opening checks before it writes anything: a directory of another chain (another genesis,
+//! or other blocks than the chain file given), or node files without a `genesis.json`, is
+//! refused and left exactly as it was. Then a torn record at the end of `blocks.rlp` and any
+//! record past the QMTree's last committed block are cut off, and the state is rebuilt by
+//! re-executing the committed blocks, each of whose recomputed leaves must equal the stored
+//! ones (a data directory that does not match is an error naming the block and txNum, never
+//! silently repaired). A committed block whose record is damaged (checksum, length, not a
+//! block, or the file cut short) is reported as corruption at its byte offset. The state
+//! itself is held in memory (`cairn-exec` has no persistent state store yet), so opening
+//! costs one re-execution of the chain.
 
 use super::{
     block::{BlockCommitment, CommitTimings, LeafKind},
@@ -36,7 +42,7 @@ use cairn_primitives::Block;
 use cairn_qmtree::{Backend, FileBackend, MemoryBackend, MemoryTree, QmTree, Store, StoreOptions};
 use std::{
     fs::{File, OpenOptions},
-    io::{Read, Write},
+    io::Write,
     path::{Path, PathBuf},
 };
 
@@ -126,24 +132,27 @@ impl Node<MemoryBackend> {
 
 impl Node<FileBackend> {
     /// Opens the node in `dir`, creating it from `genesis` when the directory holds none.
-    /// When both exist they must describe the same chain.
+    /// When both exist they must describe the same chain, and the blocks the directory holds
+    /// must be the chain file's (as far as both go).
+    ///
+    /// Everything that can refuse the directory is checked before anything is written: a
+    /// directory of another chain is left exactly as it was.
     ///
     /// # Errors
-    /// [`ExecError::DataDir`] for a directory of another chain or with a damaged block log;
-    /// QMTree errors; [`ExecError::CommitmentMismatch`]-style errors when re-execution does
-    /// not reproduce the stored leaves.
+    /// [`ExecError::DataDir`] for a directory of another chain, node files without a
+    /// `genesis.json`, or a corrupted block log (naming the byte offset);
+    /// [`ExecError::Diverged`] when the directory's blocks are not the chain file's; QMTree
+    /// errors; [`ExecError::StoredLeafMismatch`] when re-execution does not reproduce the
+    /// stored leaves.
     pub fn open(dir: &Path, genesis: Option<&ChainFile>) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| ExecError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
         let genesis_path = dir.join(GENESIS_FILE);
+        let log_path = dir.join(BLOCKS_FILE);
         let stored = if genesis_path.exists() {
             Some(ChainFile::load(&genesis_path)?)
         } else {
             None
         };
-        let file = match (stored, genesis) {
+        let (file, create) = match (stored, genesis) {
             (Some(stored), Some(given)) => {
                 let given = ChainFile {
                     blocks: Vec::new(),
@@ -155,23 +164,21 @@ impl Node<FileBackend> {
                         "holds another chain (config, genesis or allocation differ)",
                     ));
                 }
-                stored
+                (stored, false)
             }
-            (Some(stored), None) => stored,
+            (Some(stored), None) => (stored, false),
             (None, Some(given)) => {
+                if log_path.exists() || dir.join(QMTREE_DIR).exists() {
+                    return Err(data_dir(
+                        dir,
+                        "holds node files (blocks.rlp or qmtree/) but no genesis.json: not a data directory this chain can be created in",
+                    ));
+                }
                 let file = ChainFile {
                     blocks: Vec::new(),
                     ..given.clone()
                 };
-                let tmp = dir.join(format!("{GENESIS_FILE}.tmp"));
-                file.save(&tmp)?;
-                sync_path(&tmp)?;
-                std::fs::rename(&tmp, &genesis_path).map_err(|source| ExecError::Io {
-                    path: genesis_path.clone(),
-                    source,
-                })?;
-                sync_path(dir)?;
-                file
+                (file, true)
             }
             (None, None) => {
                 return Err(data_dir(
@@ -180,12 +187,43 @@ impl Node<FileBackend> {
                 ));
             }
         };
+        let scan = LogScan::read(&log_path)?;
+        if let Some(given) = genesis {
+            // A record and the chain file's block at the same height must be the same bytes
+            // (both are canonical encodings).
+            let first = file.genesis_header()?.number;
+            for (index, ((_, raw), given)) in scan.records.iter().zip(&given.blocks).enumerate() {
+                if raw != given {
+                    // A chain file block that is not canonical is refused as such.
+                    given_block(given, index)?;
+                    return Err(ExecError::Diverged {
+                        path: log_path,
+                        number: first + 1 + index as u64,
+                    });
+                }
+            }
+        }
+
+        // From here on the directory is this chain's: create or recover it.
+        if create {
+            std::fs::create_dir_all(dir).map_err(|source| ExecError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            let tmp = dir.join(format!("{GENESIS_FILE}.tmp"));
+            file.save(&tmp)?;
+            sync_path(&tmp)?;
+            std::fs::rename(&tmp, &genesis_path).map_err(|source| ExecError::Io {
+                path: genesis_path.clone(),
+                source,
+            })?;
+            sync_path(dir)?;
+        }
         let options = StoreOptions {
             pipeline: true,
             ..StoreOptions::default()
         };
         let tree = Store::open_with(dir.join(QMTREE_DIR), options)?;
-        let (log, records) = BlockLog::open(&dir.join(BLOCKS_FILE))?;
         let mut node = Self {
             chain: file.genesis_chain()?,
             tree,
@@ -197,9 +235,13 @@ impl Node<FileBackend> {
         node.commit_genesis()?;
         let committed = node.tree.latest_block().map_or(0, |b| b.number);
         let mut kept = 0;
-        for (offset, raw) in &records {
-            let block = alloy_rlp::decode_exact::<Block>(raw)
-                .map_err(|e| data_dir(&log.path, &format!("record at byte {offset}: {e}")))?;
+        for (offset, raw) in &scan.records {
+            let block = cairn_primitives::decode_block(raw).map_err(|e| {
+                data_dir(
+                    &log_path,
+                    &format!("corrupted: the record at byte {offset} is not a block: {e}"),
+                )
+            })?;
             if block.header.number > committed {
                 break;
             }
@@ -207,19 +249,36 @@ impl Node<FileBackend> {
             kept = *offset + record_len(raw);
         }
         if node.head_number() != committed {
-            return Err(data_dir(
-                &log.path,
-                &format!(
-                    "holds blocks up to {} but the QMTree has committed block {committed}",
+            let reason = match &scan.stop {
+                Some(stop) => format!(
+                    "corrupted at byte {}: {}; the intact records end at block {} but the QMTree has committed block {committed}",
+                    stop.offset,
+                    stop.reason,
                     node.head_number()
                 ),
-            ));
+                None => format!(
+                    "truncated: its {} bytes end at block {} but the QMTree has committed block {committed}",
+                    scan.len,
+                    node.head_number()
+                ),
+            };
+            return Err(data_dir(&log_path, &reason));
         }
-        let mut log = log;
+        if let Some(stop) = &scan.stop
+            && stop.offset >= kept
+        {
+            tracing::warn!(target: "cairn::node", path = %log_path.display(), offset = stop.offset, reason = %stop.reason, "cutting the block log's uncommitted tail");
+        }
+        let mut log = BlockLog::open(&log_path, scan.len)?;
         log.truncate(kept)?;
         node.log = Some(log);
         Ok(node)
     }
+}
+
+/// Decodes block `index` of a chain file.
+fn given_block(raw: &[u8], index: usize) -> Result<Block> {
+    cairn_primitives::decode_block(raw).map_err(|source| ExecError::InvalidBlock { index, source })
 }
 
 fn data_dir(path: &Path, reason: &str) -> ExecError {
@@ -437,47 +496,94 @@ fn record_len(raw: &[u8]) -> u64 {
     raw.len() as u64 + 8
 }
 
-impl BlockLog {
-    /// Opens (creating) the log and reads its intact records with their offsets; a torn or
-    /// corrupt tail is left for the caller to truncate.
-    fn open(path: &Path) -> Result<(Self, Vec<(u64, Bytes)>)> {
-        let io = |source| ExecError::Io {
-            path: path.to_path_buf(),
-            source,
+/// Where reading the block log stopped before its end, and why.
+#[derive(Debug)]
+struct LogStop {
+    offset: u64,
+    reason: String,
+}
+
+/// The intact records of a block log, read without writing anything.
+#[derive(Debug, Default)]
+struct LogScan {
+    /// Each intact record's offset and block RLP (sharing one buffer).
+    records: Vec<(u64, Bytes)>,
+    /// The first record that is not intact, if any (a torn write at the end, or damage).
+    stop: Option<LogStop>,
+    /// The file's length.
+    len: u64,
+}
+
+impl LogScan {
+    /// Reads the log at `path` (none there reads as empty).
+    fn read(path: &Path) -> Result<Self> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => Bytes::from(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => {
+                return Err(ExecError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
         };
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)
-            .map_err(io)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
-        // Records share this one buffer.
-        let bytes = Bytes::from(bytes);
-        let mut records = Vec::new();
+        let mut scan = Self {
+            len: bytes.len() as u64,
+            ..Self::default()
+        };
         let mut at = 0usize;
-        while bytes.len() - at >= 8 {
+        while at < bytes.len() {
+            let stop = |reason: String| LogStop {
+                offset: at as u64,
+                reason,
+            };
+            let left = bytes.len() - at;
+            if left < 8 {
+                scan.stop = Some(stop(format!(
+                    "{left} bytes, too few for a record (length, block, checksum)"
+                )));
+                break;
+            }
             let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as usize;
             let Some(end) = at.checked_add(4 + len + 4).filter(|e| *e <= bytes.len()) else {
+                scan.stop = Some(stop(format!(
+                    "the record's length says {len} bytes of block, {} remain",
+                    left - 8
+                )));
                 break;
             };
             let raw = &bytes[at + 4..at + 4 + len];
             let crc = u32::from_be_bytes(bytes[end - 4..end].try_into().unwrap_or_default());
             if crc32fast::hash(raw) != crc {
+                scan.stop = Some(stop(format!(
+                    "the record's checksum does not match its {len} bytes of block"
+                )));
                 break;
             }
-            records.push((at as u64, bytes.slice(at + 4..at + 4 + len)));
+            scan.records
+                .push((at as u64, bytes.slice(at + 4..at + 4 + len)));
             at = end;
         }
-        Ok((
-            Self {
+        Ok(scan)
+    }
+}
+
+impl BlockLog {
+    /// Opens (creating) the log for appending; `len` is its length as read.
+    fn open(path: &Path, len: u64) -> Result<Self> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| ExecError::Io {
                 path: path.to_path_buf(),
-                file,
-                len: bytes.len() as u64,
-            },
-            records,
-        ))
+                source,
+            })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            len,
+        })
     }
 
     fn truncate(&mut self, len: u64) -> Result<()> {

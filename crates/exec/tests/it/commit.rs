@@ -127,6 +127,174 @@ fn a_data_directory_survives_restarts() {
     assert!(err.to_string().contains("another chain"), "{err}");
 }
 
+/// Every file under `dir` with its bytes (a directory maps to `None`).
+fn snapshot(dir: &std::path::Path) -> BTreeMap<std::path::PathBuf, Option<Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path.clone());
+                out.insert(path, None);
+            } else {
+                out.insert(path.clone(), Some(std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// Offsets of the records of a block log (`u32_be(len) ‖ rlp ‖ u32_be(crc)`).
+fn record_offsets(log: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 8 <= log.len() {
+        out.push(at);
+        at += 8 + u32::from_be_bytes(log[at..at + 4].try_into().unwrap()) as usize;
+    }
+    out
+}
+
+/// A data directory of 3 committed blocks of `small()`, with a torn (uncommitted) record at
+/// the end of its block log, as a kill during an import leaves it.
+fn datadir_with_torn_tail() -> tempfile::TempDir {
+    let file = small();
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Node::open(dir.path(), Some(&file)).unwrap();
+    for i in 0..3 {
+        node.import(&file.block(i).unwrap()).unwrap();
+    }
+    drop(node);
+    let log = dir.path().join("blocks.rlp");
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes.extend_from_slice(&[0, 0, 1, 0, 0xf9, 0x01]);
+    std::fs::write(&log, bytes).unwrap();
+    dir
+}
+
+/// Opening another chain's directory fails and writes nothing: not the genesis file, not the
+/// block log's torn tail, not the QMTree store.
+#[test]
+fn another_chains_directory_is_left_untouched() {
+    let dir = datadir_with_torn_tail();
+    let before = snapshot(dir.path());
+
+    // Another genesis.
+    let other = generate(DevChainParams {
+        seed: 12,
+        blocks: 1,
+        txs_per_block: 1,
+    })
+    .unwrap();
+    let err = Node::open(dir.path(), Some(&other)).unwrap_err();
+    assert!(err.to_string().contains("holds another chain"), "{err}");
+    assert_eq!(snapshot(dir.path()), before);
+
+    // The same genesis, other blocks.
+    let same_genesis = generate(DevChainParams {
+        seed: 11,
+        blocks: 4,
+        txs_per_block: 3,
+    })
+    .unwrap();
+    assert_eq!(same_genesis.genesis, small().genesis);
+    let err = Node::open(dir.path(), Some(&same_genesis)).unwrap_err();
+    assert!(
+        matches!(err, cairn_exec::ExecError::Diverged { number: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("holds another chain"), "{err}");
+    assert_eq!(snapshot(dir.path()), before);
+
+    // Node files without a genesis file: nothing is created in their directory.
+    std::fs::remove_file(dir.path().join("genesis.json")).unwrap();
+    let before = snapshot(dir.path());
+    let err = Node::open(dir.path(), Some(&small())).unwrap_err();
+    assert!(err.to_string().contains("no genesis.json"), "{err}");
+    assert_eq!(snapshot(dir.path()), before);
+
+    // No node and no chain: the directory is not even created.
+    let absent = dir.path().join("absent");
+    Node::open(&absent, None).unwrap_err();
+    assert!(!absent.exists());
+}
+
+/// The right chain recovers the torn tail (cutting it) and continues.
+#[test]
+fn a_torn_tail_is_cut_by_the_right_chain() {
+    let dir = datadir_with_torn_tail();
+    let log = dir.path().join("blocks.rlp");
+    let torn = std::fs::read(&log).unwrap().len();
+    let file = small();
+    let mut node = Node::open(dir.path(), Some(&file)).unwrap();
+    assert_eq!(node.head_number(), 3);
+    assert_eq!(std::fs::read(&log).unwrap().len(), torn - 6);
+    node.import(&file.block(3).unwrap()).unwrap();
+}
+
+/// Damage inside the committed blocks of `blocks.rlp` is reported as corruption at its
+/// offset (never as a short chain), and the directory is left as it was.
+#[test]
+fn a_corrupted_block_log_says_so() {
+    let file = small();
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Node::open(dir.path(), Some(&file)).unwrap();
+    for i in 0..3 {
+        node.import(&file.block(i).unwrap()).unwrap();
+    }
+    drop(node);
+    let log = dir.path().join("blocks.rlp");
+    let good = std::fs::read(&log).unwrap();
+    let offsets = record_offsets(&good);
+    assert_eq!(offsets.len(), 3);
+    let second = offsets[1];
+
+    let open_fails = |bytes: &[u8], expected: &str| {
+        std::fs::write(&log, bytes).unwrap();
+        let before = snapshot(dir.path());
+        let err = Node::open(dir.path(), None).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err}");
+        assert!(err.contains("blocks.rlp"), "{err}");
+        assert_eq!(snapshot(dir.path()), before, "a failed open writes nothing");
+    };
+
+    // A flipped byte in block 2's RLP.
+    let mut flipped = good.clone();
+    flipped[second + 100] ^= 0x40;
+    open_fails(
+        &flipped,
+        &format!("corrupted at byte {second}: the record's checksum does not match"),
+    );
+    // Block 2's length field points past the end.
+    let mut long = good.clone();
+    long[second] = 0x7f;
+    open_fails(
+        &long,
+        &format!("corrupted at byte {second}: the record's length says"),
+    );
+    // Cut inside block 2.
+    open_fails(&good[..second + 20], &format!("corrupted at byte {second}"));
+    // Cut exactly after block 1: no damaged record, but committed blocks are missing.
+    open_fails(&good[..second], "truncated: its");
+    // A record that passes its checksum but is not a block.
+    let mut junk = good[..offsets[2]].to_vec();
+    let body = [0xc1, 0x80];
+    junk.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    junk.extend_from_slice(&body);
+    junk.extend_from_slice(&crc32fast::hash(&body).to_be_bytes());
+    open_fails(
+        &junk,
+        &format!(
+            "corrupted: the record at byte {} is not a block",
+            offsets[2]
+        ),
+    );
+
+    std::fs::write(&log, &good).unwrap();
+    assert_eq!(Node::open(dir.path(), None).unwrap().head_number(), 3);
+}
+
 #[test]
 fn call_proofs_verify_offline_and_detect_tampering() {
     let file = small();
