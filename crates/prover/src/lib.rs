@@ -228,6 +228,10 @@ pub mod batch;
 pub mod policy;
 #[cfg(feature = "std")]
 pub mod seg;
+#[cfg(feature = "std")]
+pub mod server;
+#[cfg(feature = "std")]
+mod twirp;
 
 mod program {
     include!(concat!(env!("OUT_DIR"), "/program_id.rs"));
@@ -249,13 +253,10 @@ pub use backend::{
     BackendId, BackendKind, CancellationToken, Claim, Proved, ProverBackend,
     attest::{AttestBackend, AttestSigner, SignerRegistry},
     exec::ExecBackend,
+    remote::{RemoteBackend, RemoteOptions, ServerIdentity},
     verify_claim,
 };
 #[cfg(feature = "std")]
 pub use policy::Policy;
 #[cfg(feature = "std")]
 pub use seg::{SEG_VERSION, Seg, SegProof};
-
-// The twirp transport (remote backend and server) lands in the next commits.
-#[cfg(feature = "std")]
-use {bytes as _, http_body_util as _, hyper as _, hyper_util as _, prost as _};

@@ -11,6 +11,7 @@ pub use tokio_util::sync::CancellationToken;
 
 pub mod attest;
 pub mod exec;
+pub mod remote;
 
 /// What kind of evidence a backend's proofs are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
