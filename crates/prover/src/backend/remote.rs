@@ -396,10 +396,13 @@ impl RemoteBackend {
             .header(header::CONTENT_TYPE, PROTOBUF)
             .body(Full::new(body.0))
             .map_err(|e| down(e.to_string()))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| down(e.to_string()))?;
+        let response = sender.send_request(request).await.map_err(|e| {
+            if e.is_parse() || e.is_parse_status() {
+                self.garbage(name, format!("not an HTTP response: {e}"))
+            } else {
+                down(e.to_string())
+            }
+        })?;
         let status = response.status().as_u16();
         let limited = Limited::new(response.into_body(), self.options.max_response_bytes);
         let collected = limited
