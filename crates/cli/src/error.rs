@@ -121,6 +121,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Proving, verifying, or a proof file.
+    #[error(transparent)]
+    Prover(#[from] cairn_prover::Error),
+    /// Arguments that do not fit together.
+    #[error("{reason}")]
+    Usage {
+        /// What is wrong.
+        reason: String,
+    },
     /// Serialising a report.
     #[error("cannot serialise the report: {source}")]
     Json {

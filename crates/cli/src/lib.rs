@@ -18,6 +18,7 @@ pub mod chain;
 pub mod conformance;
 pub mod devchain;
 mod error;
+pub mod prover;
 pub mod qmtree;
 pub mod replay;
 pub mod serve;
@@ -53,6 +54,18 @@ pub enum Command {
     /// Serve the JSON-RPC API (`qm_*`, `eth_*`, `debug_executionWitness`) over a data
     /// directory written by `cairn replay --datadir`, until SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
+    /// Prove blocks A..B of a data directory with one or more backends and write a `.seg`
+    /// proof file (public values, QMTree binding, proofs).
+    Prove(prover::ProveArgs),
+    /// Verify a `.seg` file: binding, every proof, and the multi-proof policy.
+    Verify(prover::VerifyArgs),
+    /// Proof files: `cairn seg inspect F.seg`.
+    Seg(prover::SegArgs),
+    /// Serve a backend over eth-act/ere's zkVM server interface (twirp), until SIGINT or
+    /// SIGTERM.
+    ProverServer(prover::ProverServerArgs),
+    /// The attest backend's key: `cairn attest keygen --keystore F`.
+    Attest(prover::AttestCmdArgs),
 }
 
 impl Cli {
@@ -69,6 +82,11 @@ impl Cli {
             Command::Devchain(args) => devchain::run(args),
             Command::Qmtree(args) => qmtree::run(args),
             Command::Serve(args) => serve::run(args),
+            Command::Prove(args) => prover::run_prove(args),
+            Command::Verify(args) => prover::run_verify(args),
+            Command::Seg(args) => prover::run_seg(args),
+            Command::ProverServer(args) => prover::run_prover_server(args),
+            Command::Attest(args) => prover::run_attest(args),
         }
     }
 }
