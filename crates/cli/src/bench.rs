@@ -20,6 +20,9 @@ pub struct BenchArgs {
     /// What to measure.
     #[arg(long, value_enum, default_value_t = BenchKind::Stateless)]
     pub what: BenchKind,
+    /// For `--what prover`: the batch, both ends included.
+    #[arg(long, default_value = "1..10")]
+    pub blocks: crate::prover::BlockRange,
 }
 
 /// The measurements `cairn bench` can make.
@@ -29,6 +32,10 @@ pub enum BenchKind {
     Stateless,
     /// Importing with QMTree commitments against plain import, split by component.
     Commitments,
+    /// The prover on a batch (`--blocks`, default 1..10): input encoding against JSON,
+    /// prove and verify per backend, `exec` over plain validation, `.seg` size, remote
+    /// overhead on loopback.
+    Prover,
 }
 
 /// The figures of one run of `cairn bench`.
@@ -71,6 +78,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let file = args.chain.load()?;
     if args.what == BenchKind::Commitments {
         return commitments(&file, args.iterations, args.json.as_deref());
+    }
+    if args.what == BenchKind::Prover {
+        return prover(&file, &args);
     }
     let (config, blocks) = prepare(&file)?;
     let iterations = args.iterations.max(1);
@@ -199,6 +209,66 @@ fn commitments(
         let text = serde_json::to_string_pretty(&r).map_err(|source| Error::Json { source })?;
         std::fs::write(path, text).map_err(|source| Error::Io {
             path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+fn prover(file: &cairn_exec::ChainFile, args: &BenchArgs) -> Result<()> {
+    let (first, last) = (args.blocks.first.max(1), args.blocks.last);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Runtime { source })?;
+    let b = runtime.block_on(cairn_prover::bench::run(file, first, last, args.iterations))?;
+    println!(
+        "blocks {}..={} ({} gas), medians of {} runs",
+        b.first_block, b.last_block, b.gas, b.iterations
+    );
+    println!("{:<24} {:>12} {:>12} {:>12}", "input", "bytes", "encode ms", "decode ms");
+    println!(
+        "{:<24} {:>12} {:>12.3} {:>12.3}",
+        "compact (CRNI v1)", b.input_bytes, b.encode_ms, b.decode_ms
+    );
+    println!(
+        "{:<24} {:>12} {:>12.3} {:>12.3}",
+        "JSON bundle", b.json_bytes, b.json_encode_ms, b.json_decode_ms
+    );
+    println!(
+        "{:<24} {:>12.2}x {:>11.1}x {:>11.1}x",
+        "JSON / compact",
+        b.json_bytes as f64 / b.input_bytes.max(1) as f64,
+        b.json_encode_ms / b.encode_ms.max(1e-9),
+        b.json_decode_ms / b.decode_ms.max(1e-9)
+    );
+    println!();
+    println!("{:<24} {:>12} {:>12} {:>12}", "backend", "prove ms", "verify ms", "proof bytes");
+    println!("{:<24} {:>12.3} {:>12} {:>12}", "validate (plain)", b.validate_ms, "", "");
+    for f in &b.backends {
+        println!(
+            "{:<24} {:>12.3} {:>12.3} {:>12}",
+            f.backend, f.prove_ms, f.verify_ms, f.proof_bytes
+        );
+    }
+    println!();
+    println!("exec prove / plain validate   {:.3}x (goal <= 1.1x)", b.exec_over_validate);
+    let attest_verify_us = b
+        .backends
+        .iter()
+        .find(|f| f.backend == "tee/attest")
+        .map_or(0.0, |f| f.verify_ms * 1e3);
+    println!("attest verify                 {attest_verify_us:.1} us (goal <= 100 us)");
+    println!(".seg (exec + attest)          {} bytes", b.seg_bytes);
+    println!(
+        "remote over local (prove)     exec {:+.3} ms, attest {:+.3} ms",
+        b.remote_exec_overhead_ms, b.remote_attest_overhead_ms
+    );
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&b).map_err(|source| Error::Json { source })?;
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            path: path.clone(),
             source,
         })?;
     }

@@ -302,6 +302,10 @@ pub enum Error {
     #[cfg(feature = "std")]
     #[error(transparent)]
     Exec(#[from] cairn_exec::ExecError),
+    /// Witness JSON (the bundle form the bench compares with).
+    #[cfg(feature = "std")]
+    #[error(transparent)]
+    Witness(#[from] cairn_witness::WitnessError),
     /// QMTree errors while building a binding.
     #[error(transparent)]
     Qmtree(#[from] cairn_qmtree::Error),

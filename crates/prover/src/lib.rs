@@ -225,6 +225,8 @@ pub mod backend;
 #[cfg(feature = "std")]
 pub mod batch;
 #[cfg(feature = "std")]
+pub mod bench;
+#[cfg(feature = "std")]
 pub mod policy;
 #[cfg(feature = "std")]
 pub mod seg;

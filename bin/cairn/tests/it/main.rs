@@ -1,5 +1,6 @@
 //! The `cairn` binary end to end: exit codes and one-line errors.
 
+mod prove;
 mod qmtree;
 mod serve;
 mod stateless;
