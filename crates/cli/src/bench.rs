@@ -227,7 +227,10 @@ fn prover(file: &cairn_exec::ChainFile, args: &BenchArgs) -> Result<()> {
         "blocks {}..={} ({} gas), medians of {} runs",
         b.first_block, b.last_block, b.gas, b.iterations
     );
-    println!("{:<24} {:>12} {:>12} {:>12}", "input", "bytes", "encode ms", "decode ms");
+    println!(
+        "{:<24} {:>12} {:>12} {:>12}",
+        "input", "bytes", "encode ms", "decode ms"
+    );
     println!(
         "{:<24} {:>12} {:>12.3} {:>12.3}",
         "compact (CRNI v1)", b.input_bytes, b.encode_ms, b.decode_ms
@@ -244,8 +247,18 @@ fn prover(file: &cairn_exec::ChainFile, args: &BenchArgs) -> Result<()> {
         b.json_decode_ms / b.decode_ms.max(1e-9)
     );
     println!();
-    println!("{:<24} {:>12} {:>12} {:>12}", "backend", "prove ms", "verify ms", "proof bytes");
-    println!("{:<24} {:>12.3} {:>12} {:>12}", "validate (plain)", b.validate_ms, "", "");
+    println!(
+        "{:<24} {:>12} {:>12} {:>12}",
+        "backend", "prove ms", "verify ms", "proof bytes"
+    );
+    println!(
+        "{:<24} {:>12.3} {:>12} {:>12}",
+        "validate (plain)", b.validate_ms, "", ""
+    );
+    println!(
+        "{:<24} {:>12.3} {:>12} {:>12}",
+        "guest (this thread)", b.guest_ms, "", ""
+    );
     for f in &b.backends {
         println!(
             "{:<24} {:>12.3} {:>12.3} {:>12}",
@@ -253,7 +266,10 @@ fn prover(file: &cairn_exec::ChainFile, args: &BenchArgs) -> Result<()> {
         );
     }
     println!();
-    println!("exec prove / plain validate   {:.3}x (goal <= 1.1x)", b.exec_over_validate);
+    println!(
+        "exec prove / plain validate   {:.3}x (goal <= 1.1x)",
+        b.exec_over_validate
+    );
     let attest_verify_us = b
         .backends
         .iter()

@@ -665,7 +665,21 @@ pub fn run_seg(args: SegArgs) -> Result<()> {
         let proofs: Vec<_> = seg
             .proofs
             .iter()
-            .map(|p| json!({ "backend": p.backend.to_string(), "bytes": p.proof.len() }))
+            .map(|p| {
+                let mut entry = json!({ "backend": p.backend.to_string(), "bytes": p.proof.len() });
+                // What an L1 verifier is given: the signature, its domain and signer.
+                if let Ok(attest) = cairn_prover::AttestProof::decode(&p.proof) {
+                    entry["attest"] = json!({
+                        "domainChainId": attest.domain.chain_id,
+                        "verifyingContract": attest.domain.verifying_contract,
+                        "domainSeparator": attest.domain.separator(),
+                        "digest": cairn_prover::attest_digest(&attest.domain, &attest.program_id, &attest.public_values.hash()),
+                        "signature": Bytes::copy_from_slice(&attest.signature),
+                        "signer": attest.signer().ok(),
+                    });
+                }
+                entry
+            })
             .collect();
         let out = json!({
             "file": file.display().to_string(),
@@ -683,6 +697,10 @@ pub fn run_seg(args: SegArgs) -> Result<()> {
                 "rangeNodes": b.rangeNodes.len(),
                 "siblingsBefore": b.siblingsBefore.len(),
                 "siblingsAfter": b.siblingsAfter.len(),
+            },
+            "encoded": {
+                "publicValues": Bytes::from(pv.encode()),
+                "binding": Bytes::from(b.encode()),
             },
             "proofs": proofs,
         });

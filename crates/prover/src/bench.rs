@@ -17,7 +17,6 @@ use alloy_primitives::Bytes;
 use cairn_exec::{ChainFile, commit::Node};
 use serde::Serialize;
 use std::{
-    future::Future,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -62,15 +61,18 @@ pub struct ProverBench {
     pub json_decode_ms: f64,
     /// Median plain `validate` time on the decoded input, ms.
     pub validate_ms: f64,
-    /// `exec` prove over plain validate (goal at most 1.1).
+    /// Median time of the guest (decode, validate, encode the public values) on the calling
+    /// thread, ms.
+    pub guest_ms: f64,
+    /// `exec` prove over plain validate, median of per-iteration ratios (goal at most 1.1).
     pub exec_over_validate: f64,
     /// Per backend, local then remote.
     pub backends: Vec<BackendFigures>,
     /// `.seg` size with the exec and attest proofs.
     pub seg_bytes: u64,
-    /// Remote exec prove time over local, ms.
+    /// Remote exec prove time over local, median of per-iteration differences, ms.
     pub remote_exec_overhead_ms: f64,
-    /// Remote attest prove time over local, ms.
+    /// Remote attest prove time over local, median of per-iteration differences, ms.
     pub remote_attest_overhead_ms: f64,
 }
 
@@ -94,50 +96,18 @@ fn time<T>(iterations: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, 
     Ok((median(times), last.ok_or(Error::Cancelled)?))
 }
 
-async fn time_async<T, Fut: Future<Output = Result<T>>>(
-    iterations: usize,
-    mut f: impl FnMut() -> Fut,
-) -> Result<(f64, T)> {
-    let mut times = Vec::with_capacity(iterations);
-    let mut last = None;
-    for _ in 0..iterations.max(1) {
-        let t = Instant::now();
-        last = Some(f().await?);
-        times.push(ms(t.elapsed()));
-    }
-    Ok((median(times), last.ok_or(Error::Cancelled)?))
-}
-
-async fn figures(
-    backend: &dyn ProverBackend,
-    label: String,
-    input: &Bytes,
-    iterations: usize,
-) -> Result<(BackendFigures, Bytes)> {
-    let (prove_ms, proved) = time_async(iterations, || {
-        backend.prove(input.clone(), CancellationToken::new())
-    })
-    .await?;
-    let proof = proved.proof;
-    let (verify_ms, _) = time_async(iterations, || backend.verify(proof.clone())).await?;
-    Ok((
-        BackendFigures {
-            backend: label,
-            prove_ms,
-            verify_ms,
-            proof_bytes: proof.len(),
-        },
-        proof,
-    ))
-}
-
 /// Imports blocks `1..=last` of `file` into an in-memory node and measures the batch
 /// `first..=last` (see the module docs). Starts a prover server on loopback for the remote
 /// figures and stops it before returning.
 ///
 /// # Errors
 /// Chain, witness, or backend errors (none are expected on a valid chain).
-pub async fn run(file: &ChainFile, first: u64, last: u64, iterations: usize) -> Result<ProverBench> {
+pub async fn run(
+    file: &ChainFile,
+    first: u64,
+    last: u64,
+    iterations: usize,
+) -> Result<ProverBench> {
     let mut node = Node::in_memory(file)?;
     for i in 0..last {
         let index = usize::try_from(i).unwrap_or(usize::MAX);
@@ -159,7 +129,6 @@ pub async fn run(file: &ChainFile, first: u64, last: u64, iterations: usize) -> 
         cairn_witness::json::input_from_json(&json).map_err(Error::from)
     })?;
     let decoded = decode_input(&compact)?.input;
-    let (validate_ms, _) = time(iterations, || Ok(cairn_stateless::validate(&decoded)?))?;
 
     let signer = AttestSigner::from_bytes(&[0x42; 32])?;
     let mut registry = SignerRegistry::new();
@@ -179,28 +148,11 @@ pub async fn run(file: &ChainFile, first: u64, last: u64, iterations: usize) -> 
         Some(signer.clone()),
         Arc::new(registry),
     ));
-
-    let mut backends = Vec::new();
-    let mut proofs = Vec::new();
-    for backend in [&exec, &attest] {
-        let (f, proof) =
-            figures(backend.as_ref(), backend.id().to_string(), &compact, iterations).await?;
-        proofs.push(SegProof {
-            backend: backend.id(),
-            proof,
-        });
-        backends.push(f);
-    }
-    let seg = Seg {
-        program_id: PROGRAM_ID,
-        public_values: batch.public_values.clone(),
-        binding: batch.binding.clone(),
-        proofs,
-    };
-    let seg_bytes = seg.to_bytes()?.len() as u64;
-
     let shutdown = CancellationToken::new();
-    let mut overheads = Vec::new();
+    let mut measured: Vec<(String, Arc<dyn ProverBackend>)> = vec![
+        (exec.id().to_string(), Arc::clone(&exec)),
+        (attest.id().to_string(), Arc::clone(&attest)),
+    ];
     for inner in [&exec, &attest] {
         let mut identity = ServerIdentity::of(inner.as_ref());
         if inner.id() == BackendId::attest() {
@@ -216,21 +168,68 @@ pub async fn run(file: &ChainFile, first: u64, last: u64, iterations: usize) -> 
         let url = format!("http://{}", server.local_addr()?);
         tokio::spawn(server.run(shutdown.clone()));
         let remote = RemoteBackend::connect(&url, RemoteOptions::default()).await?;
-        let (f, _) = figures(
-            &remote,
-            format!("{} (remote)", remote.id()),
-            &compact,
-            iterations,
-        )
-        .await?;
-        let local = backends
-            .iter()
-            .find(|b| b.backend == inner.id().to_string())
-            .map_or(0.0, |b| b.prove_ms);
-        overheads.push(f.prove_ms - local);
-        backends.push(f);
+        measured.push((format!("{} (remote)", remote.id()), Arc::new(remote)));
+    }
+
+    // Interleaved: every iteration measures everything once, so a change in machine load
+    // affects all figures alike; ratios are medians of per-iteration ratios.
+    let n = measured.len();
+    let (mut validate, mut guest) = (Vec::new(), Vec::new());
+    let (mut prove, mut verify) = (vec![Vec::new(); n], vec![Vec::new(); n]);
+    let (mut exec_ratio, mut remote_exec, mut remote_attest) = (Vec::new(), Vec::new(), Vec::new());
+    let mut proofs: Vec<Bytes> = vec![Bytes::new(); n];
+    for _ in 0..iterations.max(1) {
+        let t = Instant::now();
+        cairn_stateless::validate(&decoded)?;
+        let v = ms(t.elapsed());
+        validate.push(v);
+        let t = Instant::now();
+        crate::guest::run(&compact)?;
+        guest.push(ms(t.elapsed()));
+        let mut this = vec![0.0; n];
+        for (k, (_, backend)) in measured.iter().enumerate() {
+            let t = Instant::now();
+            let proved = backend
+                .prove(compact.clone(), CancellationToken::new())
+                .await?;
+            this[k] = ms(t.elapsed());
+            prove[k].push(this[k]);
+            let t = Instant::now();
+            backend.verify(proved.proof.clone()).await?;
+            verify[k].push(ms(t.elapsed()));
+            proofs[k] = proved.proof;
+        }
+        exec_ratio.push(this[0] / v.max(1e-9));
+        remote_exec.push(this[2] - this[0]);
+        remote_attest.push(this[3] - this[1]);
     }
     shutdown.cancel();
+    let backends: Vec<BackendFigures> = measured
+        .iter()
+        .enumerate()
+        .map(|(k, (label, _))| BackendFigures {
+            backend: label.clone(),
+            prove_ms: median(prove[k].clone()),
+            verify_ms: median(verify[k].clone()),
+            proof_bytes: proofs[k].len(),
+        })
+        .collect();
+    let seg = Seg {
+        program_id: PROGRAM_ID,
+        public_values: batch.public_values.clone(),
+        binding: batch.binding.clone(),
+        proofs: vec![
+            SegProof {
+                backend: exec.id(),
+                proof: proofs[0].clone(),
+            },
+            SegProof {
+                backend: attest.id(),
+                proof: proofs[1].clone(),
+            },
+        ],
+    };
+    let seg_bytes = seg.to_bytes()?.len() as u64;
 
     Ok(ProverBench {
         first_block: first,
@@ -243,11 +242,12 @@ pub async fn run(file: &ChainFile, first: u64, last: u64, iterations: usize) -> 
         decode_ms,
         json_encode_ms,
         json_decode_ms,
-        validate_ms,
-        exec_over_validate: backends[0].prove_ms / validate_ms.max(1e-9),
+        validate_ms: median(validate),
+        guest_ms: median(guest),
+        exec_over_validate: median(exec_ratio),
         backends,
         seg_bytes,
-        remote_exec_overhead_ms: overheads[0],
-        remote_attest_overhead_ms: overheads[1],
+        remote_exec_overhead_ms: median(remote_exec),
+        remote_attest_overhead_ms: median(remote_attest),
     })
 }

@@ -12,7 +12,8 @@
 //! 3. checks gas used, blob gas used, receipts root, logs bloom and requests hash; applies
 //!    the block's state changes to the witness tries (writes before deletions) and checks
 //!    the state root;
-//! 4. returns [`ProgramOutput`](cairn_primitives::ProgramOutput): initial and final state
+//! 4. returns [`ProgramOutput`](cairn_primitives::ProgramOutput): first and last block, the
+//!    commitment to their hashes, initial and final state
 //!    roots, last block hash, chain id, total gas.
 //!
 //! Every failure is a [`StatelessError`] naming the block, the check, and what was got and
