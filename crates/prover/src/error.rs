@@ -93,7 +93,7 @@ pub enum Error {
         last: u64,
         /// Why.
         #[source]
-        source: Box<Error>,
+        source: Box<Self>,
     },
     /// The operation was cancelled.
     #[error("cancelled")]

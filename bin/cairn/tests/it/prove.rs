@@ -111,7 +111,7 @@ fn prove_verify_inspect_and_refuse() {
     let bytes = std::fs::read(p("b.seg")).unwrap();
     std::fs::write(p("cut.seg"), &bytes[..bytes.len() / 2]).unwrap();
     fails_with(&cairn(&["seg", "inspect", &p("cut.seg")]), "truncated");
-    let mut flipped = bytes.clone();
+    let mut flipped = bytes;
     flipped[100] ^= 1;
     std::fs::write(p("bad.seg"), &flipped).unwrap();
     fails_with(&cairn(&["verify", &p("bad.seg")]), "corrupt");

@@ -231,7 +231,7 @@ fn check_keystore(text: &str) -> std::result::Result<(), String> {
                 num("r").unwrap_or(0),
                 num("p").unwrap_or(0),
             );
-            if !n.is_power_of_two() || n < 2 || n > MAX_SCRYPT_N {
+            if !n.is_power_of_two() || !(2..=MAX_SCRYPT_N).contains(&n) {
                 return Err(format!("scrypt n {n} is not a power of two up to 2^18"));
             }
             if !(1..=MAX_SCRYPT_RP).contains(&r) || !(1..=MAX_SCRYPT_RP).contains(&p) {

@@ -35,7 +35,7 @@ fn fault(bytes: &[u8]) -> SegFault {
 }
 
 /// Recomputes the trailing checksum, as a forger would.
-fn reseal(bytes: &mut Vec<u8>) {
+fn reseal(bytes: &mut [u8]) {
     let n = bytes.len() - 32;
     let sum = keccak256(&bytes[..n]);
     bytes[n..].copy_from_slice(sum.as_slice());
@@ -83,7 +83,7 @@ fn corruption_is_caught_by_the_checksum() {
             other => panic!("flipped byte {at}: {other:?}"),
         }
     }
-    let mut b = bytes.clone();
+    let mut b = bytes;
     let mid = b.len() / 2;
     b[mid] ^= 1;
     assert!(matches!(fault(&b), SegFault::ChecksumMismatch { .. }));

@@ -177,7 +177,7 @@ async fn attestations_bind_domain_program_and_signer() {
     ));
 
     // The program id is signed: relabelling a proof of another program does not help.
-    let other = AttestBackend::new(domain(), Some(signer.clone()), Arc::clone(&registry))
+    let other = AttestBackend::new(domain(), Some(signer), Arc::clone(&registry))
         .with_program_id(B256::repeat_byte(9));
     let mut relabelled = other.attest(pv.clone()).unwrap();
     assert!(matches!(
@@ -204,7 +204,7 @@ async fn attestations_bind_domain_program_and_signer() {
         Some(cairn_prover::AttestSigner::random()),
         Arc::new(SignerRegistry::new()),
     );
-    let foreign = stranger.attest(pv.clone()).unwrap();
+    let foreign = stranger.attest(pv).unwrap();
     assert!(matches!(
         backend.check(&foreign),
         Err(Error::UnknownSigner { .. })
