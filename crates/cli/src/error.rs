@@ -48,6 +48,9 @@ pub enum Error {
         /// The proof file.
         path: PathBuf,
     },
+    /// Settlement: L1, contracts, store, proof files.
+    #[error(transparent)]
+    Settle(#[from] cairn_settle::Error),
     /// Execution, witness generation, or a chain file.
     #[error(transparent)]
     Exec(#[from] cairn_exec::ExecError),

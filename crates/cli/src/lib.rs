@@ -22,6 +22,7 @@ pub mod prover;
 pub mod qmtree;
 pub mod replay;
 pub mod serve;
+pub mod settle;
 pub mod validate;
 
 pub use error::{Error, Result};
@@ -66,6 +67,13 @@ pub enum Command {
     ProverServer(prover::ProverServerArgs),
     /// The attest backend's key: `cairn attest keygen --keystore F`.
     Attest(prover::AttestCmdArgs),
+    /// Settle proved batches on L1: follow a directory of .seg files, check each batch against
+    /// the multi-proof policy, then commitBatch and verifyBatch on the rollup, in order,
+    /// restart-safe. `--dev` runs it all on anvil; `cairn settle bench` prints the figures.
+    Settle(settle::SettleArgs),
+    /// Deploy the rollup and its verifiers to an L1 from a configuration file; prints the
+    /// addresses as JSON (the input of `cairn settle --deployment`).
+    Deploy(settle::DeployArgs),
 }
 
 impl Cli {
@@ -87,6 +95,8 @@ impl Cli {
             Command::Seg(args) => prover::run_seg(args),
             Command::ProverServer(args) => prover::run_prover_server(args),
             Command::Attest(args) => prover::run_attest(args),
+            Command::Settle(args) => settle::run_settle(args),
+            Command::Deploy(args) => settle::run_deploy(args),
         }
     }
 }
