@@ -77,7 +77,7 @@ contract CairnRollup is Owned {
     /// The program whose proofs are accepted.
     bytes32 public programId;
     /// The router: proof type to verifier.
-    mapping(uint8 => IProofVerifier) public verifierOf;
+    mapping(uint8 => IProofVerifier) private routes;
     mapping(uint64 => Commitment) private commitments;
 
     event BatchCommitted(uint64 indexed batch, bytes32 publicValuesHash, bytes32 qmRoot);
@@ -128,9 +128,14 @@ contract CairnRollup is Owned {
         emit ProgramIdSet(config.programId);
         if (config.routedTypes.length != config.routedVerifiers.length) revert RoutesLength();
         for (uint256 i; i < config.routedTypes.length; ++i) {
-            verifierOf[config.routedTypes[i]] = config.routedVerifiers[i];
+            routes[config.routedTypes[i]] = config.routedVerifiers[i];
             emit VerifierSet(config.routedTypes[i], address(config.routedVerifiers[i]));
         }
+    }
+
+    /// The verifier proof type `proofType` routes to (zero: none).
+    function verifierOf(uint8 proofType) external view returns (IProofVerifier) {
+        return routes[proofType];
     }
 
     /// The last settled batch (0: none yet).
@@ -229,7 +234,7 @@ contract CairnRollup is Owned {
 
     /// Routes proof type `proofType` to `verifier` (zero removes it).
     function setVerifier(uint8 proofType, IProofVerifier verifier) external onlyOwner {
-        verifierOf[proofType] = verifier;
+        routes[proofType] = verifier;
         emit VerifierSet(proofType, address(verifier));
     }
 
@@ -260,7 +265,7 @@ contract CairnRollup is Owned {
         bytes32 program = programId;
         for (uint256 i; i < proofs.length; ++i) {
             uint8 kind = proofs[i].proofType;
-            IProofVerifier verifier = verifierOf[kind];
+            IProofVerifier verifier = routes[kind];
             if (address(verifier) == address(0)) revert NoVerifier(kind);
             verifier.verifyProof(program, pvHash, proofs[i].data);
         }

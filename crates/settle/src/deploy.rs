@@ -64,7 +64,8 @@ pub struct ProofTypeConfig {
     /// For `attest`: the initial signers.
     #[serde(default)]
     pub signers: Vec<Address>,
-    /// For `zk`: the Kroma-interface verifier (e.g. a generated Halo2 verifier).
+    /// For `zk`: the Kroma-interface verifier (e.g. a generated Halo2 verifier). Without it
+    /// the type is routed nowhere until the owner plugs a verifier in (`setVerifier`).
     #[serde(default)]
     pub zk_verifier: Option<Address>,
     /// For `zk`: index of the public-values hash's high limb in the instances.
@@ -188,7 +189,8 @@ pub struct DeployedProofType {
     pub required: bool,
     /// The verifier's kind.
     pub verifier: VerifierKind,
-    /// The `IProofVerifier` the rollup routes it to.
+    /// The `IProofVerifier` the rollup was deployed routing it to (zero: none yet). The
+    /// owner may route it elsewhere later; the settler reads the rollup's current route.
     pub address: Address,
 }
 
@@ -323,9 +325,6 @@ impl DeployConfig {
                 VerifierKind::Attest if p.signers.is_empty() => {
                     return Err(format!("proof type {}: an attest verifier needs signers", p.id));
                 }
-                VerifierKind::Zk if p.zk_verifier.is_none() => {
-                    return Err(format!("proof type {}: a zk verifier needs zk_verifier", p.id));
-                }
                 _ => {}
             }
         }
@@ -429,26 +428,30 @@ pub async fn deploy(l1: &L1, config: &DeployConfig, anchor: Anchor) -> Result<De
     let mut nonce = l1.nonce(true).await?;
     let mut proof_types = Vec::with_capacity(config.proof.len());
     for p in &config.proof {
-        let init = match p.verifier {
-            VerifierKind::Attest => with_args(
+        let init = match (p.verifier, p.zk_verifier) {
+            (VerifierKind::Attest, _) => Some(with_args(
                 &AttestVerifier::BYTECODE,
                 AttestVerifier::constructorCall {
                     owner_: owner,
                     initialSigners: p.signers.clone(),
                 }
                 .abi_encode(),
-            ),
-            VerifierKind::Zk => with_args(
+            )),
+            (VerifierKind::Zk, Some(zk)) => Some(with_args(
                 &ZkProofVerifier::BYTECODE,
                 ZkProofVerifier::constructorCall {
-                    zkVerifier_: p.zk_verifier.unwrap_or_default(),
+                    zkVerifier_: zk,
                     programId_: program_id,
                     hashIndex_: alloy_primitives::U256::from(p.hash_index),
                 }
                 .abi_encode(),
-            ),
+            )),
+            (VerifierKind::Zk, None) => None,
         };
-        let (address, _) = create(l1, &mut nonce, init).await?;
+        let address = match init {
+            Some(init) => create(l1, &mut nonce, init).await?.0,
+            None => Address::ZERO,
+        };
         proof_types.push(DeployedProofType {
             id: p.id,
             backend: p.backend.clone(),
@@ -468,8 +471,16 @@ pub async fn deploy(l1: &L1, config: &DeployConfig, anchor: Anchor) -> Result<De
             .filter(|p| p.required)
             .map(|p| p.id)
             .collect(),
-        routedTypes: proof_types.iter().map(|p| p.id).collect(),
-        routedVerifiers: proof_types.iter().map(|p| p.address).collect(),
+        routedTypes: proof_types
+            .iter()
+            .filter(|p| !p.address.is_zero())
+            .map(|p| p.id)
+            .collect(),
+        routedVerifiers: proof_types
+            .iter()
+            .filter(|p| !p.address.is_zero())
+            .map(|p| p.address)
+            .collect(),
         anchorBlock: anchor.block,
         anchorStateRoot: anchor.state_root,
         anchorQmRoot: anchor.qm_root,

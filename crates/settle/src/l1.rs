@@ -46,6 +46,8 @@ pub struct L1Options {
     pub receipt_timeout: Duration,
     /// Gas limit = estimate × (100 + margin) / 100.
     pub gas_margin_percent: u64,
+    /// Fees = the node's EIP-1559 estimate × this / 100.
+    pub fee_percent: u64,
 }
 
 impl Default for L1Options {
@@ -60,6 +62,7 @@ impl Default for L1Options {
             rebroadcast_after: Duration::from_secs(30),
             receipt_timeout: Duration::from_secs(600),
             gas_margin_percent: 25,
+            fee_percent: 100,
         }
     }
 }
@@ -450,8 +453,10 @@ impl L1 {
             chain_id: self.chain_id,
             nonce,
             gas_limit: estimate.saturating_mul(100 + self.opts.gas_margin_percent) / 100,
-            max_fee_per_gas: fees.max_fee_per_gas,
-            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+            max_fee_per_gas: fees.max_fee_per_gas * u128::from(self.opts.fee_percent) / 100,
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas
+                * u128::from(self.opts.fee_percent)
+                / 100,
             to: to.map_or(To::Create, To::Call),
             value: U256::ZERO,
             access_list: Default::default(),

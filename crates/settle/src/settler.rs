@@ -180,6 +180,13 @@ pub fn onchain_proofs(seg: &Seg, types: &[DeployedProofType]) -> Vec<CairnRollup
         .collect()
 }
 
+/// A file's identity for the refused set: the hash of its bytes.
+fn content_hash(seg: &Seg) -> B256 {
+    seg.to_bytes()
+        .map(alloy_primitives::keccak256)
+        .unwrap_or_default()
+}
+
 /// The settler.
 #[derive(Debug)]
 pub struct Settler<S> {
@@ -187,8 +194,8 @@ pub struct Settler<S> {
     deployment: Deployment,
     store: Store,
     source: S,
-    /// Candidates refused by the policy (origin), not tried again.
-    refused: HashSet<String>,
+    /// Candidates refused by the policy (origin and content hash), not tried again.
+    refused: HashSet<(String, B256)>,
     stats: Stats,
 }
 
@@ -347,7 +354,8 @@ impl<S: ProofSource> Settler<S> {
         let mut refused = Vec::new();
         let mut chosen = None;
         for candidate in self.source.candidates(next_block).await? {
-            if self.refused.contains(&candidate.origin) {
+            let key = (candidate.origin.clone(), content_hash(&candidate.seg));
+            if self.refused.contains(&key) {
                 continue;
             }
             match self.check_policy(&candidate, &tip).await {
@@ -357,7 +365,7 @@ impl<S: ProofSource> Settler<S> {
                 }
                 Err(Error::Rejected { origin, reason, .. }) => {
                     warn!(target: "cairn::settle", %origin, %reason, "proof file refused by the policy");
-                    self.refused.insert(origin.clone());
+                    self.refused.insert(key);
                     refused.push((origin, reason));
                 }
                 Err(e) => return Err(e),
@@ -441,17 +449,26 @@ impl<S: ProofSource> Settler<S> {
         }
         let mut verifiers: Vec<Arc<dyn ProverBackend>> = Vec::new();
         let mut require = Vec::new();
+        // ZK proofs verified by their on-chain verifier (`eth_call`), counted for the policy.
+        let mut zk_verified = Vec::new();
         for t in &self.deployment.proof_types {
             let id = t.backend_id()?;
             if t.required {
                 require.push(id.to_string());
+            }
+            // The rollup's current route (the owner may have replaced the verifier).
+            let address = self
+                .view(CairnRollup::verifierOfCall { proofType: t.id })
+                .await?;
+            if address.is_zero() {
+                continue;
             }
             match t.verifier {
                 VerifierKind::Attest => {
                     let signers = self
                         .l1
                         .call(
-                            t.address,
+                            address,
                             &AttestVerifier::signersCall {},
                             None,
                             Self::ctx(0, TxKind::Verify),
@@ -471,7 +488,7 @@ impl<S: ProofSource> Settler<S> {
                     }
                     let domain = AttestDomain {
                         chain_id: self.deployment.l1_chain_id,
-                        verifying_contract: t.address,
+                        verifying_contract: address,
                     };
                     let inner = AttestBackend::new(domain, None, Arc::new(registry))
                         .with_program_id(self.deployment.program_id);
@@ -486,7 +503,7 @@ impl<S: ProofSource> Settler<S> {
                             proof: proof.proof.clone(),
                         };
                         self.l1
-                            .call(t.address, &call, None, Self::ctx(0, TxKind::Verify))
+                            .call(address, &call, None, Self::ctx(0, TxKind::Verify))
                             .await
                             .map_err(|e| match e {
                                 Error::WouldRevert { revert, .. } => {
@@ -494,20 +511,11 @@ impl<S: ProofSource> Settler<S> {
                                 }
                                 other => other,
                             })?;
+                        zk_verified.push(id.to_string());
                     }
                 }
             }
         }
-        // ZK proofs were checked above: count them as verified for the policy.
-        let zk_verified: Vec<String> = self
-            .deployment
-            .proof_types
-            .iter()
-            .filter(|t| t.verifier == VerifierKind::Zk)
-            .filter_map(|t| t.backend_id().ok())
-            .filter(|id| seg.proofs.iter().any(|p| &p.backend == id))
-            .map(|id| id.to_string())
-            .collect();
         let policy = Policy {
             require: require
                 .iter()
@@ -516,6 +524,23 @@ impl<S: ProofSource> Settler<S> {
                 .collect(),
             min_distinct: 1,
         };
+        if policy.require.is_empty() {
+            // Every required proof is a ZK proof, checked on chain above: what is left is the
+            // binding and the chain, against the rollup's.
+            let roots = seg.binding.verify(pv).map_err(|e| reject(e.to_string()))?;
+            if pv.chainId != self.deployment.anchor.chain_id
+                || pv.chainConfigHash != self.deployment.anchor.chain_config_hash
+            {
+                return Err(reject("another chain or chain configuration".into()));
+            }
+            if roots.root_before != tip.qm_root {
+                return Err(reject(format!(
+                    "QMTree root before the batch {} is not the rollup's {}",
+                    roots.root_before, tip.qm_root
+                )));
+            }
+            return Ok(());
+        }
         let trusted = Trusted {
             chain_id: self.deployment.anchor.chain_id,
             chain_config_hash: self.deployment.anchor.chain_config_hash,
