@@ -30,7 +30,7 @@ use cairn_prover::{
         CancellationToken, Proved,
         attest::{Evidence, NoTee, Registration},
     },
-    policy::{Trusted, verify_seg},
+    policy::{ProofOutcome, Trusted, verify_seg},
 };
 use std::{
     collections::HashSet,
@@ -550,7 +550,22 @@ impl<S: ProofSource> Settler<S> {
         let report = verify_seg(seg, &verifiers, &policy, Some(&trusted))
             .await
             .map_err(|e| reject(e.to_string()))?;
-        report.verdict.map_err(|e| reject(e.to_string()))
+        report.verdict.map_err(|e| {
+            // Say why each failed proof failed, not only that one did.
+            let failed: Vec<String> = report
+                .proofs
+                .iter()
+                .filter_map(|(id, outcome)| match outcome {
+                    ProofOutcome::Failed(why) => Some(format!("{id}: {why}")),
+                    _ => None,
+                })
+                .collect();
+            if failed.is_empty() {
+                reject(e.to_string())
+            } else {
+                reject(format!("{e} ({})", failed.join("; ")))
+            }
+        })
     }
 
     /// Commits (unless the rollup holds the commitment already) and verifies `batch`.

@@ -70,7 +70,13 @@ async fn a_zk_verifier_plugs_into_a_deployed_rollup() {
         zk_verifier: None,
         hash_index: 0,
     });
+    let anchor = chain().anchor;
+    config.chain.chain_id = Some(anchor.chain_id);
+    config.chain.chain_config_hash = Some(anchor.chain_config_hash);
+    config.chain.anchor_state_root = Some(anchor.state_root);
+    config.chain.anchor_qm_root = Some(anchor.qm_root);
     config.check().unwrap();
+    assert_eq!(config.anchor().unwrap(), anchor);
     let deployment = deploy(&l1, &config, chain().anchor).await.unwrap();
     let s = crate::common::Stack {
         l1: l1.clone(),
