@@ -63,8 +63,15 @@ contract AttestVerifier is IProofVerifier, Owned {
     }
 
     /// The digest a signer signs for `programId` and `publicValuesHash`.
-    function digest(bytes32 programId, bytes32 publicValuesHash) public view returns (bytes32) {
-        return keccak256(abi.encodePacked(domainSeparator(), programId, publicValuesHash));
+    function digest(bytes32 programId, bytes32 publicValuesHash) public view returns (bytes32 d) {
+        bytes32 separator_ = domainSeparator();
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, separator_)
+            mstore(add(p, 32), programId)
+            mstore(add(p, 64), publicValuesHash)
+            d := keccak256(p, 96)
+        }
     }
 
     /// The registered signers.
@@ -97,20 +104,29 @@ contract AttestVerifier is IProofVerifier, Owned {
         override
     {
         if (proof.length != PROOF_LEN || proof[0] != 0x01) revert AttestMalformed(proof.length);
-        uint64 chainId = uint64(bytes8(proof[1:9]));
-        address verifying = address(bytes20(proof[9:29]));
-        if (chainId != block.chainid || verifying != address(this)) {
-            revert AttestWrongDomain(chainId, verifying);
+        uint256 chainId;
+        address verifying;
+        bytes32 claimed;
+        bytes32 r;
+        bytes32 s;
+        uint256 v;
+        assembly ("memory-safe") {
+            let o := proof.offset
+            chainId := shr(192, calldataload(add(o, 1)))
+            verifying := shr(96, calldataload(add(o, 9)))
+            claimed := calldataload(add(o, 29))
+            r := calldataload(add(o, 61))
+            s := calldataload(add(o, 93))
+            v := byte(0, calldataload(add(o, 125)))
         }
-        bytes32 claimed = bytes32(proof[29:61]);
+        if (chainId != block.chainid || verifying != address(this)) {
+            revert AttestWrongDomain(uint64(chainId), verifying);
+        }
         if (claimed != programId) revert AttestWrongProgram(programId, claimed);
-        bytes32 r = bytes32(proof[61:93]);
-        bytes32 s = bytes32(proof[93:125]);
-        uint8 v = uint8(proof[125]);
         if ((v != 27 && v != 28) || r == 0 || s == 0 || uint256(s) > HALF_ORDER) {
             revert AttestBadSignature();
         }
-        address signer = ecrecover(digest(programId, publicValuesHash), v, r, s);
+        address signer = ecrecover(digest(programId, publicValuesHash), uint8(v), r, s);
         if (signer == address(0)) revert AttestBadSignature();
         if (!isSigner[signer]) revert AttestUnknownSigner(signer);
     }

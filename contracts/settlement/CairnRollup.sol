@@ -73,9 +73,10 @@ contract CairnRollup is Owned {
     bytes32 public stateRoot;
     /// QMTree root after the last settled block.
     bytes32 public qmRoot;
+    /// The program whose proofs are accepted (a new program version is a new rollup, anchored
+    /// where this one stands).
+    bytes32 public immutable programId;
     address public proposer;
-    /// The program whose proofs are accepted.
-    bytes32 public programId;
     /// The router: proof type to verifier.
     mapping(uint8 => IProofVerifier) private routes;
     mapping(uint64 => Commitment) private commitments;
@@ -92,7 +93,6 @@ contract CairnRollup is Owned {
     event BatchesReverted(uint64 fromBatch, uint64 toBatch);
     event VerifierSet(uint8 indexed proofType, address verifier);
     event ProposerSet(address proposer);
-    event ProgramIdSet(bytes32 programId);
 
     /// What a deployment fixes: the owner and proposer, the proven chain, the program, the
     /// proof types every batch needs, the first routes (proof type to verifier), and the anchor
@@ -125,7 +125,6 @@ contract CairnRollup is Owned {
         stateRoot = config.anchorStateRoot;
         qmRoot = config.anchorQmRoot;
         emit ProposerSet(config.proposer);
-        emit ProgramIdSet(config.programId);
         if (config.routedTypes.length != config.routedVerifiers.length) revert RoutesLength();
         for (uint256 i; i < config.routedTypes.length; ++i) {
             routes[config.routedTypes[i]] = config.routedVerifiers[i];
@@ -186,7 +185,14 @@ contract CairnRollup is Owned {
         if (batch != t.lastVerifiedBatch + 1) revert BatchOutOfOrder(t.lastVerifiedBatch + 1, batch);
         if (batch > t.lastCommittedBatch) revert BatchNotCommitted(batch);
         Commitment storage c = commitments[batch];
-        bytes32 pvHash = keccak256(abi.encode(pv));
+        // keccak256(abi.encode(pv)) of the calldata words as they are: a non-canonical encoding
+        // (a dirty uint64) hashes to something else than the committed hash and is refused.
+        bytes32 pvHash;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, pv, 416)
+            pvHash := keccak256(p, 416)
+        }
         if (pvHash != c.publicValuesHash) revert PublicValuesMismatch(batch, c.publicValuesHash, pvHash);
         if (pv.chainId != chainId) revert WrongChain(chainId, pv.chainId);
         if (pv.chainConfigHash != chainConfigHash) {
@@ -243,11 +249,6 @@ contract CairnRollup is Owned {
         emit ProposerSet(proposer_);
     }
 
-    function setProgramId(bytes32 programId_) external onlyOwner {
-        programId = programId_;
-        emit ProgramIdSet(programId_);
-    }
-
     function checkProofs(bytes32 pvHash, Proof[] calldata proofs) private view {
         uint256 seen;
         for (uint256 i; i < proofs.length; ++i) {
@@ -262,12 +263,11 @@ contract CairnRollup is Owned {
             while ((missing >> lowest) & 1 == 0) ++lowest;
             revert MissingProofType(lowest);
         }
-        bytes32 program = programId;
         for (uint256 i; i < proofs.length; ++i) {
             uint8 kind = proofs[i].proofType;
             IProofVerifier verifier = routes[kind];
             if (address(verifier) == address(0)) revert NoVerifier(kind);
-            verifier.verifyProof(program, pvHash, proofs[i].data);
+            verifier.verifyProof(programId, pvHash, proofs[i].data);
         }
     }
 }

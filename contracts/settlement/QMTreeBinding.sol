@@ -145,50 +145,63 @@ library QMTreeBinding {
         }
     }
 
-    /// `keccak256(0x01 ‖ left ‖ right)`.
-    function node(bytes32 left, bytes32 right) internal pure returns (bytes32 h) {
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore8(p, 0x01)
-            mstore(add(p, 1), left)
-            mstore(add(p, 33), right)
-            h := keccak256(p, 65)
-        }
-    }
-
     /// `ceil(log2 n)`, 0 for `n <= 1`.
     function depth(uint256 n) internal pure returns (uint256 d) {
-        while ((uint256(1) << d) < n) ++d;
-    }
-
-    function emptyAt(bytes memory empty, uint256 h) private pure returns (bytes32 e) {
         assembly ("memory-safe") {
-            e := mload(add(add(empty, 32), shl(5, h)))
+            // Bit length of n - 1 (n is below 2^64), by halving.
+            if gt(n, 1) {
+                let x := sub(n, 1)
+                if gt(x, 0xffffffff) { x := shr(32, x) d := 32 }
+                if gt(x, 0xffff) { x := shr(16, x) d := add(d, 16) }
+                if gt(x, 0xff) { x := shr(8, x) d := add(d, 8) }
+                if gt(x, 0xf) { x := shr(4, x) d := add(d, 4) }
+                if gt(x, 0x3) { x := shr(2, x) d := add(d, 2) }
+                if gt(x, 0x1) { x := shr(1, x) d := add(d, 1) }
+                d := add(d, x)
+            }
         }
     }
+
+    // The loops below are in assembly: the same rules as the Solidity they replace, without
+    // its per-step bounds and overflow checks (indices stay below the lengths checked first;
+    // leaf counts are below 2^64, so no shift or sum overflows 256 bits). The shared vectors
+    // check them against the Rust verifier.
 
     /// The closing leaf is the last of a tree of `count` leaves with root `root`: `depth(count)`
     /// siblings, every sibling right of the path empty, and the path hashes to `root`.
     function checkClosing(
         bytes32 leaf,
-        uint64 count,
+        uint256 count,
         bytes32[] calldata siblings,
         bytes32 root,
         BindingSide side,
         bytes memory empty
     ) private pure {
-        uint256 t = uint256(count) - 1;
         uint256 d = depth(count);
         if (siblings.length != d) revert BindingSiblingCount(side, siblings.length, d);
-        bool last = true;
-        bytes32 x = leaf;
-        for (uint256 h; h < d; ++h) {
-            bytes32 s = siblings[h];
-            if ((t >> h) & 1 == 1) {
-                x = node(s, x);
-            } else {
-                if (s != emptyAt(empty, h)) last = false;
-                x = node(x, s);
+        bool last;
+        bytes32 x;
+        assembly ("memory-safe") {
+            let t := sub(count, 1)
+            let p := mload(0x40)
+            let table := add(empty, 32)
+            let off := siblings.offset
+            last := 1
+            x := leaf
+            mstore8(p, 0x01)
+            for { let h := 0 } lt(h, d) { h := add(h, 1) } {
+                let s := calldataload(add(off, shl(5, h)))
+                switch and(shr(h, t), 1)
+                case 1 {
+                    mstore(add(p, 1), s)
+                    mstore(add(p, 33), x)
+                }
+                default {
+                    if iszero(eq(s, mload(add(table, shl(5, h))))) { last := 0 }
+                    mstore(add(p, 1), x)
+                    mstore(add(p, 33), s)
+                }
+                x := keccak256(p, 65)
             }
         }
         if (!last) revert BindingNotLastLeaf(side);
@@ -207,24 +220,56 @@ library QMTreeBinding {
         bytes memory empty
     ) private pure returns (bool) {
         uint256 frontier;
-        for (uint256 v = old; v != 0; v &= v - 1) ++frontier;
         uint256 right;
-        for (uint256 h; h < depth(new_); ++h) {
-            if (hasRight(old, new_, h)) ++right;
+        uint256 dNew = depth(new_);
+        assembly ("memory-safe") {
+            for { let v := old } v { v := and(v, sub(v, 1)) } { frontier := add(frontier, 1) }
+            for { let h := 0 } lt(h, dNew) { h := add(h, 1) } {
+                // A right sibling at level h: bit h of old is 0 and the node right of the path
+                // holds leaves of the new tree.
+                right := add(right, and(iszero(and(shr(h, old), 1)), lt(shl(h, add(shr(h, old), 1)), new_)))
+            }
         }
         if (nodes.length != frontier + 1 + right) return false;
         if (oldTop(old, nodes, empty) != rootBefore) return false;
         return newTop(old, new_, nodes, frontier, empty) == rootAfter;
     }
 
-    /// Whether the range proof carries a right sibling at level `h`: bit `h` of `old` is 0 and
-    /// the node right of the path holds leaves of the new tree.
-    function hasRight(uint256 old, uint256 new_, uint256 h) private pure returns (bool) {
-        return (old >> h) & 1 == 0 && (((old >> h) + 1) << h) < new_;
+    /// The root of the tree of `old` leaves from its frontier (`nodes[0..]`).
+    function oldTop(uint256 old, bytes32[] calldata nodes, bytes memory empty)
+        private
+        pure
+        returns (bytes32 top)
+    {
+        if (old & (old - 1) == 0) return nodes[0];
+        uint256 dOld = depth(old);
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let table := add(empty, 32)
+            let off := nodes.offset
+            mstore8(p, 0x01)
+            let low := 0
+            for {} iszero(and(shr(low, old), 1)) {} { low := add(low, 1) }
+            top := mload(add(table, shl(5, low)))
+            let f := 0
+            for { let h := low } lt(h, dOld) { h := add(h, 1) } {
+                switch and(shr(h, old), 1)
+                case 1 {
+                    mstore(add(p, 1), calldataload(add(off, shl(5, f))))
+                    mstore(add(p, 33), top)
+                    f := add(f, 1)
+                }
+                default {
+                    mstore(add(p, 1), top)
+                    mstore(add(p, 33), mload(add(table, shl(5, h))))
+                }
+                top := keccak256(p, 65)
+            }
+        }
     }
 
-    /// The new root: the walk up from leaf `old`, left siblings from the old frontier, right
-    /// siblings from the proof or empty.
+    /// The new root: the walk up from leaf `old` (`nodes[frontier]`), left siblings from the
+    /// old frontier, right siblings from the proof or empty.
     function newTop(
         uint256 old,
         uint256 new_,
@@ -232,39 +277,33 @@ library QMTreeBinding {
         uint256 frontier,
         bytes memory empty
     ) private pure returns (bytes32 x) {
-        x = nodes[frontier];
-        uint256 f;
-        uint256 r = frontier + 1;
         uint256 d = depth(new_);
-        for (uint256 h; h < d; ++h) {
-            if ((old >> h) & 1 == 1) {
-                x = node(nodes[f++], x);
-            } else if (hasRight(old, new_, h)) {
-                x = node(x, nodes[r++]);
-            } else {
-                x = node(x, emptyAt(empty, h));
-            }
-        }
-    }
-
-    /// The root of the old tree from its frontier.
-    function oldTop(uint256 old, bytes32[] calldata nodes, bytes memory empty)
-        private
-        pure
-        returns (bytes32 top)
-    {
-        if (old & (old - 1) == 0) return nodes[0];
-        uint256 low;
-        while ((old >> low) & 1 == 0) ++low;
-        uint256 dOld = depth(old);
-        top = emptyAt(empty, low);
-        uint256 f;
-        for (uint256 h = low; h < dOld; ++h) {
-            if ((old >> h) & 1 == 1) {
-                top = node(nodes[f], top);
-                ++f;
-            } else {
-                top = node(top, emptyAt(empty, h));
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let table := add(empty, 32)
+            let off := nodes.offset
+            mstore8(p, 0x01)
+            x := calldataload(add(off, shl(5, frontier)))
+            let f := off
+            let r := add(off, shl(5, add(frontier, 1)))
+            for { let h := 0 } lt(h, d) { h := add(h, 1) } {
+                let o := shr(h, old)
+                switch and(o, 1)
+                case 1 {
+                    mstore(add(p, 1), calldataload(f))
+                    mstore(add(p, 33), x)
+                    f := add(f, 32)
+                }
+                default {
+                    mstore(add(p, 1), x)
+                    switch lt(shl(h, add(o, 1)), new_)
+                    case 1 {
+                        mstore(add(p, 33), calldataload(r))
+                        r := add(r, 32)
+                    }
+                    default { mstore(add(p, 33), mload(add(table, shl(5, h)))) }
+                }
+                x := keccak256(p, 65)
             }
         }
     }

@@ -76,10 +76,13 @@ impl L1Args {
     }
 
     async fn connect(&self, expected_chain: Option<u64>) -> Result<L1> {
-        let rpc = self.rpc.as_deref().ok_or_else(|| cairn_settle::Error::Config {
-            path: PathBuf::from("--rpc"),
-            reason: "no L1 RPC endpoint: give --rpc or CAIRN_L1_RPC".into(),
-        })?;
+        let rpc = self
+            .rpc
+            .as_deref()
+            .ok_or_else(|| cairn_settle::Error::Config {
+                path: PathBuf::from("--rpc"),
+                reason: "no L1 RPC endpoint: give --rpc or CAIRN_L1_RPC".into(),
+            })?;
         let signer = load_signer(&self.key()?)?;
         Ok(L1::connect(rpc, signer, expected_chain, self.options()).await?)
     }
@@ -213,15 +216,21 @@ pub fn run_settle(args: SettleArgs) -> Result<()> {
     if args.dev {
         return run_settle_dev(&args);
     }
-    let path = args.deployment.clone().ok_or_else(|| cairn_settle::Error::Config {
-        path: PathBuf::from("--deployment"),
-        reason: "give --deployment (the JSON of cairn deploy), or --dev".into(),
-    })?;
+    let path = args
+        .deployment
+        .clone()
+        .ok_or_else(|| cairn_settle::Error::Config {
+            path: PathBuf::from("--deployment"),
+            reason: "give --deployment (the JSON of cairn deploy), or --dev".into(),
+        })?;
     let deployment = Deployment::load(&path)?;
-    let seg_dir = args.seg_dir.clone().ok_or_else(|| cairn_settle::Error::Config {
-        path: PathBuf::from("--seg-dir"),
-        reason: "give --seg-dir, the directory of .seg files to follow".into(),
-    })?;
+    let seg_dir = args
+        .seg_dir
+        .clone()
+        .ok_or_else(|| cairn_settle::Error::Config {
+            path: PathBuf::from("--seg-dir"),
+            reason: "give --seg-dir, the directory of .seg files to follow".into(),
+        })?;
     let store = args
         .store
         .clone()
@@ -264,7 +273,10 @@ fn run_settle_dev(args: &SettleArgs) -> Result<()> {
         path: std::env::temp_dir(),
         source,
     })?;
-    let seg_dir = args.seg_dir.clone().unwrap_or_else(|| tmp.path().join("seg"));
+    let seg_dir = args
+        .seg_dir
+        .clone()
+        .unwrap_or_else(|| tmp.path().join("seg"));
     let store = args
         .store
         .clone()
@@ -282,7 +294,10 @@ fn run_settle_dev(args: &SettleArgs) -> Result<()> {
             ..L1Options::default()
         },
     };
-    println!("{}", bench::settle_table(&[]).lines().next().unwrap_or_default());
+    println!(
+        "{}",
+        bench::settle_table(&[]).lines().next().unwrap_or_default()
+    );
     let print_row = |row: &SettleRow| {
         let table = bench::settle_table(std::slice::from_ref(row));
         if let Some(line) = table.lines().nth(1) {
@@ -305,7 +320,10 @@ fn run_settle_dev(args: &SettleArgs) -> Result<()> {
     if let Some(median) = summary.lines().last() {
         println!("{median}");
     }
-    println!("rollup {} on anvil chain {}", result.deployment.rollup, result.deployment.l1_chain_id);
+    println!(
+        "rollup {} on anvil chain {}",
+        result.deployment.rollup, result.deployment.l1_chain_id
+    );
     println!(
         "settled through block {} (batch {}): state root {}, QMTree root {}",
         result.tip.last_block, result.tip.last_verified, result.tip.state_root, result.tip.qm_root
@@ -324,7 +342,10 @@ fn run_settle_dev(args: &SettleArgs) -> Result<()> {
         }
         .into());
     }
-    println!("both match the node's roots at that block; .seg files in {}", seg_dir.display());
+    println!(
+        "both match the node's roots at that block; .seg files in {}",
+        seg_dir.display()
+    );
     if args.seg_dir.is_none() {
         println!("(a temporary directory, removed on exit: give --seg-dir to keep them)");
     }

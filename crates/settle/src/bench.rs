@@ -48,19 +48,97 @@ pub struct SizeRow {
     pub range_nodes: usize,
     /// `verifyBinding` calldata bytes.
     pub binding_calldata: usize,
-    /// `eth_estimateGas` of `verifyBinding` (a transaction: 21,000 base and calldata included).
+    /// `eth_estimateGas` of `verifyBinding` as a transaction (21,000, calldata and the
+    /// EIP-7623 calldata floor included).
     pub binding_gas: u64,
-    /// The same minus the base and calldata cost: the verifier's execution.
+    /// The binding verifier's execution alone (measured in the EVM by `GasProbe`).
     pub binding_execution: u64,
     /// `commitBatch` gas (receipt).
     pub commit_gas: u64,
     /// `verifyBatch` gas with two attest proofs (receipt).
     pub verify_gas: u64,
+    /// `verifyBatch`'s execution alone (`GasProbe`).
+    pub verify_execution: u64,
+    /// `verifyBatch` calldata bytes.
+    pub verify_calldata: usize,
 }
 
-/// Calldata gas (EIP-2028): 4 per zero byte, 16 per other byte.
-pub fn calldata_gas(data: &[u8]) -> u64 {
-    data.iter().map(|b| if *b == 0 { 4 } else { 16 }).sum()
+/// Calldata tokens (EIP-7623): zero bytes count 1, others 4.
+pub fn calldata_tokens(data: &[u8]) -> u64 {
+    data.iter().map(|b| if *b == 0 { 1 } else { 4 }).sum()
+}
+
+/// The EIP-7623 (Prague) floor of a transaction with this calldata: 21,000 + 10 per token.
+pub fn calldata_floor(data: &[u8]) -> u64 {
+    21_000 + 10 * calldata_tokens(data)
+}
+
+/// Execution gas of `input` sent to `to`, measured inside the EVM by the `GasProbe` at
+/// `probe` (state changes are not kept: an `eth_call`).
+///
+/// # Errors
+/// RPC errors; [`Error::WouldRevert`] when the probed call reverts.
+pub async fn execution_gas(
+    l1: &L1,
+    probe: alloy_primitives::Address,
+    to: alloy_primitives::Address,
+    input: Bytes,
+) -> Result<u64> {
+    let ctx = Ctx {
+        batch: 0,
+        kind: TxKind::Verify,
+    };
+    let out = l1
+        .call(
+            probe,
+            &crate::contracts::GasProbe::probeCall {
+                target: to,
+                data: input,
+            },
+            None,
+            ctx,
+        )
+        .await?;
+    if !out.ok {
+        return Err(Error::WouldRevert {
+            batch: 0,
+            kind: TxKind::Verify,
+            revert: crate::contracts::Revert::decode(&out.result),
+        });
+    }
+    u64::try_from(out.gasUsed).map_err(|_| Error::RpcGarbage {
+        url: l1.url().to_string(),
+        method: "eth_call",
+        reason: "gas above 2^64".into(),
+    })
+}
+
+/// Deploys a `GasProbe`.
+///
+/// # Errors
+/// Transaction errors.
+pub async fn deploy_probe(l1: &L1) -> Result<alloy_primitives::Address> {
+    let ctx = Ctx {
+        batch: 0,
+        kind: TxKind::Deploy,
+    };
+    let tx = l1
+        .prepare(
+            None,
+            crate::contracts::GasProbe::BYTECODE.clone(),
+            l1.nonce(true).await?,
+            ctx,
+        )
+        .await?;
+    l1.broadcast(&tx, ctx).await?;
+    let mined = l1.confirm(&tx, ctx).await?;
+    mined
+        .receipt
+        .contract_address
+        .ok_or_else(|| Error::RpcInconsistent {
+            url: l1.url().to_string(),
+            what: "a creation receipt without an address".into(),
+        })
 }
 
 /// `verifyBatch`'s calldata for a batch.
@@ -82,7 +160,9 @@ pub fn verify_calldata(
 
 async fn send(l1: &L1, to: alloy_primitives::Address, input: Bytes, kind: TxKind) -> Result<u64> {
     let ctx = Ctx { batch: 0, kind };
-    let tx = l1.prepare(Some(to), input, l1.nonce(true).await?, ctx).await?;
+    let tx = l1
+        .prepare(Some(to), input, l1.nonce(true).await?, ctx)
+        .await?;
     l1.broadcast(&tx, ctx).await?;
     let mined = l1.confirm(&tx, ctx).await?;
     if !mined.success {
@@ -109,6 +189,7 @@ pub async fn by_tree_size(
     sizes: &[u64],
 ) -> Result<Vec<SizeRow>> {
     let mut rows = Vec::with_capacity(sizes.len());
+    let probe = deploy_probe(l1).await?;
     for &size in sizes {
         let (binding, pv) = synthetic(size, 10, 9, &size.to_be_bytes());
         binding.verify(&pv)?;
@@ -147,14 +228,12 @@ pub async fn by_tree_size(
             TxKind::Commit,
         )
         .await?;
+        let binding_execution = execution_gas(l1, probe, deployment.rollup, input.clone()).await?;
         let proofs = attest_proofs(&deployment, attesters, &pv)?;
-        let verify_gas = send(
-            l1,
-            deployment.rollup,
-            verify_calldata(1, &pv, &binding, proofs),
-            TxKind::Verify,
-        )
-        .await?;
+        let verify_input = verify_calldata(1, &pv, &binding, proofs);
+        let verify_execution =
+            execution_gas(l1, probe, deployment.rollup, verify_input.clone()).await?;
+        let verify_gas = send(l1, deployment.rollup, verify_input.clone(), TxKind::Verify).await?;
         let tip = read_tip(l1, deployment.rollup).await?;
         if tip.qm_root != binding.rootAfter || tip.state_root != pv.finalStateRoot {
             return Err(Error::RpcInconsistent {
@@ -168,9 +247,11 @@ pub async fn by_tree_size(
             range_nodes: binding.rangeNodes.len(),
             binding_calldata: input.len(),
             binding_gas,
-            binding_execution: binding_gas.saturating_sub(21_000 + calldata_gas(&input)),
+            binding_execution,
             commit_gas,
             verify_gas,
+            verify_execution,
+            verify_calldata: verify_input.len(),
         });
     }
     Ok(rows)
@@ -255,20 +336,27 @@ pub fn size_table(rows: &[SizeRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>14} {:>5} {:>6} {:>9} {:>12} {:>10} {:>11} {:>11}",
+        "{:>8} {:>5} {:>5} | {:>8} {:>8} {:>8} | {:>7} {:>8} {:>8} {:>8}",
         "leaves",
         "depth",
         "range",
         "calldata",
-        "binding gas",
-        "execution",
-        "commit gas",
-        "verify gas"
+        "tx gas",
+        "exec",
+        "commit",
+        "calldata",
+        "tx gas",
+        "exec",
+    );
+    let _ = writeln!(
+        out,
+        "{:>20} | {:^26} | {:^35}",
+        "", "binding alone", "two-attest verifyBatch"
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "{:>14} {:>5} {:>6} {:>8}B {:>12} {:>10} {:>11} {:>11}",
+            "{:>8} {:>5} {:>5} | {:>7}B {:>8} {:>8} | {:>7} {:>7}B {:>8} {:>8}",
             if r.leaves.is_power_of_two() {
                 format!("2^{}", r.leaves.trailing_zeros())
             } else {
@@ -280,7 +368,9 @@ pub fn size_table(rows: &[SizeRow]) -> String {
             r.binding_gas,
             r.binding_execution,
             r.commit_gas,
-            r.verify_gas
+            r.verify_calldata,
+            r.verify_gas,
+            r.verify_execution,
         );
     }
     out

@@ -38,6 +38,13 @@ mod bindings {
     }
 
     sol! {
+        /// TEST AND BENCH ONLY: the execution gas of a call, measured inside the EVM.
+        #[sol(all_derives)]
+        GasProbe,
+        "../../contracts/settlement/artifacts/GasProbe.json"
+    }
+
+    sol! {
         /// TEST ONLY, not a proof system: a Kroma-interface verifier accepting `keccak256` of the
         /// instances as the proof (stands in for a generated Halo2 verifier in router tests).
         #[sol(all_derives)]
@@ -46,7 +53,7 @@ mod bindings {
     }
 }
 
-pub use bindings::{AttestVerifier, CairnRollup, KeccakZkVerifier, ZkProofVerifier};
+pub use bindings::{AttestVerifier, CairnRollup, GasProbe, KeccakZkVerifier, ZkProofVerifier};
 
 /// The compiler the artifacts come from (solc-js, pinned by `scripts/setup`).
 pub const SOLC_VERSION: &str = cairn_devtools::SOLC_VERSION;
@@ -89,6 +96,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         "settlement/test/KeccakZkVerifier.sol",
         include_str!("../../../contracts/settlement/test/KeccakZkVerifier.sol"),
     ),
+    (
+        "settlement/test/GasProbe.sol",
+        include_str!("../../../contracts/settlement/test/GasProbe.sol"),
+    ),
 ];
 
 /// The contracts with committed artifacts: name, source, artifact JSON.
@@ -112,6 +123,11 @@ pub const ARTIFACTS: &[(&str, &str, &str)] = &[
         "KeccakZkVerifier",
         "settlement/test/KeccakZkVerifier.sol",
         include_str!("../../../contracts/settlement/artifacts/KeccakZkVerifier.json"),
+    ),
+    (
+        "GasProbe",
+        "settlement/test/GasProbe.sol",
+        include_str!("../../../contracts/settlement/artifacts/GasProbe.json"),
     ),
 ];
 

@@ -323,7 +323,10 @@ impl DeployConfig {
             parse_backend_id(&p.backend).map_err(|e| e.to_string())?;
             match p.verifier {
                 VerifierKind::Attest if p.signers.is_empty() => {
-                    return Err(format!("proof type {}: an attest verifier needs signers", p.id));
+                    return Err(format!(
+                        "proof type {}: an attest verifier needs signers",
+                        p.id
+                    ));
                 }
                 _ => {}
             }
@@ -399,7 +402,10 @@ async fn create(l1: &L1, nonce: &mut u64, init: Bytes) -> Result<(Address, u64)>
         .contract_address
         .ok_or_else(|| Error::RpcInconsistent {
             url: l1.url().to_string(),
-            what: format!("the receipt of creation {} has no contract address", tx.hash),
+            what: format!(
+                "the receipt of creation {} has no contract address",
+                tx.hash
+            ),
         })?;
     if l1.code(address).await?.is_empty() {
         return Err(Error::RpcInconsistent {
@@ -538,6 +544,9 @@ mod tests {
         assert!(half.check().is_err());
         assert!(toml::from_str::<DeployConfig>("typo = 1").is_err());
         assert!(parse_backend_id("tee/Attest").is_err());
-        assert_eq!(parse_backend_id("zk/halo2").unwrap().to_string(), "zk/halo2");
+        assert_eq!(
+            parse_backend_id("zk/halo2").unwrap().to_string(),
+            "zk/halo2"
+        );
     }
 }

@@ -245,7 +245,8 @@ pub async fn run_dev<B: cairn_qmtree::Backend>(
     ))?;
     let l1 = L1::connect(rpc, signer, None, opts.l1.clone()).await?;
     let attesters = dev_attesters();
-    let deployment = crate::deploy::deploy(&l1, &dev_config(&attesters), genesis_anchor(node)?).await?;
+    let deployment =
+        crate::deploy::deploy(&l1, &dev_config(&attesters), genesis_anchor(node)?).await?;
     let last_needed = opts.batches * opts.batch_blocks;
     if node.head_number() < last_needed {
         return Err(Error::Config {

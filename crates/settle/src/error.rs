@@ -142,7 +142,9 @@ pub enum Error {
     },
     /// Another transaction of the sender took the nonce of ours (another process uses the
     /// same key). The settler re-reads the rollup and sends again.
-    #[error("nonce {nonce} of {address} was taken by another transaction; our {kind} of batch {batch} ({tx}) was dropped")]
+    #[error(
+        "nonce {nonce} of {address} was taken by another transaction; our {kind} of batch {batch} ({tx}) was dropped"
+    )]
     NonceTaken {
         /// The sender.
         address: Address,

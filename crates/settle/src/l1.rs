@@ -364,9 +364,11 @@ impl L1 {
     /// # Errors
     /// RPC errors.
     pub async fn balance(&self, address: Address) -> Result<U256> {
-        self.rpc("eth_getBalance", || self.provider.get_balance(address).into_future())
-            .await
-            .map_err(|f| self.refused("eth_getBalance", f))
+        self.rpc("eth_getBalance", || {
+            self.provider.get_balance(address).into_future()
+        })
+        .await
+        .map_err(|f| self.refused("eth_getBalance", f))
     }
 
     /// The code at an address.
@@ -374,9 +376,11 @@ impl L1 {
     /// # Errors
     /// RPC errors.
     pub async fn code(&self, address: Address) -> Result<Bytes> {
-        self.rpc("eth_getCode", || self.provider.get_code_at(address).into_future())
-            .await
-            .map_err(|f| self.refused("eth_getCode", f))
+        self.rpc("eth_getCode", || {
+            self.provider.get_code_at(address).into_future()
+        })
+        .await
+        .map_err(|f| self.refused("eth_getCode", f))
     }
 
     /// `eth_call` of `call` on `to` (at `block`, default latest), decoded; a revert is
@@ -392,7 +396,9 @@ impl L1 {
         block: Option<u64>,
         ctx: Ctx,
     ) -> Result<C::Return> {
-        let raw = self.call_raw(to, call.abi_encode().into(), block, ctx).await?;
+        let raw = self
+            .call_raw(to, call.abi_encode().into(), block, ctx)
+            .await?;
         C::abi_decode_returns(&raw).map_err(|e| Error::RpcGarbage {
             url: self.url.clone(),
             method: "eth_call",
@@ -418,7 +424,10 @@ impl L1 {
         let block = block.map_or(BlockId::latest(), |n| BlockId::Number(n.into()));
         match self
             .rpc("eth_call", || {
-                self.provider.call(request.clone()).block(block).into_future()
+                self.provider
+                    .call(request.clone())
+                    .block(block)
+                    .into_future()
             })
             .await
         {
@@ -501,7 +510,9 @@ impl L1 {
                 kind: ctx.kind,
                 revert: r.decoded(),
             }),
-            Err(Ok(r)) if is_insufficient_funds(&r.message) => Err(self.no_funds(ctx, r.message).await),
+            Err(Ok(r)) if is_insufficient_funds(&r.message) => {
+                Err(self.no_funds(ctx, r.message).await)
+            }
             Err(f) => Err(self.refused("eth_estimateGas", f)),
         }
     }
@@ -539,10 +550,7 @@ impl L1 {
             Ok(hash) => {
                 return Err(Error::RpcInconsistent {
                     url: self.url.clone(),
-                    what: format!(
-                        "eth_sendRawTransaction of {} answered hash {hash}",
-                        tx.hash
-                    ),
+                    what: format!("eth_sendRawTransaction of {} answered hash {hash}", tx.hash),
                 });
             }
             Err(Ok(r)) => r,
@@ -597,7 +605,10 @@ impl L1 {
             if r.transaction_hash != hash {
                 return Err(Error::RpcInconsistent {
                     url: self.url.clone(),
-                    what: format!("asked the receipt of {hash}, got one of {}", r.transaction_hash),
+                    what: format!(
+                        "asked the receipt of {hash}, got one of {}",
+                        r.transaction_hash
+                    ),
                 });
             }
             if r.block_number.is_none() || r.block_hash.is_none() {

@@ -142,11 +142,7 @@ impl ProverBackend for Named {
         self.inner.program_id()
     }
 
-    async fn prove(
-        &self,
-        input: Bytes,
-        cancel: CancellationToken,
-    ) -> cairn_prover::Result<Proved> {
+    async fn prove(&self, input: Bytes, cancel: CancellationToken) -> cairn_prover::Result<Proved> {
         self.inner.prove(input, cancel).await
     }
 
@@ -261,7 +257,12 @@ impl<S: ProofSource> Settler<S> {
 
     async fn view<C: SolCall>(&self, call: C) -> Result<C::Return> {
         self.l1
-            .call(self.deployment.rollup, &call, None, Self::ctx(0, TxKind::Verify))
+            .call(
+                self.deployment.rollup,
+                &call,
+                None,
+                Self::ctx(0, TxKind::Verify),
+            )
             .await
     }
 
@@ -587,9 +588,7 @@ impl<S: ProofSource> Settler<S> {
 
         // Commit.
         if tip.last_committed >= batch {
-            let held = self
-                .view(CairnRollup::commitmentOfCall { batch })
-                .await?;
+            let held = self.view(CairnRollup::commitmentOfCall { batch }).await?;
             if held.publicValuesHash != pv_hash || held.root != root {
                 return Err(Error::CommittedOther {
                     batch,
@@ -604,15 +603,13 @@ impl<S: ProofSource> Settler<S> {
                 if let Some(receipt) = self.l1.receipt(record.tx.hash).await?
                     && receipt.status()
                 {
-                    self.store.set_state(
-                        record.tx.hash,
-                        TxState::Mined,
-                        receipt.block_number,
-                    )?;
+                    self.store
+                        .set_state(record.tx.hash, TxState::Mined, receipt.block_number)?;
                     commit_tx = Some(record.tx.hash);
                     cost.commit_gas = receipt.gas_used;
                 } else {
-                    self.store.set_state(record.tx.hash, TxState::Dropped, None)?;
+                    self.store
+                        .set_state(record.tx.hash, TxState::Dropped, None)?;
                 }
             }
         } else {
@@ -630,18 +627,28 @@ impl<S: ProofSource> Settler<S> {
                     if self.tip().await?.last_committed >= batch {
                         self.stats.raced_reverts += 1;
                         warn!(target: "cairn::settle", batch, error = %e, "commit raced another; continuing from the rollup's state");
-                        return Box::pin(self.settle(batch, candidate, &self.tip().await?, started))
-                            .await;
+                        return Box::pin(self.settle(
+                            batch,
+                            candidate,
+                            &self.tip().await?,
+                            started,
+                        ))
+                        .await;
                     }
                     return Err(e);
                 }
                 Err(e) => return Err(e),
             };
-            self.check_event(&mined, |log| {
-                CairnRollup::BatchCommitted::decode_log_data(log.data()).is_ok_and(|e| {
-                    e.batch == batch && e.publicValuesHash == pv_hash && e.qmRoot == root
-                })
-            }, "BatchCommitted", batch)?;
+            self.check_event(
+                &mined,
+                |log| {
+                    CairnRollup::BatchCommitted::decode_log_data(log.data()).is_ok_and(|e| {
+                        e.batch == batch && e.publicValuesHash == pv_hash && e.qmRoot == root
+                    })
+                },
+                "BatchCommitted",
+                batch,
+            )?;
             commit_tx = Some(mined.receipt.transaction_hash);
             cost.commit_gas = mined.receipt.gas_used;
             info!(target: "cairn::settle", batch, tx = %mined.receipt.transaction_hash, block = mined.block, gas = mined.receipt.gas_used, "committed");
@@ -681,16 +688,21 @@ impl<S: ProofSource> Settler<S> {
             Err(e) => return Err(e),
         };
         let pv = &seg.public_values;
-        self.check_event(&mined, |log| {
-            CairnRollup::BatchVerified::decode_log_data(log.data()).is_ok_and(|e| {
-                e.batch == batch
-                    && e.firstBlock == pv.firstBlock
-                    && e.lastBlock == pv.lastBlock
-                    && e.stateRoot == pv.finalStateRoot
-                    && e.qmRoot == root
-                    && e.publicValuesHash == pv_hash
-            })
-        }, "BatchVerified", batch)?;
+        self.check_event(
+            &mined,
+            |log| {
+                CairnRollup::BatchVerified::decode_log_data(log.data()).is_ok_and(|e| {
+                    e.batch == batch
+                        && e.firstBlock == pv.firstBlock
+                        && e.lastBlock == pv.lastBlock
+                        && e.stateRoot == pv.finalStateRoot
+                        && e.qmRoot == root
+                        && e.publicValuesHash == pv_hash
+                })
+            },
+            "BatchVerified",
+            batch,
+        )?;
         let now_verified = self.view(CairnRollup::lastVerifiedBatchCall {}).await?;
         if now_verified < batch {
             return Err(Error::RpcInconsistent {
@@ -757,7 +769,8 @@ impl<S: ProofSource> Settler<S> {
                     break;
                 }
                 Err(Error::NonceTaken { .. }) => {
-                    self.store.set_state(record.tx.hash, TxState::Dropped, None)?;
+                    self.store
+                        .set_state(record.tx.hash, TxState::Dropped, None)?;
                     self.stats.nonce_taken += 1;
                 }
                 Err(e) => return Err(e),
@@ -809,7 +822,8 @@ impl<S: ProofSource> Settler<S> {
                 revert,
             });
         }
-        self.store.set_state(tx.hash, TxState::Mined, Some(mined.block))?;
+        self.store
+            .set_state(tx.hash, TxState::Mined, Some(mined.block))?;
         Ok(mined)
     }
 }

@@ -98,7 +98,10 @@ impl SegDir {
             if !meta.is_file() {
                 continue;
             }
-            let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
+            let stamp = (
+                meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                meta.len(),
+            );
             let fresh = self
                 .index
                 .get(&path)

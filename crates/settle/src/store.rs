@@ -178,11 +178,7 @@ impl Store {
         store.exec_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
         store.exec_batch(SCHEMA)?;
         for (key, value, what) in [
-            (
-                "l1_chain_id",
-                identity.l1_chain_id.to_string(),
-                "L1 chain",
-            ),
+            ("l1_chain_id", identity.l1_chain_id.to_string(), "L1 chain"),
             ("rollup", identity.rollup.to_string(), "rollup"),
             ("sender", identity.sender.to_string(), "sender"),
         ] {
@@ -375,11 +371,9 @@ impl Store {
     /// [`Error::Store`].
     pub fn highest_pending_nonce(&self) -> Result<Option<u64>> {
         self.conn
-            .query_row(
-                "SELECT MAX(nonce) FROM txs WHERE state = 'sent'",
-                [],
-                |r| r.get::<_, Option<i64>>(0),
-            )
+            .query_row("SELECT MAX(nonce) FROM txs WHERE state = 'sent'", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
             .map(|n| n.map(|n| n as u64))
             .map_err(|e| self.err(e))
     }

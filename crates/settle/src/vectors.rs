@@ -11,10 +11,8 @@
 
 use crate::error::{Error, Result};
 use alloy_primitives::{B256, hex, keccak256};
-use cairn_prover::{
-    BatchBinding, BindingFault, PublicValues, binding::Side, closing_leaf,
-};
-use cairn_qmtree::{EMPTY_SUBTREE, node_hash, depth};
+use cairn_prover::{BatchBinding, BindingFault, PublicValues, binding::Side, closing_leaf};
+use cairn_qmtree::{EMPTY_SUBTREE, depth, node_hash};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

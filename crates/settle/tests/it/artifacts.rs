@@ -4,7 +4,7 @@
 use crate::common::anvil;
 use cairn_settle::{
     Error,
-    contracts::{ARTIFACTS, CairnRollup, artifacts_dir, compile, public_values_abi, binding_abi},
+    contracts::{ARTIFACTS, CairnRollup, artifacts_dir, binding_abi, compile, public_values_abi},
     l1::Ctx,
     vectors::{committed, generate, outcome, vectors_path},
 };
@@ -124,7 +124,11 @@ async fn solidity_verifier_agrees_with_every_vector() {
                 if let Some(side) = v.expect.split('(').nth(1) {
                     // `BindingSide` is a uint8 in the ABI: 0 before, 1 after.
                     let code = if side.starts_with("Before") { 0 } else { 1 };
-                    assert!(text.contains(&format!("side: {code}")), "{}: {text}", v.name);
+                    assert!(
+                        text.contains(&format!("side: {code}")),
+                        "{}: {text}",
+                        v.name
+                    );
                 }
                 revert.name()
             }

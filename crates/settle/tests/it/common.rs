@@ -115,12 +115,7 @@ impl Stack {
 
     /// Sends a transaction to `to` and waits; a revert (found by the estimate, or mined) is
     /// returned decoded.
-    pub(crate) async fn send_from(
-        &self,
-        l1: &L1,
-        to: Address,
-        input: Bytes,
-    ) -> Result<(), Revert> {
+    pub(crate) async fn send_from(&self, l1: &L1, to: Address, input: Bytes) -> Result<(), Revert> {
         let c = ctx(0, TxKind::Verify);
         let nonce = l1.nonce(true).await.unwrap();
         let tx = match l1.prepare(Some(to), input, nonce, c).await {
@@ -201,7 +196,11 @@ impl Stack {
                 );
                 SegProof {
                     backend: a.backend.clone(),
-                    proof: backend.attest(b.public_values.clone()).unwrap().encode().into(),
+                    proof: backend
+                        .attest(b.public_values.clone())
+                        .unwrap()
+                        .encode()
+                        .into(),
                 }
             })
             .collect();

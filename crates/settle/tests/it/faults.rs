@@ -116,8 +116,8 @@ impl Proxy {
         match (mode, method) {
             (Mode::LieChainId, "eth_chainId") => return reply(json!("0x1")).to_string().into(),
             (Mode::LieReceipts, "eth_sendRawTransaction") => {
-                let raw = alloy_primitives::hex::decode(request["params"][0].as_str().unwrap())
-                    .unwrap();
+                let raw =
+                    alloy_primitives::hex::decode(request["params"][0].as_str().unwrap()).unwrap();
                 let hash = keccak256(&raw);
                 self.swallowed.lock().unwrap().insert(hash);
                 return reply(json!(hash)).to_string().into();
@@ -219,7 +219,13 @@ async fn a_down_or_garbage_rpc_is_retried_then_reported() {
         let err = l1_via(&proxy.url, ANVIL_KEYS[0], fast()).await.unwrap_err();
         match (&err, mode) {
             (Error::RpcUnavailable { attempts: 3, .. }, Mode::Down) => {}
-            (Error::RpcGarbage { method: "eth_chainId", .. }, Mode::Garbage) => {}
+            (
+                Error::RpcGarbage {
+                    method: "eth_chainId",
+                    ..
+                },
+                Mode::Garbage,
+            ) => {}
             _ => panic!("{mode:?}: {err}"),
         }
         assert!(err.is_transient());
@@ -232,7 +238,9 @@ async fn a_down_or_garbage_rpc_is_retried_then_reported() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::RpcUnavailable { .. }), "{err}");
-    let err = l1_via("not a url", ANVIL_KEYS[0], fast()).await.unwrap_err();
+    let err = l1_via("not a url", ANVIL_KEYS[0], fast())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err}");
 
     // The settler gets over an outage: down in the middle, back later.
@@ -294,7 +302,14 @@ async fn a_lying_rpc_never_gets_a_batch_recorded() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::WrongL1Chain { expected: 31337, got: 1, .. }),
+        matches!(
+            err,
+            Error::WrongL1Chain {
+                expected: 31337,
+                got: 1,
+                ..
+            }
+        ),
         "{err}"
     );
     let via = l1_via(&proxy.url, ANVIL_KEYS[0], fast()).await.unwrap();
@@ -364,7 +379,10 @@ async fn wait_pending(l1: &L1, n: u64) {
 
 /// Mines a block, turns automining back on, and keeps mining until the settler is done (a
 /// transaction sent just before automining resumed would otherwise wait for the next one).
-async fn mine_until_done<T>(url: &str, handle: std::thread::JoinHandle<T>) -> std::thread::JoinHandle<T> {
+async fn mine_until_done<T>(
+    url: &str,
+    handle: std::thread::JoinHandle<T>,
+) -> std::thread::JoinHandle<T> {
     rpc(url, "evm_mine", json!([])).await;
     rpc(url, "evm_setAutomine", json!([true])).await;
     while !handle.is_finished() {
@@ -388,9 +406,14 @@ fn settle_in_thread(
             .unwrap();
         rt.block_on(async move {
             let l1 = l1_via(&url, key, fast()).await.unwrap();
-            let mut settler = Settler::new(l1, deployment, &dir.join("settle.db"), SegDir::new(&dir).unwrap())
-                .await
-                .unwrap();
+            let mut settler = Settler::new(
+                l1,
+                deployment,
+                &dir.join("settle.db"),
+                SegDir::new(&dir).unwrap(),
+            )
+            .await
+            .unwrap();
             let run = RunOptions {
                 exit_when_idle: true,
                 max_transient_failures: Some(5),
@@ -418,7 +441,12 @@ async fn a_transaction_reverting_after_its_estimate_is_reported_not_recorded() {
     write_seg(dir.path(), &s.seg(chain().batch(1, 2))).unwrap();
     rpc(&url, "evm_setAutomine", json!([false])).await;
     let before = proposer.nonce(true).await.unwrap();
-    let handle = settle_in_thread(url.clone(), ANVIL_KEYS[1], deployment.clone(), dir.path().into());
+    let handle = settle_in_thread(
+        url.clone(),
+        ANVIL_KEYS[1],
+        deployment.clone(),
+        dir.path().into(),
+    );
     // The settler's commit is in the pool: the owner replaces the proposer first (higher fee).
     wait_pending(&proposer, before + 1).await;
     let owner = L1::connect(
@@ -442,7 +470,12 @@ async fn a_transaction_reverting_after_its_estimate_is_reported_not_recorded() {
     .abi_encode()
     .into();
     let tx = owner
-        .prepare(Some(deployment.rollup), input, owner.nonce(true).await.unwrap(), ctx)
+        .prepare(
+            Some(deployment.rollup),
+            input,
+            owner.nonce(true).await.unwrap(),
+            ctx,
+        )
         .await
         .unwrap();
     owner.broadcast(&tx, ctx).await.unwrap();
@@ -491,7 +524,12 @@ async fn a_nonce_taken_by_another_sender_is_got_over() {
     write_seg(dir.path(), &s.seg(chain().batch(1, 2))).unwrap();
     rpc(&url, "evm_setAutomine", json!([false])).await;
     let nonce = proposer.nonce(true).await.unwrap();
-    let handle = settle_in_thread(url.clone(), ANVIL_KEYS[1], deployment.clone(), dir.path().into());
+    let handle = settle_in_thread(
+        url.clone(),
+        ANVIL_KEYS[1],
+        deployment.clone(),
+        dir.path().into(),
+    );
     wait_pending(&proposer, nonce + 1).await;
     // Another process with the same key sends its own transaction with that nonce, paying more.
     let other = L1::connect(

@@ -20,11 +20,15 @@ fn attest(
     pv: &cairn_prover::PublicValues,
     proof_type: u8,
 ) -> CairnRollup::Proof {
-    let proof = AttestBackend::new(domain, Some(signer.clone()), Arc::new(SignerRegistry::new()))
-        .with_program_id(program)
-        .attest(pv.clone())
-        .unwrap()
-        .encode();
+    let proof = AttestBackend::new(
+        domain,
+        Some(signer.clone()),
+        Arc::new(SignerRegistry::new()),
+    )
+    .with_program_id(program)
+    .attest(pv.clone())
+    .unwrap()
+    .encode();
     CairnRollup::Proof {
         proofType: proof_type,
         data: Bytes::copy_from_slice(&proof[..ONCHAIN_ATTEST_LEN]),
@@ -93,12 +97,18 @@ async fn every_rejection_has_its_custom_error() {
         ))
     );
     let r = s
-        .verify(1, b1, vec![both[0].clone(), both[0].clone(), both[1].clone()])
+        .verify(
+            1,
+            b1,
+            vec![both[0].clone(), both[0].clone(), both[1].clone()],
+        )
         .await;
     assert_eq!(name(&r), "DuplicateProofType", "{r:?}");
     let mut stray = both[0].clone();
     stray.proofType = 9;
-    let r = s.verify(1, b1, vec![both[0].clone(), both[1].clone(), stray]).await;
+    let r = s
+        .verify(1, b1, vec![both[0].clone(), both[1].clone(), stray])
+        .await;
     assert_eq!(name(&r), "NoVerifier", "{r:?}");
 
     // A signer that was never registered.
@@ -121,7 +131,13 @@ async fn every_rejection_has_its_custom_error() {
             1,
             b1,
             vec![
-                attest(&s.attesters[0].signer, domain_a, B256::repeat_byte(1), pv1, 1),
+                attest(
+                    &s.attesters[0].signer,
+                    domain_a,
+                    B256::repeat_byte(1),
+                    pv1,
+                    1,
+                ),
                 both[1].clone(),
             ],
         )
@@ -168,7 +184,9 @@ async fn every_rejection_has_its_custom_error() {
         verifying_contract: verifier_a,
     };
     let replayed = attest(&s.attesters[0].signer, other_chain, PROGRAM_ID, pv1, 1);
-    let r = s.verify(1, b1, vec![replayed.clone(), both[1].clone()]).await;
+    let r = s
+        .verify(1, b1, vec![replayed.clone(), both[1].clone()])
+        .await;
     assert_eq!(
         r,
         Err(cairn_settle::Revert::Attest(
@@ -202,8 +220,15 @@ async fn every_rejection_has_its_custom_error() {
         .send(verify_calldata(1, pv1, &b2.binding, both.clone()))
         .await;
     let rust = cairn_settle::vectors::outcome(b2.binding.verify(pv1));
-    assert!(rust.starts_with("LeafNotUnderRoot") || rust.starts_with("SiblingCount"), "{rust}");
-    assert_eq!(name(&r), format!("Binding{}", rust.split('(').next().unwrap()), "{r:?}");
+    assert!(
+        rust.starts_with("LeafNotUnderRoot") || rust.starts_with("SiblingCount"),
+        "{rust}"
+    );
+    assert_eq!(
+        name(&r),
+        format!("Binding{}", rust.split('(').next().unwrap()),
+        "{r:?}"
+    );
 
     // Accepted; the rollup reads back the batch's roots.
     s.verify(1, b1, both.clone()).await.unwrap();

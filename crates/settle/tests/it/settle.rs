@@ -40,12 +40,18 @@ async fn ten_batches_settle_with_two_required_proof_types() {
         let i = i as u64;
         assert_eq!(row.batch, i + 1);
         assert_eq!(row.blocks, (i * BATCH + 1, (i + 1) * BATCH));
-        assert!(row.commit_gas > 21_000 && row.verify_gas > 21_000, "{row:?}");
+        assert!(
+            row.commit_gas > 21_000 && row.verify_gas > 21_000,
+            "{row:?}"
+        );
     }
     // The rollup's final state root and QMTree root are the node's at the last block.
     assert_eq!(run.tip.last_verified, 10);
     assert_eq!(run.tip.last_block, BLOCKS);
-    assert_eq!(run.tip.state_root, node.block(BLOCKS).unwrap().header.state_root);
+    assert_eq!(
+        run.tip.state_root,
+        node.block(BLOCKS).unwrap().header.state_root
+    );
     assert_eq!(run.tip.qm_root, node.tree().root_at(BLOCKS).unwrap());
     assert_eq!(run.tip.state_root, run.node_state_root);
     assert_eq!(run.tip.qm_root, run.node_qm_root);
@@ -69,7 +75,11 @@ async fn ten_batches_settle_with_two_required_proof_types() {
     assert_eq!(l1.nonce(true).await.unwrap(), nonce, "nothing sent");
     let settled = again.store().settled().unwrap();
     assert_eq!(settled.len(), 10);
-    assert!(settled.iter().all(|s| s.commit_tx.is_some() && s.origin.ends_with(".seg")));
+    assert!(
+        settled
+            .iter()
+            .all(|s| s.commit_tx.is_some() && s.origin.ends_with(".seg"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,8 +105,14 @@ async fn catches_up_with_batches_settled_by_another_sender() {
         exit_when_idle: true,
         ..RunOptions::default()
     };
-    settler.run(&run, |step| steps.push(step.clone())).await.unwrap();
-    assert!(matches!(steps[0], Step::CaughtUp { through: 1 }), "{steps:?}");
+    settler
+        .run(&run, |step| steps.push(step.clone()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(steps[0], Step::CaughtUp { through: 1 }),
+        "{steps:?}"
+    );
     assert!(matches!(&steps[1], Step::Settled(b, _) if b.batch == 2 && b.first_block == 3));
     let settled = settler.store().settled().unwrap();
     assert_eq!(settled[0].origin, "l1");
@@ -140,21 +156,37 @@ async fn files_failing_the_policy_are_never_submitted() {
     .await
     .unwrap();
     let step = settler.step().await.unwrap();
-    let Step::Waiting { next_block, refused } = step else {
+    let Step::Waiting {
+        next_block,
+        refused,
+    } = step
+    else {
         panic!("{step:?}")
     };
     assert_eq!(next_block, 1);
     assert_eq!(refused.len(), 2, "{refused:?}");
-    assert!(refused.iter().any(|(_, why)| why.contains("attest-b")), "{refused:?}");
-    assert!(refused.iter().any(|(_, why)| why.contains("signer")), "{refused:?}");
+    assert!(
+        refused.iter().any(|(_, why)| why.contains("attest-b")),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().any(|(_, why)| why.contains("signer")),
+        "{refused:?}"
+    );
     assert_eq!(s.l1.nonce(true).await.unwrap(), nonce, "nothing was sent");
     // The same file again: not checked again, nothing sent.
     let step = settler.step().await.unwrap();
-    assert!(matches!(step, Step::Waiting { ref refused, .. } if refused.is_empty()), "{step:?}");
+    assert!(
+        matches!(step, Step::Waiting { ref refused, .. } if refused.is_empty()),
+        "{step:?}"
+    );
     // A good file replaces the one-proof file: it settles.
     write_seg(dir.path(), &s.seg(c.batch(1, 2))).unwrap();
     let step = settler.step().await.unwrap();
-    assert!(matches!(step, Step::Settled(ref b, _) if b.batch == 1), "{step:?}");
+    assert!(
+        matches!(step, Step::Settled(ref b, _) if b.batch == 1),
+        "{step:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,9 +195,13 @@ async fn a_foreign_commitment_stops_the_settler_with_what_to_do() {
     let s = stack(&anvil.url()).await;
     let c = chain();
     // Someone (the proposer, elsewhere) committed batch 1 with other values.
-    s.commit(1, c.batch(1, 3).public_values.hash(), c.batch(1, 3).binding.rootAfter)
-        .await
-        .unwrap();
+    s.commit(
+        1,
+        c.batch(1, 3).public_values.hash(),
+        c.batch(1, 3).binding.rootAfter,
+    )
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_seg(dir.path(), &s.seg(c.batch(1, 2))).unwrap();
     let mut settler = Settler::new(

@@ -28,7 +28,10 @@ fn zk_proof(pv_hash: B256, prefix: &[U256], break_proof: bool) -> Bytes {
     let mut instances = prefix.to_vec();
     instances.push(h >> 128);
     instances.push(h & ((U256::from(1) << 128) - U256::from(1)));
-    let packed: Vec<u8> = instances.iter().flat_map(|x| x.to_be_bytes::<32>()).collect();
+    let packed: Vec<u8> = instances
+        .iter()
+        .flat_map(|x| x.to_be_bytes::<32>())
+        .collect();
     let mut word = U256::from_be_bytes(keccak256(&packed).0);
     if break_proof {
         word += U256::from(1);
@@ -87,13 +90,15 @@ async fn a_zk_verifier_plugs_into_a_deployed_rollup() {
     let pv = &b.public_values;
     s.commit(1, pv.hash(), b.binding.rootAfter).await.unwrap();
     let attest = attest_proofs(&deployment, &attesters, pv).unwrap();
-    let zk = |data: Bytes| CairnRollup::Proof {
-        proofType: 3,
-        data,
-    };
+    let zk = |data: Bytes| CairnRollup::Proof { proofType: 3, data };
     let good = zk(zk_proof(pv.hash(), &[U256::from(7)], false));
     let r = s
-        .send(verify_calldata(1, pv, &b.binding, vec![attest[0].clone(), good.clone()]))
+        .send(verify_calldata(
+            1,
+            pv,
+            &b.binding,
+            vec![attest[0].clone(), good.clone()],
+        ))
         .await;
     assert_eq!(name(&r), "NoVerifier", "{r:?}");
 
@@ -123,12 +128,22 @@ async fn a_zk_verifier_plugs_into_a_deployed_rollup() {
     // The instances must carry this batch's public-values hash, and the proof must verify.
     let other_hash = zk(zk_proof(B256::repeat_byte(1), &[U256::from(7)], false));
     let r = s
-        .send(verify_calldata(1, pv, &b.binding, vec![attest[0].clone(), other_hash]))
+        .send(verify_calldata(
+            1,
+            pv,
+            &b.binding,
+            vec![attest[0].clone(), other_hash],
+        ))
         .await;
     assert_eq!(name(&r), "ZkPublicValuesNotBound", "{r:?}");
     let broken = zk(zk_proof(pv.hash(), &[U256::from(7)], true));
     let r = s
-        .send(verify_calldata(1, pv, &b.binding, vec![attest[0].clone(), broken]))
+        .send(verify_calldata(
+            1,
+            pv,
+            &b.binding,
+            vec![attest[0].clone(), broken],
+        ))
         .await;
     assert_eq!(name(&r), "ZkProofRejected", "{r:?}");
     let r = s
@@ -166,7 +181,10 @@ async fn a_zk_verifier_plugs_into_a_deployed_rollup() {
         ..RunOptions::default()
     };
     settler.run(&run, |s| steps.push(s.clone())).await.unwrap();
-    assert!(matches!(&steps[0], Step::Settled(s, _) if s.batch == 1), "{steps:?}");
+    assert!(
+        matches!(&steps[0], Step::Settled(s, _) if s.batch == 1),
+        "{steps:?}"
+    );
     let Step::Waiting { refused, .. } = &steps[1] else {
         panic!("{steps:?}")
     };
