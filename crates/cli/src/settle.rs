@@ -26,8 +26,9 @@ pub struct L1Args {
     /// variable to the flag, which other users can see).
     #[arg(long, env = "CAIRN_L1_PRIVATE_KEY", hide_env_values = true)]
     pub private_key: Option<String>,
-    /// Blocks a receipt must be buried under before a transaction counts as done.
-    #[arg(long, env = "CAIRN_L1_CONFIRMATIONS", default_value_t = 2)]
+    /// Blocks a receipt must be buried under before a transaction counts as done (1: the
+    /// block holding it). Raise it on a real L1, where blocks can be reorganised.
+    #[arg(long, env = "CAIRN_L1_CONFIRMATIONS", default_value_t = 1)]
     pub confirmations: u64,
     /// Deadline of one L1 RPC request, in seconds.
     #[arg(long = "rpc-timeout", default_value_t = 10)]
@@ -311,7 +312,11 @@ fn run_settle_dev(args: &SettleArgs) -> Result<()> {
                 Ok::<_, Error>(run_dev(&anvil.url(), &node, &opts, print_row).await?)
             }
             None => {
-                let node = dev_node(dev_chain_params())?;
+                // The embedded dev chain, as long as the batches need.
+                let node = dev_node(cairn_exec::devchain::DevChainParams {
+                    blocks: (args.batches * args.batch_blocks) as usize,
+                    ..dev_chain_params()
+                })?;
                 Ok(run_dev(&anvil.url(), &node, &opts, print_row).await?)
             }
         }

@@ -295,7 +295,7 @@ impl DeployConfig {
         })?;
         let config: Self = toml::from_str(&text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            reason: one_line_toml_error(&text, &e),
         })?;
         config.check().map_err(|reason| Error::Config {
             path: path.to_path_buf(),
@@ -375,6 +375,20 @@ impl DeployConfig {
                 .ok_or_else(|| missing("anchor_state_root"))?,
             qm_root: c.anchor_qm_root.ok_or_else(|| missing("anchor_qm_root"))?,
         })
+    }
+}
+
+/// A TOML error as one line: `line L, column C: message`.
+fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
     }
 }
 

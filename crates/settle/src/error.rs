@@ -256,6 +256,26 @@ pub enum Error {
         /// Seconds waited.
         waited_s: u64,
     },
+    /// A transaction was mined but not buried under the confirmation depth within the
+    /// deadline (the chain is not producing blocks, e.g. an anvil that mines only on
+    /// transactions: run it with `--block-time`, or lower `--confirmations`).
+    #[error(
+        "batch {batch}: {kind} transaction {tx} mined in block {block} but not {confirmations} blocks deep after {waited_s} s"
+    )]
+    NotConfirmed {
+        /// The rollup batch.
+        batch: u64,
+        /// Which transaction.
+        kind: TxKind,
+        /// Its hash.
+        tx: B256,
+        /// Its block.
+        block: u64,
+        /// The depth waited for.
+        confirmations: u64,
+        /// Seconds waited.
+        waited_s: u64,
+    },
     /// The contracts could not be compiled.
     #[error("compiling {contract}: {reason}")]
     Compile {
@@ -285,6 +305,7 @@ impl Error {
             Self::RpcUnavailable { .. }
                 | Self::RpcGarbage { .. }
                 | Self::NotMined { .. }
+                | Self::NotConfirmed { .. }
                 | Self::NonceTaken { .. }
         )
     }

@@ -53,7 +53,7 @@ pub struct L1Options {
 impl Default for L1Options {
     fn default() -> Self {
         Self {
-            confirmations: 2,
+            confirmations: 1,
             poll_interval: Duration::from_millis(500),
             rpc_timeout: Duration::from_secs(10),
             rpc_attempts: 6,
@@ -557,7 +557,13 @@ impl L1 {
             Err(Err(e)) => return Err(e),
         };
         let message = refusal.message.to_lowercase();
-        if message.contains("already known") || message.contains("known transaction") {
+        // Nodes word "I have it" differently (geth: "already known", anvil: "transaction
+        // already imported"); whatever the words, a node that holds the transaction has it.
+        if message.contains("already known")
+            || message.contains("known transaction")
+            || message.contains("already imported")
+            || self.knows(tx.hash).await?
+        {
             return Ok(());
         }
         if message.contains("nonce too low")
@@ -587,6 +593,20 @@ impl L1 {
             });
         }
         Err(self.refused("eth_sendRawTransaction", Ok(refusal)))
+    }
+
+    /// Whether the node holds a transaction (pending or mined).
+    ///
+    /// # Errors
+    /// RPC errors.
+    pub async fn knows(&self, hash: B256) -> Result<bool> {
+        let found = self
+            .rpc("eth_getTransactionByHash", || {
+                self.provider.get_transaction_by_hash(hash).into_future()
+            })
+            .await
+            .map_err(|f| self.refused("eth_getTransactionByHash", f))?;
+        Ok(found.is_some())
     }
 
     /// The receipt of a transaction, if it is mined; checks that it is the receipt asked for.
@@ -647,9 +667,11 @@ impl L1 {
     pub async fn confirm(&self, tx: &SignedTx, ctx: Ctx) -> Result<Mined> {
         let started = Instant::now();
         let mut last_broadcast = Instant::now();
+        let mut mined_in = None;
         loop {
             if let Some(receipt) = self.receipt(tx.hash).await? {
                 let block = receipt.block_number.unwrap_or_default();
+                mined_in = Some(block);
                 let head = self.block_number().await?;
                 if head + 1 >= block + self.opts.confirmations {
                     // Still in the canonical chain at that height?
@@ -682,6 +704,16 @@ impl L1 {
                 last_broadcast = Instant::now();
             }
             if started.elapsed() >= self.opts.receipt_timeout {
+                if let Some(block) = mined_in {
+                    return Err(Error::NotConfirmed {
+                        batch: ctx.batch,
+                        kind: ctx.kind,
+                        tx: tx.hash,
+                        block,
+                        confirmations: self.opts.confirmations,
+                        waited_s: started.elapsed().as_secs(),
+                    });
+                }
                 return Err(Error::NotMined {
                     batch: ctx.batch,
                     kind: ctx.kind,

@@ -3,6 +3,7 @@
 mod prove;
 mod qmtree;
 mod serve;
+mod settle;
 mod stateless;
 
 use std::process::Command;
