@@ -336,3 +336,92 @@ fn settle_dev_settles_the_embedded_dev_chain() {
     assert!(run.stdout.contains("settled through block 6 (batch 2)"), "{}", run.stdout);
     assert!(run.stdout.contains("both match the node's roots"), "{}", run.stdout);
 }
+
+/// The whole path with the commands a user runs: a chain into a data directory, an attest
+/// key, a deployment requiring that signer, `cairn prove` for the L1 verifier's domain, then
+/// `cairn settle`.
+#[test]
+fn prove_then_settle_with_the_cli() {
+    let Some(anvil) = require(Anvil::spawn(&[])) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let ok = |run: crate::Run| {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    ok(cairn(&["devchain", "--out", &path("chain.json"), "--blocks", "6", "--txs", "4"]));
+    ok(cairn(&["replay", &path("chain.json"), "--datadir", &path("data")]));
+    std::fs::write(dir.path().join("pw"), "secret\n").unwrap();
+    let out = ok(cairn(&[
+        "attest",
+        "keygen",
+        "--keystore",
+        &path("k.json"),
+        "--password-file",
+        &path("pw"),
+    ]));
+    let signer = out
+        .split_whitespace()
+        .find(|w| w.starts_with("0x") && w.len() == 42)
+        .unwrap_or_else(|| panic!("no address in {out}"))
+        .to_string();
+    std::fs::write(
+        dir.path().join("deploy.toml"),
+        format!(
+            "[chain]\ndatadir = {:?}\n[[proof]]\nid = 1\nbackend = \"tee/attest\"\nverifier = \"attest\"\nsigners = [\"{signer}\"]\n",
+            path("data")
+        ),
+    )
+    .unwrap();
+    let deploy = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["deploy", "--rpc", &anvil.url(), "--config", &path("deploy.toml")])
+        .env("CAIRN_L1_PRIVATE_KEY", ANVIL_KEYS[0])
+        .env("CAIRN_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(deploy.status.success(), "{}", String::from_utf8_lossy(&deploy.stderr));
+    std::fs::write(dir.path().join("deployment.json"), &deploy.stdout).unwrap();
+    let deployment: Deployment = serde_json::from_slice(&deploy.stdout).unwrap();
+    let verifier = format!("{:#x}", deployment.proof_types[0].address);
+    std::fs::create_dir_all(dir.path().join("seg")).unwrap();
+    for (blocks, file) in [("1..3", "seg/a.seg"), ("4..6", "seg/b.seg")] {
+        ok(cairn(&[
+            "prove",
+            "--datadir",
+            &path("data"),
+            "--blocks",
+            blocks,
+            "--backend",
+            "attest",
+            "--keystore",
+            &path("k.json"),
+            "--password-file",
+            &path("pw"),
+            "--attest.chain-id",
+            "31337",
+            "--attest.contract",
+            &verifier,
+            "--out",
+            &path(file),
+        ]));
+    }
+    let settle = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["settle", "--rpc", &anvil.url(), "--exit-when-idle"])
+        .args(["--deployment", &path("deployment.json"), "--seg-dir", &path("seg")])
+        .env("CAIRN_L1_PRIVATE_KEY", ANVIL_KEYS[0])
+        .env("CAIRN_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&settle.stdout);
+    assert!(settle.status.success(), "{}", String::from_utf8_lossy(&settle.stderr));
+    assert!(stdout.contains("settled batch 1 (blocks 1..=3)"), "{stdout}");
+    assert!(stdout.contains("settled batch 2 (blocks 4..=6)"), "{stdout}");
+    let tip = runtime().block_on(async {
+        let signer = load_signer(&KeySource::PrivateKey(ANVIL_KEYS[0].into())).unwrap();
+        let l1 = L1::connect(&anvil.url(), signer, None, fast()).await.unwrap();
+        read_tip(&l1, deployment.rollup).await.unwrap()
+    });
+    assert_eq!((tip.last_verified, tip.last_block), (2, 6));
+}
