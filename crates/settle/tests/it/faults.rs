@@ -41,6 +41,8 @@ enum Mode {
     /// Swallows transactions (answering their hash) and answers their receipt with a
     /// fabricated success without logs.
     LieReceipts,
+    /// Says the rollup has settled five batches.
+    LieTip,
 }
 
 #[derive(Clone)]
@@ -121,6 +123,18 @@ impl Proxy {
                 let hash = keccak256(&raw);
                 self.swallowed.lock().unwrap().insert(hash);
                 return reply(json!(hash)).to_string().into();
+            }
+            (Mode::LieTip, "eth_call") => {
+                let data = request["params"][0]["input"]
+                    .as_str()
+                    .or(request["params"][0]["data"].as_str())
+                    .unwrap_or_default();
+                let selector = alloy_primitives::hex::encode_prefixed(
+                    CairnRollup::lastVerifiedBatchCall::SELECTOR,
+                );
+                if data.starts_with(&selector) {
+                    return reply(json!(format!("0x{:064x}", 5))).to_string().into();
+                }
             }
             (Mode::LieReceipts, "eth_getTransactionReceipt") => {
                 let hash: B256 = request["params"][0].as_str().unwrap().parse().unwrap();
@@ -348,6 +362,15 @@ async fn a_lying_rpc_never_gets_a_batch_recorded() {
     assert_eq!(settler.store().last_settled().unwrap(), 0);
     let tip = read_tip(&s.l1, s.rollup()).await.unwrap();
     assert_eq!((tip.last_committed, tip.last_verified), (0, 0));
+
+    // Batches claimed settled that the rollup never committed (nor has events of).
+    proxy.set(Mode::LieTip);
+    let err = settler.step().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::RpcInconsistent { what, .. } if what.contains("batch 5 settled")),
+        "{err}"
+    );
+    assert_eq!(settler.store().last_settled().unwrap(), 0);
 }
 
 /// A stack whose proposer is anvil's account 1 (the owner stays account 0).
