@@ -103,7 +103,7 @@ pub async fn execution_gas(
         return Err(Error::WouldRevert {
             batch: 0,
             kind: TxKind::Verify,
-            revert: crate::contracts::Revert::decode(&out.result),
+            revert: Box::new(crate::contracts::Revert::decode(&out.result)),
         });
     }
     u64::try_from(out.gasUsed).map_err(|_| Error::RpcGarbage {
@@ -171,7 +171,7 @@ async fn send(l1: &L1, to: alloy_primitives::Address, input: Bytes, kind: TxKind
             kind,
             tx: tx.hash,
             block: mined.block,
-            revert: l1.revert_reason(&tx, mined.block, ctx).await,
+            revert: Box::new(l1.revert_reason(&tx, mined.block, ctx).await),
         });
     }
     Ok(mined.receipt.gas_used)

@@ -407,7 +407,7 @@ async fn create(l1: &L1, nonce: &mut u64, init: Bytes) -> Result<(Address, u64)>
             kind: TxKind::Deploy,
             tx: tx.hash,
             block: mined.block,
-            revert: crate::contracts::Revert::Other(Bytes::new()),
+            revert: Box::new(crate::contracts::Revert::Other(Bytes::new())),
         });
     }
     *nonce += 1;
@@ -553,7 +553,7 @@ mod tests {
         let mut none = config.clone();
         none.proof[0].required = false;
         assert!(none.check().is_err());
-        let mut half = config.clone();
+        let mut half = config;
         half.chain.anchor_qm_root = None;
         assert!(half.check().is_err());
         assert!(toml::from_str::<DeployConfig>("typo = 1").is_err());

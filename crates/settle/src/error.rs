@@ -42,6 +42,36 @@ impl std::fmt::Display for TxKind {
     }
 }
 
+/// A batch committed on L1 with other values than a proof file's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitmentConflict {
+    /// The rollup batch.
+    pub batch: u64,
+    /// The committed `publicValuesHash`.
+    pub committed_hash: B256,
+    /// The committed QMTree root.
+    pub committed_root: B256,
+    /// The proof file's `publicValuesHash`.
+    pub ours_hash: B256,
+    /// The proof file's QMTree root.
+    pub ours_root: B256,
+}
+
+impl std::fmt::Display for CommitmentConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "batch {} is committed on L1 with publicValuesHash {} and QMTree root {}, the proof file has {} and {}; the rollup owner must revertBatches({})",
+            self.batch,
+            self.committed_hash,
+            self.committed_root,
+            self.ours_hash,
+            self.ours_root,
+            self.batch.saturating_sub(1)
+        )
+    }
+}
+
 /// What went wrong settling.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -108,7 +138,7 @@ pub enum Error {
         /// Which transaction.
         kind: TxKind,
         /// The decoded reason.
-        revert: Revert,
+        revert: Box<Revert>,
     },
     /// A transaction was mined and reverted.
     #[error("batch {batch}: {kind} transaction {tx} reverted in block {block}: {revert}")]
@@ -122,7 +152,7 @@ pub enum Error {
         /// The block it was mined in.
         block: u64,
         /// The reason, replayed with `eth_call` at that block (when the node could).
-        revert: Revert,
+        revert: Box<Revert>,
     },
     /// The sender cannot pay for a transaction.
     #[error(
@@ -159,22 +189,8 @@ pub enum Error {
     },
     /// The rollup holds a commitment for the batch other than ours: the owner must
     /// `revertBatches` before it can be committed again.
-    #[error(
-        "batch {batch} is committed on L1 with publicValuesHash {committed_hash} and QMTree root {committed_root}, the proof file has {ours_hash} and {ours_root}; the rollup owner must revertBatches({to})",
-        to = batch - 1
-    )]
-    CommittedOther {
-        /// The rollup batch.
-        batch: u64,
-        /// The committed hash.
-        committed_hash: B256,
-        /// The committed QMTree root.
-        committed_root: B256,
-        /// The proof file's hash.
-        ours_hash: B256,
-        /// The proof file's QMTree root.
-        ours_root: B256,
-    },
+    #[error("{0}")]
+    CommittedOther(Box<CommitmentConflict>),
     /// The store says a batch is settled that the rollup has not settled: another rollup or
     /// chain, or an L1 reorganisation deeper than the confirmation depth.
     #[error(

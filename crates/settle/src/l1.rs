@@ -435,7 +435,7 @@ impl L1 {
             Err(Ok(r)) if is_revert(&r) => Err(Error::WouldRevert {
                 batch: ctx.batch,
                 kind: ctx.kind,
-                revert: r.decoded(),
+                revert: Box::new(r.decoded()),
             }),
             Err(f) => Err(self.refused("eth_call", f)),
         }
@@ -508,7 +508,7 @@ impl L1 {
             Err(Ok(r)) if is_revert(&r) => Err(Error::WouldRevert {
                 batch: ctx.batch,
                 kind: ctx.kind,
-                revert: r.decoded(),
+                revert: Box::new(r.decoded()),
             }),
             Err(Ok(r)) if is_insufficient_funds(&r.message) => {
                 Err(self.no_funds(ctx, r.message).await)
@@ -589,7 +589,7 @@ impl L1 {
             return Err(Error::WouldRevert {
                 batch: ctx.batch,
                 kind: ctx.kind,
-                revert: refusal.decoded(),
+                revert: Box::new(refusal.decoded()),
             });
         }
         Err(self.refused("eth_sendRawTransaction", Ok(refusal)))
@@ -731,7 +731,7 @@ impl L1 {
             return Revert::Other(Bytes::new());
         };
         match self.call_raw(to, tx.input.clone(), Some(block), ctx).await {
-            Err(Error::WouldRevert { revert, .. }) => revert,
+            Err(Error::WouldRevert { revert, .. }) => *revert,
             _ => Revert::Other(Bytes::new()),
         }
     }

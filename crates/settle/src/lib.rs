@@ -55,7 +55,7 @@ pub mod vectors;
 
 pub use contracts::Revert;
 pub use deploy::{DeployConfig, Deployment, deploy};
-pub use error::{Error, Result, TxKind};
+pub use error::{CommitmentConflict, Error, Result, TxKind};
 pub use l1::{KeySource, L1, L1Options};
 pub use settler::{RunOptions, Settler, Step};
 pub use source::{ProofSource, SegDir};

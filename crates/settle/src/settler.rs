@@ -16,7 +16,7 @@
 use crate::{
     contracts::{AttestVerifier, CairnRollup},
     deploy::{DeployedProofType, Deployment, VerifierKind},
-    error::{Error, Result, TxKind},
+    error::{CommitmentConflict, Error, Result, TxKind},
     l1::{Ctx, L1, Mined, SignedTx},
     source::{Candidate, ProofSource},
     store::{Identity, SettledBatch, Store, TxState},
@@ -74,7 +74,7 @@ pub struct BatchCost {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// A batch was settled.
-    Settled(SettledBatch, BatchCost),
+    Settled(Box<SettledBatch>, BatchCost),
     /// Batches settled on L1 by someone else (or before a crash) were recorded.
     CaughtUp {
         /// The rollup's last settled batch.
@@ -379,7 +379,7 @@ impl<S: ProofSource> Settler<S> {
             });
         };
         let (settled, cost) = self.settle(batch, &candidate, &tip, started).await?;
-        Ok(Step::Settled(settled, cost))
+        Ok(Step::Settled(Box::new(settled), cost))
     }
 
     /// Records batches `from + 1 ..= through`, which the rollup settled, from its events.
@@ -590,13 +590,13 @@ impl<S: ProofSource> Settler<S> {
         if tip.last_committed >= batch {
             let held = self.view(CairnRollup::commitmentOfCall { batch }).await?;
             if held.publicValuesHash != pv_hash || held.root != root {
-                return Err(Error::CommittedOther {
+                return Err(Error::CommittedOther(Box::new(CommitmentConflict {
                     batch,
                     committed_hash: held.publicValuesHash,
                     committed_root: held.root,
                     ours_hash: pv_hash,
                     ours_root: root,
-                });
+                })));
             }
             // Ours, from before a restart? Then its record is completed here.
             for record in self.store.pending(batch, TxKind::Commit)? {
@@ -813,7 +813,7 @@ impl<S: ProofSource> Settler<S> {
         if !mined.success {
             self.store
                 .set_state(tx.hash, TxState::Reverted, Some(mined.block))?;
-            let revert = self.l1.revert_reason(tx, mined.block, ctx).await;
+            let revert = Box::new(self.l1.revert_reason(tx, mined.block, ctx).await);
             return Err(Error::Reverted {
                 batch,
                 kind,

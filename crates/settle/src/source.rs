@@ -47,10 +47,12 @@ pub trait ProofSource {
 #[derive(Debug)]
 pub struct SegDir {
     dir: PathBuf,
-    /// Path → (modification time, length, first block, last block), or `None` for a file that
-    /// is not a `.seg` header.
-    index: HashMap<PathBuf, (SystemTime, u64, Option<(u64, u64)>)>,
+    index: HashMap<PathBuf, Indexed>,
 }
+
+/// What the directory scan knows of a file: its modification time and length, and its block
+/// range (`None`: not a `.seg` header).
+type Indexed = (SystemTime, u64, Option<(u64, u64)>);
 
 impl SegDir {
     /// Follows `dir` (which must exist).

@@ -41,7 +41,11 @@ fn quantity(v: &Value) -> u64 {
 
 /// Transactions of `address` in the pool or mined.
 fn pending_nonce(addr: &str, address: &str) -> u64 {
-    quantity(&rpc(addr, "eth_getTransactionCount", json!([address, "pending"])))
+    quantity(&rpc(
+        addr,
+        "eth_getTransactionCount",
+        json!([address, "pending"]),
+    ))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -88,7 +92,14 @@ fn setup(url: &str, seg_dir: &Path) -> Deployment {
 
 fn settle(url: &str, deployment: &Path, seg_dir: &Path, log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["settle", "--rpc", url, "--confirmations", "1", "--exit-when-idle"])
+        .args([
+            "settle",
+            "--rpc",
+            url,
+            "--confirmations",
+            "1",
+            "--exit-when-idle",
+        ])
         .arg("--deployment")
         .arg(deployment)
         .arg("--seg-dir")
@@ -140,7 +151,11 @@ fn killed_between_commit_and_verify_each_batch_settles_once() {
     //    its verify is in the pool.
     let mut child = settle(&url, &deployment_file, &seg_dir, &dir.path().join("2.log"));
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(pending_nonce(&addr, &sender), start + 1, "a second commit was signed");
+    assert_eq!(
+        pending_nonce(&addr, &sender),
+        start + 1,
+        "a second commit was signed"
+    );
     rpc(&addr, "evm_mine", json!([]));
     wait_until("the verify", &dir.path().join("2.log"), || {
         pending_nonce(&addr, &sender) == start + 2
@@ -193,7 +208,10 @@ fn killed_between_commit_and_verify_each_batch_settles_once() {
         let l1 = L1::connect(&url, signer, None, fast()).await.unwrap();
         read_tip(&l1, deployment.rollup).await.unwrap()
     });
-    assert_eq!((tip.last_committed, tip.last_verified, tip.last_block), (2, 2, 4));
+    assert_eq!(
+        (tip.last_committed, tip.last_verified, tip.last_block),
+        (2, 2, 4)
+    );
 
     // A fourth run has nothing to do.
     rpc(&addr, "evm_setAutomine", json!([true]));
@@ -253,7 +271,14 @@ signers = [{b}]
     .unwrap();
     let out = dir.path().join("deployment.json");
     let run = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["deploy", "--rpc", &anvil.url(), "--confirmations", "1", "--config"])
+        .args([
+            "deploy",
+            "--rpc",
+            &anvil.url(),
+            "--confirmations",
+            "1",
+            "--config",
+        ])
         .arg(&config)
         .arg("--out")
         .arg(&out)
@@ -261,7 +286,11 @@ signers = [{b}]
         .env("CAIRN_LOG", "warn")
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let printed: Deployment = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(Deployment::load(&out).unwrap(), printed);
     assert_eq!(printed.l1_chain_id, 31337);
@@ -333,8 +362,16 @@ fn settle_dev_settles_the_embedded_dev_chain() {
     }
     let run = cairn(&["settle", "--dev", "--batches", "2", "--batch-blocks", "3"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("settled through block 6 (batch 2)"), "{}", run.stdout);
-    assert!(run.stdout.contains("both match the node's roots"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("settled through block 6 (batch 2)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("both match the node's roots"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// The whole path with the commands a user runs: a chain into a data directory, an attest
@@ -351,8 +388,21 @@ fn prove_then_settle_with_the_cli() {
         assert_eq!(run.code, 0, "{}", run.stderr);
         run.stdout
     };
-    ok(cairn(&["devchain", "--out", &path("chain.json"), "--blocks", "6", "--txs", "4"]));
-    ok(cairn(&["replay", &path("chain.json"), "--datadir", &path("data")]));
+    ok(cairn(&[
+        "devchain",
+        "--out",
+        &path("chain.json"),
+        "--blocks",
+        "6",
+        "--txs",
+        "4",
+    ]));
+    ok(cairn(&[
+        "replay",
+        &path("chain.json"),
+        "--datadir",
+        &path("data"),
+    ]));
     std::fs::write(dir.path().join("pw"), "secret\n").unwrap();
     let out = ok(cairn(&[
         "attest",
@@ -376,12 +426,22 @@ fn prove_then_settle_with_the_cli() {
     )
     .unwrap();
     let deploy = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["deploy", "--rpc", &anvil.url(), "--config", &path("deploy.toml")])
+        .args([
+            "deploy",
+            "--rpc",
+            &anvil.url(),
+            "--config",
+            &path("deploy.toml"),
+        ])
         .env("CAIRN_L1_PRIVATE_KEY", ANVIL_KEYS[0])
         .env("CAIRN_LOG", "warn")
         .output()
         .unwrap();
-    assert!(deploy.status.success(), "{}", String::from_utf8_lossy(&deploy.stderr));
+    assert!(
+        deploy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deploy.stderr)
+    );
     std::fs::write(dir.path().join("deployment.json"), &deploy.stdout).unwrap();
     let deployment: Deployment = serde_json::from_slice(&deploy.stdout).unwrap();
     let verifier = format!("{:#x}", deployment.proof_types[0].address);
@@ -409,18 +469,35 @@ fn prove_then_settle_with_the_cli() {
     }
     let settle = Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args(["settle", "--rpc", &anvil.url(), "--exit-when-idle"])
-        .args(["--deployment", &path("deployment.json"), "--seg-dir", &path("seg")])
+        .args([
+            "--deployment",
+            &path("deployment.json"),
+            "--seg-dir",
+            &path("seg"),
+        ])
         .env("CAIRN_L1_PRIVATE_KEY", ANVIL_KEYS[0])
         .env("CAIRN_LOG", "warn")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&settle.stdout);
-    assert!(settle.status.success(), "{}", String::from_utf8_lossy(&settle.stderr));
-    assert!(stdout.contains("settled batch 1 (blocks 1..=3)"), "{stdout}");
-    assert!(stdout.contains("settled batch 2 (blocks 4..=6)"), "{stdout}");
+    assert!(
+        settle.status.success(),
+        "{}",
+        String::from_utf8_lossy(&settle.stderr)
+    );
+    assert!(
+        stdout.contains("settled batch 1 (blocks 1..=3)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("settled batch 2 (blocks 4..=6)"),
+        "{stdout}"
+    );
     let tip = runtime().block_on(async {
         let signer = load_signer(&KeySource::PrivateKey(ANVIL_KEYS[0].into())).unwrap();
-        let l1 = L1::connect(&anvil.url(), signer, None, fast()).await.unwrap();
+        let l1 = L1::connect(&anvil.url(), signer, None, fast())
+            .await
+            .unwrap();
         read_tip(&l1, deployment.rollup).await.unwrap()
     });
     assert_eq!((tip.last_verified, tip.last_block), (2, 6));

@@ -120,7 +120,7 @@ impl Stack {
         let nonce = l1.nonce(true).await.unwrap();
         let tx = match l1.prepare(Some(to), input, nonce, c).await {
             Ok(tx) => tx,
-            Err(Error::WouldRevert { revert, .. }) => return Err(revert),
+            Err(Error::WouldRevert { revert, .. }) => return Err(*revert),
             Err(e) => panic!("{e}"),
         };
         l1.broadcast(&tx, c).await.unwrap();

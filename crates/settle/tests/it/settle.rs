@@ -214,7 +214,7 @@ async fn a_foreign_commitment_stops_the_settler_with_what_to_do() {
     .unwrap();
     let err = settler.step().await.unwrap_err();
     assert!(
-        matches!(err, cairn_settle::Error::CommittedOther { batch: 1, .. }),
+        matches!(&err, cairn_settle::Error::CommittedOther(c) if c.batch == 1),
         "{err}"
     );
     assert!(err.to_string().contains("revertBatches(0)"), "{err}");
