@@ -151,6 +151,9 @@ impl ProverBackend for Named {
     }
 }
 
+/// Blocks per `eth_getLogs` request.
+pub const LOG_WINDOW: u64 = 10_000;
+
 /// Bytes of the on-chain attest proof: the `AttestProof` encoding without its public values.
 pub const ONCHAIN_ATTEST_LEN: usize = 126;
 
@@ -382,24 +385,36 @@ impl<S: ProofSource> Settler<S> {
         Ok(Step::Settled(Box::new(settled), cost))
     }
 
-    /// Records batches `from + 1 ..= through`, which the rollup settled, from its events.
+    /// Records batches `from + 1 ..= through`, which the rollup settled, from its events
+    /// (read in windows of [`LOG_WINDOW`] blocks from the rollup's creation, as RPC providers
+    /// bound `eth_getLogs` ranges).
     async fn catch_up(&mut self, from: u64, through: u64) -> Result<()> {
         let head = self.l1.block_number().await?;
-        let logs = self
-            .l1
-            .logs(
-                self.deployment.rollup,
-                CairnRollup::BatchVerified::SIGNATURE_HASH,
-                self.deployment.deploy_block,
-                head,
-            )
-            .await?;
+        let mut found = std::collections::BTreeMap::new();
+        let mut start = self.deployment.deploy_block;
+        while start <= head && (found.len() as u64) < through - from {
+            let end = start.saturating_add(LOG_WINDOW - 1).min(head);
+            let logs = self
+                .l1
+                .logs(
+                    self.deployment.rollup,
+                    CairnRollup::BatchVerified::SIGNATURE_HASH,
+                    start,
+                    end,
+                )
+                .await?;
+            for log in logs {
+                if let Ok(event) = CairnRollup::BatchVerified::decode_log_data(log.data())
+                    && event.batch > from
+                    && event.batch <= through
+                {
+                    found.insert(event.batch, (event, log));
+                }
+            }
+            start = end + 1;
+        }
         for batch in from + 1..=through {
-            let found = logs.iter().find_map(|log| {
-                let event = CairnRollup::BatchVerified::decode_log_data(log.data()).ok()?;
-                (event.batch == batch).then_some((event, log))
-            });
-            let Some((event, log)) = found else {
+            let Some((event, log)) = found.remove(&batch) else {
                 return Err(Error::RpcInconsistent {
                     url: self.l1.url().to_string(),
                     what: format!(
