@@ -4,7 +4,7 @@
 //! - [`contracts`]: Rust bindings (alloy `sol!`) over the committed artifacts of
 //!   `CairnRollup`, `AttestVerifier` and `ZkProofVerifier`; the pinned solc-js compilation
 //!   that reproduces them; [`Revert`] decoding of every custom error.
-//! - [`deploy`]: [`DeployConfig`] (the TOML file of `cairn deploy`), [`deploy()`], and the
+//! - [`mod@deploy`]: [`DeployConfig`] (the TOML file of `cairn deploy`), [`deploy()`], and the
 //!   [`Deployment`] it prints as JSON.
 //! - [`l1`]: the [`L1`] client over alloy's provider: explicit nonces, signing here,
 //!   receipts with a confirmation depth, retries with backoff, typed failures.
@@ -15,7 +15,7 @@
 //! - [`vectors`]: QMTree binding test vectors shared by the Rust and Solidity verifiers.
 //! - [`dev`]: the dev setup (`cairn settle --dev`): anvil, dev attest signers, dev-chain
 //!   batches proved into `.seg` files.
-//! - [`bench`]: gas and latency figures.
+//! - [`mod@bench`]: gas and latency figures.
 //!
 //! # The rollup
 //!
