@@ -310,6 +310,57 @@ signers = [{b}]
         assert!(code.as_str().unwrap().len() > 100);
     }
 
+    // The L1 key from a keystore (made by `cairn attest keygen`, funded on anvil).
+    std::fs::write(dir.path().join("pw"), "pw\n").unwrap();
+    let keystore = dir.path().join("l1.json");
+    let made = cairn(&[
+        "attest",
+        "keygen",
+        "--keystore",
+        keystore.to_str().unwrap(),
+        "--password-file",
+        dir.path().join("pw").to_str().unwrap(),
+    ]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let address = made
+        .stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("0x") && w.len() == 42)
+        .unwrap()
+        .to_string();
+    rpc(
+        anvil.addr(),
+        "anvil_setBalance",
+        json!([address, "0x56BC75E2D63100000"]),
+    );
+    let run = cairn(&[
+        "deploy",
+        "--rpc",
+        &anvil.url(),
+        "--keystore",
+        keystore.to_str().unwrap(),
+        "--password-file",
+        dir.path().join("pw").to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let by_keystore: Deployment = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(format!("{:#x}", by_keystore.owner), address.to_lowercase());
+    std::fs::write(dir.path().join("bad-pw"), "wrong\n").unwrap();
+    let run = cairn(&[
+        "deploy",
+        "--rpc",
+        &anvil.url(),
+        "--keystore",
+        keystore.to_str().unwrap(),
+        "--password-file",
+        dir.path().join("bad-pw").to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    fails_with(&run, "L1 key");
+
     // Bad input: one line, exit 1.
     std::fs::write(&config, "owner = 5\n").unwrap();
     let run = cairn(&[
