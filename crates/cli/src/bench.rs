@@ -20,6 +20,9 @@ pub struct BenchArgs {
     /// What to measure.
     #[arg(long, value_enum, default_value_t = BenchKind::Stateless)]
     pub what: BenchKind,
+    /// For `--what prover`: the batch, both ends included.
+    #[arg(long, default_value = "1..10")]
+    pub blocks: crate::prover::BlockRange,
 }
 
 /// The measurements `cairn bench` can make.
@@ -32,6 +35,10 @@ pub enum BenchKind {
     /// Complete witnesses against minimal ones: nodes, codes, bytes and generation time
     /// per block.
     Witness,
+    /// The prover on a batch (`--blocks`, default 1..10): input encoding against JSON,
+    /// prove and verify per backend, `exec` over plain validation, `.seg` size, remote
+    /// overhead on loopback.
+    Prover,
 }
 
 /// The figures of one run of `cairn bench`.
@@ -75,6 +82,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
         BenchKind::Commitments => return commitments(&file, args.iterations, args.json.as_deref()),
         BenchKind::Witness => return witness(&file, args.iterations, args.json.as_deref()),
+        BenchKind::Prover => return prover(&file, &args),
         BenchKind::Stateless => {}
     }
     let (config, blocks) = prepare(&file)?;
@@ -240,14 +248,19 @@ fn witness(
     json: Option<&std::path::Path>,
 ) -> Result<()> {
     let r = cairn_exec::bench::witness_bench(file, iterations)?;
-    println!(
+    outln!(
         "{:>6} {:>15} {:>11} {:>17} {:>17} {:>7}",
-        "block", "nodes min/cmp", "codes", "KiB min/cmp", "generate ms", "strict"
-    );
+        "block",
+        "nodes min/cmp",
+        "codes",
+        "KiB min/cmp",
+        "generate ms",
+        "strict"
+    )?;
     let kib = |b: usize| b as f64 / 1024.0;
     for b in &r.per_block {
         let (m, c) = (b.minimal, b.complete);
-        println!(
+        outln!(
             "{:>6} {:>7}/{:<7} {:>5}/{:<5} {:>8.1}/{:<8.1} {:>8.2}/{:<8.2} {:>7}",
             b.number,
             m.nodes,
@@ -263,29 +276,29 @@ fn witness(
             } else {
                 "min no"
             }
-        );
+        )?;
     }
     let (m, c) = (r.minimal, r.complete);
     let pct = |a: f64, b: f64| 100.0 * (b - a) / a.max(1e-9);
-    println!(
+    outln!(
         "{} blocks (generation: medians of {iterations} runs, summed over blocks):",
         r.per_block.len()
-    );
-    println!(
+    )?;
+    outln!(
         "  minimal   {:>7} nodes {:>5} codes {:>9.1} KiB  generated in {:>8.1} ms",
         m.nodes,
         m.codes,
         kib(m.bytes),
         m.generate_ms
-    );
-    println!(
+    )?;
+    outln!(
         "  complete  {:>7} nodes {:>5} codes {:>9.1} KiB  generated in {:>8.1} ms",
         c.nodes,
         c.codes,
         kib(c.bytes),
         c.generate_ms
-    );
-    println!(
+    )?;
+    outln!(
         "  complete − minimal: {:+} nodes ({:+.2}%), {:+} codes ({:+.2}%), {:+} bytes ({:+.2}%), generation {:+.1}%",
         c.nodes as i64 - m.nodes as i64,
         pct(m.nodes as f64, c.nodes as f64),
@@ -294,16 +307,117 @@ fn witness(
         c.bytes as i64 - m.bytes as i64,
         pct(m.bytes as f64, c.bytes as f64),
         pct(m.generate_ms, c.generate_ms)
-    );
-    println!(
+    )?;
+    outln!(
         "  strict validation rejects {} of {} minimal witnesses and accepts every complete one",
         r.minimal_strict_rejected,
         r.per_block.len()
-    );
+    )?;
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&r).map_err(|source| Error::Json { source })?;
         std::fs::write(path, text).map_err(|source| Error::Io {
             path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+fn prover(file: &cairn_exec::ChainFile, args: &BenchArgs) -> Result<()> {
+    let (first, last) = (args.blocks.first.max(1), args.blocks.last);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Runtime { source })?;
+    let b = runtime.block_on(cairn_prover::bench::run(file, first, last, args.iterations))?;
+    outln!(
+        "blocks {}..={} ({} gas), medians of {} runs",
+        b.first_block,
+        b.last_block,
+        b.gas,
+        b.iterations
+    )?;
+    outln!(
+        "{:<24} {:>12} {:>12} {:>12}",
+        "input",
+        "bytes",
+        "encode ms",
+        "decode ms"
+    )?;
+    outln!(
+        "{:<24} {:>12} {:>12.3} {:>12.3}",
+        "compact (CRNI v1)",
+        b.input_bytes,
+        b.encode_ms,
+        b.decode_ms
+    )?;
+    outln!(
+        "{:<24} {:>12} {:>12.3} {:>12.3}",
+        "JSON bundle",
+        b.json_bytes,
+        b.json_encode_ms,
+        b.json_decode_ms
+    )?;
+    outln!(
+        "{:<24} {:>12.2}x {:>11.1}x {:>11.1}x",
+        "JSON / compact",
+        b.json_bytes as f64 / b.input_bytes.max(1) as f64,
+        b.json_encode_ms / b.encode_ms.max(1e-9),
+        b.json_decode_ms / b.decode_ms.max(1e-9)
+    )?;
+    outln!()?;
+    outln!(
+        "{:<24} {:>12} {:>12} {:>12}",
+        "backend",
+        "prove ms",
+        "verify ms",
+        "proof bytes"
+    )?;
+    outln!(
+        "{:<24} {:>12.3} {:>12} {:>12}",
+        "validate (plain)",
+        b.validate_ms,
+        "",
+        ""
+    )?;
+    outln!(
+        "{:<24} {:>12.3} {:>12} {:>12}",
+        "guest (this thread)",
+        b.guest_ms,
+        "",
+        ""
+    )?;
+    for f in &b.backends {
+        outln!(
+            "{:<24} {:>12.3} {:>12.3} {:>12}",
+            f.backend,
+            f.prove_ms,
+            f.verify_ms,
+            f.proof_bytes
+        )?;
+    }
+    outln!()?;
+    outln!(
+        "exec prove / plain validate   {:.3}x (goal <= 1.1x)",
+        b.exec_over_validate
+    )?;
+    let attest_verify_us = b
+        .backends
+        .iter()
+        .find(|f| f.backend == "tee/attest")
+        .map_or(0.0, |f| f.verify_ms * 1e3);
+    outln!("attest verify                 {attest_verify_us:.1} us (goal <= 100 us)")?;
+    outln!(".seg (exec + attest)          {} bytes", b.seg_bytes)?;
+    outln!(
+        "remote over local (prove)     exec {:+.3} ms, attest {:+.3} ms",
+        b.remote_exec_overhead_ms,
+        b.remote_attest_overhead_ms
+    )?;
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&b).map_err(|source| Error::Json { source })?;
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            path: path.clone(),
             source,
         })?;
     }

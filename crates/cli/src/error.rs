@@ -56,6 +56,9 @@ pub enum Error {
         /// The proof file.
         path: PathBuf,
     },
+    /// Settlement: L1, contracts, store, proof files.
+    #[error(transparent)]
+    Settle(#[from] cairn_settle::Error),
     /// Execution, witness generation, or a chain file.
     #[error(transparent)]
     Exec(#[from] cairn_exec::ExecError),
@@ -128,6 +131,15 @@ pub enum Error {
         /// The OS error.
         #[source]
         source: std::io::Error,
+    },
+    /// Proving, verifying, or a proof file.
+    #[error(transparent)]
+    Prover(#[from] cairn_prover::Error),
+    /// Arguments that do not fit together.
+    #[error("{reason}")]
+    Usage {
+        /// What is wrong.
+        reason: String,
     },
     /// Serialising a report.
     #[error("cannot serialise the report: {source}")]

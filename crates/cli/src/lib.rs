@@ -27,9 +27,11 @@ pub mod conformance;
 pub mod devchain;
 mod error;
 pub mod input;
+pub mod prover;
 pub mod qmtree;
 pub mod replay;
 pub mod serve;
+pub mod settle;
 pub mod validate;
 
 pub use error::{Error, Result};
@@ -62,6 +64,25 @@ pub enum Command {
     /// Serve the JSON-RPC API (`qm_*`, `eth_*`, `debug_executionWitness`) over a data
     /// directory written by `cairn replay --datadir`, until SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
+    /// Prove blocks A..B of a data directory with one or more backends and write a `.seg`
+    /// proof file (public values, QMTree binding, proofs).
+    Prove(prover::ProveArgs),
+    /// Verify a `.seg` file: binding, every proof, and the multi-proof policy.
+    Verify(prover::VerifyArgs),
+    /// Proof files: `cairn seg inspect F.seg`.
+    Seg(prover::SegArgs),
+    /// Serve a backend over eth-act/ere's zkVM server interface (twirp), until SIGINT or
+    /// SIGTERM.
+    ProverServer(prover::ProverServerArgs),
+    /// The attest backend's key: `cairn attest keygen --keystore F`.
+    Attest(prover::AttestCmdArgs),
+    /// Settle proved batches on L1: follow a directory of .seg files, check each batch against
+    /// the multi-proof policy, then commitBatch and verifyBatch on the rollup, in order,
+    /// restart-safe. `--dev` runs it all on anvil; `cairn settle bench` prints the figures.
+    Settle(settle::SettleArgs),
+    /// Deploy the rollup and its verifiers to an L1 from a configuration file; prints the
+    /// addresses as JSON (the input of `cairn settle --deployment`).
+    Deploy(settle::DeployArgs),
 }
 
 impl Cli {
@@ -78,6 +99,13 @@ impl Cli {
             Command::Devchain(args) => devchain::run(args),
             Command::Qmtree(args) => qmtree::run(args),
             Command::Serve(args) => serve::run(args),
+            Command::Prove(args) => prover::run_prove(args),
+            Command::Verify(args) => prover::run_verify(args),
+            Command::Seg(args) => prover::run_seg(args),
+            Command::ProverServer(args) => prover::run_prover_server(args),
+            Command::Attest(args) => prover::run_attest(args),
+            Command::Settle(args) => settle::run_settle(args),
+            Command::Deploy(args) => settle::run_deploy(args),
         }
     }
 }

@@ -265,7 +265,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 /// SIGINT and SIGTERM, caught from the moment [`ShutdownSignal::install`] returns.
-struct ShutdownSignal {
+pub(crate) struct ShutdownSignal {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -273,7 +273,7 @@ struct ShutdownSignal {
 }
 
 impl ShutdownSignal {
-    fn install() -> Result<Self> {
+    pub(crate) fn install() -> Result<Self> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -288,7 +288,7 @@ impl ShutdownSignal {
     }
 
     /// Resolves on the first SIGINT or SIGTERM.
-    async fn recv(mut self) -> Result<()> {
+    pub(crate) async fn recv(mut self) -> Result<()> {
         #[cfg(unix)]
         {
             tokio::select! {

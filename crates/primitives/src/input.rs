@@ -54,11 +54,16 @@ pub struct ProgramInput {
 }
 
 /// What the stateless program proves about a batch.
+///
+/// The prover's public values (`cairn-prover`) are this plus the chain-configuration hash and
+/// the (reserved) L2 fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProgramOutput {
     /// Chain id of the executed chain.
     pub chain_id: u64,
+    /// Number of the first block.
+    pub first_block_number: u64,
     /// State root before the first block (the parent's state root).
     pub initial_state_root: B256,
     /// State root after the last block.
@@ -69,6 +74,19 @@ pub struct ProgramOutput {
     pub last_block_hash: B256,
     /// Number of the last block.
     pub last_block_number: u64,
+    /// [`block_hashes_commitment`] of the batch's block hashes, oldest first: binds the exact
+    /// set of blocks.
+    pub block_hashes_commitment: B256,
     /// Total gas used by all blocks.
     pub total_gas_used: u64,
+}
+
+/// The commitment to a batch's block hashes: `keccak256(h_first ‖ … ‖ h_last)`, the 32-byte
+/// hashes concatenated oldest first (Solidity: `keccak256(abi.encodePacked(bytes32[] hashes))`).
+pub fn block_hashes_commitment(hashes: &[B256]) -> B256 {
+    let mut hasher = alloy_primitives::Keccak256::new();
+    for hash in hashes {
+        hasher.update(hash.as_slice());
+    }
+    hasher.finalize()
 }

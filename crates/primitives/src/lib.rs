@@ -37,7 +37,7 @@ pub use chain::{
     next_excess_blob_gas,
 };
 pub use error::{PrimitivesError, Result};
-pub use input::{ExecutionWitness, ProgramInput, ProgramOutput};
+pub use input::{ExecutionWitness, ProgramInput, ProgramOutput, block_hashes_commitment};
 
 /// A signed transaction as it appears in a block body (blob transactions without sidecars).
 pub type TransactionSigned = alloy_consensus::EthereumTxEnvelope<alloy_consensus::TxEip4844>;

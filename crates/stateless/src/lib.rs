@@ -12,12 +12,13 @@
 //! 3. checks gas used, blob gas used, receipts root, logs bloom and requests hash; applies
 //!    the block's state changes to the witness tries (writes before deletions) and checks
 //!    the state root;
+//! 4. returns [`ProgramOutput`](cairn_primitives::ProgramOutput): first and last block, the
+//!    commitment to their hashes, initial and final state
+//!    roots, last block hash, chain id, total gas.
 //!
 //! [`validate_strict`] holds the witness to what other stateless clients need
 //! ([`WitnessRules::STRICT`]): the code of every pre-state account from the witness's codes
 //! alone, and updates applied in sorted key order, so a witness only Cairn could use fails.
-//! 4. returns [`ProgramOutput`](cairn_primitives::ProgramOutput): initial and final state
-//!    roots, last block hash, chain id, total gas.
 //!
 //! Every failure is a [`StatelessError`] naming the block, the check, and what was got and
 //! expected. `no_std + alloc` with `--no-default-features` (pure-Rust crypto); the default

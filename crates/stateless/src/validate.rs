@@ -8,7 +8,7 @@ use crate::{
 use alloc::vec::Vec;
 use alloy_consensus::Header;
 use alloy_primitives::B256;
-use cairn_primitives::{Block, ChainConfig, ProgramInput, ProgramOutput};
+use cairn_primitives::{Block, ChainConfig, ProgramInput, ProgramOutput, block_hashes_commitment};
 use cairn_witness::{StateDiff, WitnessDb, WitnessMaps, WitnessRules, WitnessSource};
 use revm::{
     database::{State, states::bundle_state::BundleRetention},
@@ -252,14 +252,17 @@ pub fn validate_inner<S: WitnessSource>(
         parent_hash = hash;
     }
 
+    let hashes: Vec<B256> = summaries.iter().map(|b| b.hash).collect();
     Ok(Validated {
         output: ProgramOutput {
             chain_id: chain.chain_id,
+            first_block_number: summaries.first().map_or(0, |b| b.number),
             initial_state_root,
             final_state_root: parent.state_root,
             parent_hash: first_parent_hash,
             last_block_hash: parent_hash,
             last_block_number: parent.number,
+            block_hashes_commitment: block_hashes_commitment(&hashes),
             total_gas_used,
         },
         blocks: summaries,

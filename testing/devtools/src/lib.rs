@@ -23,7 +23,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{BufRead, BufReader, Read, Seek, Write},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::{Once, mpsc},
@@ -261,11 +261,14 @@ pub fn solc_standard_json(input: &serde_json::Value) -> Result<serde_json::Value
         path: script.clone(),
         source,
     };
+    // solc-js exits right after writing its answer, and node writes to a pipe asynchronously:
+    // through a pipe, anything past the first 64 KiB is lost. A file is written synchronously.
+    let out_file = tempfile::tempfile().map_err(io)?;
     let mut child = Command::new("node")
         .arg(&script)
         .arg("--standard-json")
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::from(out_file.try_clone().map_err(io)?))
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|source| match source.kind() {
@@ -278,20 +281,26 @@ pub fn solc_standard_json(input: &serde_json::Value) -> Result<serde_json::Value
     let mut stdin = child.stdin.take().expect("stdin is piped");
     let body = input.to_string();
     let writer = std::thread::spawn(move || stdin.write_all(body.as_bytes()));
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout is piped")
-        .read_to_string(&mut out)
-        .map_err(io)?;
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let drain = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
     let status = child.wait().map_err(io)?;
+    let _ = drain.join();
     writer
         .join()
         .map_err(|_| ToolError::Failed {
             tool: "solc",
             reason: "stdin writer panicked".into(),
         })?
+        .map_err(io)?;
+    let mut out = String::new();
+    let mut out_file = out_file;
+    out_file
+        .seek(std::io::SeekFrom::Start(0))
+        .and_then(|_| out_file.read_to_string(&mut out))
         .map_err(io)?;
     // solc-js prints a banner line before the JSON in some versions: start at the first `{`.
     let json = out.find('{').map_or("", |i| &out[i..]);
@@ -350,6 +359,16 @@ mod tests {
             .as_str()
             .unwrap();
         assert!(code.len() > 20, "{code}");
+        // Over 64 KiB of output (40 KiB of constant data, twice, as hex): none of it is lost.
+        let data = "ab".repeat(40 * 1024);
+        let big = solc_standard_json(&input(&format!(
+            "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.0;\ncontract Big {{ bytes constant D = hex\"{data}\"; function f() external pure returns (bytes memory) {{ return D; }} }}"
+        )))
+        .unwrap();
+        let code = big["contracts"]["A.sol"]["Big"]["evm"]["bytecode"]["object"]
+            .as_str()
+            .unwrap();
+        assert!(code.contains(&data), "{} hex digits", code.len());
         let err = solc_standard_json(&input("contract B { function }")).unwrap_err();
         assert!(matches!(err, ToolError::Failed { .. }), "{err}");
     }

@@ -1,8 +1,10 @@
 //! The `cairn` binary end to end: exit codes and one-line errors.
 
 mod cli;
+mod prove;
 mod qmtree;
 mod serve;
+mod settle;
 mod stateless;
 
 use std::process::Command;

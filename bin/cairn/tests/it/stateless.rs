@@ -51,7 +51,7 @@ fn replay_validates_the_embedded_dev_chain_and_writes_bundles() {
     let at = (0..raw.len() - 2)
         .find(|&i| raw[i] == 0xb8 && raw[i + 2] == 0x02)
         .expect("block 7 has an EIP-1559 transaction");
-    let mut mutated = raw.clone();
+    let mut mutated = raw;
     mutated[at + 1] -= 4;
     value["blocks"][0] = alloy_primitives::hex::encode_prefixed(&mutated).into();
     fs::write(&tampered, value.to_string()).unwrap();
