@@ -10,7 +10,10 @@
 //! - generates execution witnesses ([`Chain::witness`]) by running the stateless program
 //!   against the full state and recording what it reads: every trie node (proof paths and
 //!   the siblings that deletions collapse into), code, and ancestor header. The witness is
-//!   complete and minimal for the stateless program by construction.
+//!   complete and minimal for the stateless program by construction;
+//! - answers EIP-1186 proofs at any block it holds ([`Chain::account_proof`]), and its
+//!   committing node ([`commit::Node`]) is a `cairn_history::HistorySource` with a
+//!   block-hash MMR.
 //!
 //! ```
 //! use alloy_consensus::Header;
@@ -31,6 +34,7 @@ mod chainfile;
 pub mod commit;
 pub mod devchain;
 mod error;
+mod history;
 mod replay;
 mod state;
 pub(crate) mod witness;

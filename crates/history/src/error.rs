@@ -283,6 +283,58 @@ pub enum HistoryError {
         #[source]
         source: crate::mmr::MmrError,
     },
+    /// A source (a node's data directory, a JSON-RPC node) failed to answer.
+    #[cfg(feature = "std")]
+    #[error("{what}: {source}")]
+    Source {
+        /// What was asked (method, block, address).
+        what: String,
+        /// The source's error.
+        #[source]
+        source: alloc::boxed::Box<dyn core::error::Error + Send + Sync>,
+    },
+    /// A block the source does not hold (yet).
+    #[error("unknown block {block}: the source does not hold it")]
+    UnknownBlock {
+        /// The block.
+        block: u64,
+    },
+    /// A block the source holds without its state or receipts (a pruned node).
+    #[error("block {block}: the source no longer holds its {what} (pruned)")]
+    Pruned {
+        /// The block.
+        block: u64,
+        /// What is missing (`state`, `receipts`).
+        what: &'static str,
+    },
+    /// A source answer to `eth_getProof` that leaves out a slot asked for.
+    #[error("block {block}: the source's account proof of {address} leaves out slot {slot}")]
+    MissingSlot {
+        /// The block.
+        block: u64,
+        /// The account.
+        address: Address,
+        /// The slot.
+        slot: B256,
+    },
+    /// A block past the MMR the proof is anchored to.
+    #[error("block {block} is not in the MMR of {size} blocks")]
+    NotInMmr {
+        /// The block.
+        block: u64,
+        /// MMR size.
+        size: u64,
+    },
+    /// An MMR leaf that is not the block hash the source gives.
+    #[error("block {block}: the MMR holds hash {leaf}, the source gives {hash}")]
+    MmrLeaf {
+        /// The block.
+        block: u64,
+        /// The MMR's leaf.
+        leaf: B256,
+        /// The source's hash.
+        hash: B256,
+    },
     /// A block of a proof anchored to an MMR without an MMR proof, or the reverse.
     #[error("block {block}: {reason}")]
     MmrAnchor {

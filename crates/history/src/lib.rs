@@ -75,18 +75,30 @@
 
 extern crate alloc;
 
+#[cfg(feature = "std")]
+mod build;
 mod error;
 mod fields;
 pub mod mmr;
+#[cfg(feature = "std")]
+mod mmr_file;
 mod proof;
 mod results;
 mod rlp;
+#[cfg(feature = "std")]
+mod source;
 mod subquery;
 mod trie;
 
+#[cfg(feature = "std")]
+pub use build::{MmrAt, prove_query};
 pub use error::{HistoryError, Result};
+#[cfg(feature = "std")]
+pub use source::{HistorySource, SourceHeader};
 pub use fields::{AccountState, account_field, header_field, log_field, receipt_field, tx_field};
-pub use mmr::{Mmr, MmrError, MmrProof, MmrStorage};
+pub use mmr::{Mmr, MmrError, MmrProof, MmrResult, MmrStorage};
+#[cfg(feature = "std")]
+pub use mmr_file::MmrFile;
 pub use proof::{
     BlockProof, DataProof, MAX_SUBQUERIES, MmrAnchor, PROOF_VERSION, QueryProof, SubqueryProof,
     Verified, verify_block, verify_query, verify_subquery,

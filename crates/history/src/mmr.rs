@@ -122,6 +122,23 @@ pub enum MmrError {
     /// The storage failed.
     #[error("MMR storage: {0}")]
     Storage(#[source] Box<dyn core::error::Error + Send + Sync>),
+    /// Reading or writing an MMR file.
+    #[cfg(feature = "std")]
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that is not an MMR file.
+    #[cfg(feature = "std")]
+    #[error("{}: not a Cairn MMR file (magic or version differs)", path.display())]
+    NotAnMmrFile {
+        /// The file.
+        path: std::path::PathBuf,
+    },
 }
 
 /// `Result` with [`MmrError`].
