@@ -317,6 +317,16 @@ pub enum HistoryError {
         /// The slot.
         slot: B256,
     },
+    /// A header whose parent hash is not the previous block's hash (walking headers).
+    #[error("block {block}: parent hash {parent} is not block {}'s hash {previous}", block - 1)]
+    ParentHash {
+        /// The block.
+        block: u64,
+        /// Its parent hash.
+        parent: B256,
+        /// The previous block's hash.
+        previous: B256,
+    },
     /// A block past the MMR the proof is anchored to.
     #[error("block {block} is not in the MMR of {size} blocks")]
     NotInMmr {
@@ -343,4 +353,50 @@ pub enum HistoryError {
         /// What is missing.
         reason: &'static str,
     },
+}
+
+/// Errors of the JSON-RPC source.
+#[cfg(feature = "rpc")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RpcSourceError {
+    /// The node refused or failed a call, or could not be reached.
+    #[error("{method}: {source}")]
+    Client {
+        /// The method.
+        method: &'static str,
+        /// The client's error.
+        #[source]
+        source: jsonrpsee::core::ClientError,
+    },
+    /// An answer that is not of the expected shape.
+    #[error("{method}: unexpected answer: {source}")]
+    Decode {
+        /// The method.
+        method: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A block answer with transaction hashes where full transactions were asked for.
+    #[error("block {block}: the node answered transaction hashes, not transactions")]
+    HashesOnly {
+        /// The block.
+        block: u64,
+    },
+    /// Reading or writing the answer cache.
+    #[error("answer cache {}: {source}", path.display())]
+    Cache {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The source's runtime could not start.
+    #[error("cannot start the RPC client's runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The blocking source was called from inside a tokio runtime.
+    #[error("the JSON-RPC source blocks: call it outside any tokio runtime (e.g. in spawn_blocking)")]
+    InsideRuntime,
 }

@@ -10,7 +10,9 @@
 //! - [`Mmr`]: the block-hash Merkle mountain range, over memory or a file ([`MmrFile`]).
 //! - [`prove_query`] builds a proof from a [`HistorySource`]: a node's own data directory
 //!   (`cairn-exec` implements it for its node) or any JSON-RPC node ([`RpcSource`], feature
-//!   `rpc`, with an on-disk answer cache). Every proof is verified before it is returned.
+//!   `rpc`, on by default, with an on-disk answer cache; `tls` adds HTTPS). Every proof is
+//!   verified before it is returned. [`RpcSource::extend_mmr`] builds the MMR of another
+//!   node's chain by walking its headers.
 //! - The Solidity verifier in `contracts/history/` reads the same encodings.
 //!
 //! # Encodings
@@ -85,6 +87,8 @@ mod mmr_file;
 mod proof;
 mod results;
 mod rlp;
+#[cfg(feature = "rpc")]
+mod rpc;
 #[cfg(feature = "std")]
 mod source;
 mod subquery;
@@ -92,7 +96,11 @@ mod trie;
 
 #[cfg(feature = "std")]
 pub use build::{MmrAt, prove_query};
+#[cfg(feature = "rpc")]
+pub use error::RpcSourceError;
 pub use error::{HistoryError, Result};
+#[cfg(feature = "rpc")]
+pub use rpc::{RpcSource, RpcSourceConfig};
 #[cfg(feature = "std")]
 pub use source::{HistorySource, SourceHeader};
 pub use fields::{AccountState, account_field, header_field, log_field, receipt_field, tx_field};

@@ -2,7 +2,9 @@
 //! transaction type), from anvil over JSON-RPC with contracts compiled by solc-js, and
 //! checked again by the Solidity verifier on anvil.
 
+mod anvil;
 mod devchain;
+mod eth;
 
 use alloy_primitives::B256;
 use cairn_exec::{
