@@ -1,9 +1,10 @@
 //! Cairn's JSON-RPC API: the QMTree execution commitments (`qm_*`), the part of the
 //! Ethereum API a replaying node can answer (`eth_*`), and `debug_executionWitness`.
 //!
-//! The API is three jsonrpsee traits ([`QmApi`](QmApiServer), [`EthApi`](EthApiServer),
-//! [`DebugApi`](DebugApiServer)); the server and a typed client ([`QmApiClient`],
-//! [`EthApiClient`], [`DebugApiClient`]) come from the same definitions. [`CairnRpc`]
+//! The API is four jsonrpsee traits ([`QmApi`](QmApiServer), [`EthApi`](EthApiServer),
+//! [`HistoryApi`](HistoryApiServer), [`DebugApi`](DebugApiServer)); the server and a typed
+//! client ([`QmApiClient`], [`EthApiClient`], [`HistoryApiClient`], [`DebugApiClient`])
+//! come from the same definitions. [`CairnRpc`]
 //! implements them over a shared, read-only [`Node`](cairn_exec::commit::Node); [`serve`]
 //! binds it to an address with [`Limits`] on request and response size, connections,
 //! batches and concurrent work.
@@ -19,6 +20,9 @@
 //! | `eth_blockNumber` | | quantity |
 //! | `eth_getBlockByNumber` | block, fullTxs | [`RpcBlock`] or `null` |
 //! | `eth_getProof` | address, storageKeys, block | EIP-1186 account proof |
+//! | `cairn_getQueryProof` | subqueries, mmrSize? | [`cairn_history::QueryProof`] |
+//! | `cairn_verifyQueryProof` | proof | [`QueryVerifyResponse`] |
+//! | `cairn_getMmrProof` | block, mmrSize? | [`MmrProofResponse`] |
 //! | `debug_executionWitness` | block | reth's witness JSON |
 //!
 //! A block is a hex quantity, `"latest"` or `"earliest"` ([`BlockParam`]); a txNum is a JSON
@@ -57,6 +61,7 @@ mod api;
 mod calls;
 mod error;
 mod eth;
+mod history;
 mod server;
 mod types;
 
@@ -64,6 +69,7 @@ pub use api::{
     DebugApiClient, DebugApiServer, EthApiClient, EthApiServer, QmApiClient, QmApiServer, RpcBlock,
 };
 pub use calls::CallStore;
+pub use history::{HistoryApiClient, HistoryApiServer, MmrProofResponse, QueryVerifyResponse};
 pub use error::{Result, RpcError, codes};
 pub use server::{CairnRpc, Limits, RpcHandle, ServeConfig, SharedNode, serve};
 pub use types::{

@@ -6,6 +6,7 @@ use crate::{
     calls::CallStore,
     error::{Result, RpcError},
     eth,
+    history::HistoryApiServer,
     types::{
         BlockParam, LeafResponse, ProofInput, ProofKind, ProofResponse, RootResponse,
         VerifyResponse,
@@ -112,7 +113,7 @@ where
         }
     }
 
-    /// All methods (`qm_*`, `eth_*`, `debug_*`) in one module.
+    /// All methods (`qm_*`, `eth_*`, `cairn_*`, `debug_*`) in one module.
     ///
     /// # Errors
     /// [`RpcError::Register`] if two methods share a name (a bug).
@@ -120,6 +121,7 @@ where
         let mut module = RpcModule::new(());
         module.merge(QmApiServer::into_rpc(self.clone()))?;
         module.merge(EthApiServer::into_rpc(self.clone()))?;
+        module.merge(HistoryApiServer::into_rpc(self.clone()))?;
         module.merge(DebugApiServer::into_rpc(self))?;
         Ok(module)
     }
@@ -132,7 +134,7 @@ where
     /// Runs `f` on the node on the blocking pool, at most `max_concurrent_work` at once, so
     /// execution never stalls the I/O threads and a panic answers an error instead of
     /// taking the server down.
-    async fn with_node<T, F>(&self, f: F) -> RpcResult<T>
+    pub(crate) async fn with_node<T, F>(&self, f: F) -> RpcResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Node<B>, &CallStore) -> Result<T> + Send + 'static,
@@ -154,7 +156,7 @@ where
 }
 
 /// The layout of the block a parameter names; `UnknownBlock` when the node does not hold it.
-fn resolve<B: Backend>(node: &Node<B>, block: BlockParam) -> Result<&BlockLayout> {
+pub(crate) fn resolve<B: Backend>(node: &Node<B>, block: BlockParam) -> Result<&BlockLayout> {
     let head = node.head_number();
     let number = match block {
         BlockParam::Latest => head,
@@ -479,6 +481,9 @@ mod tests {
         assert_eq!(
             names,
             [
+                "cairn_getMmrProof",
+                "cairn_getQueryProof",
+                "cairn_verifyQueryProof",
                 "debug_executionWitness",
                 "eth_blockNumber",
                 "eth_getBlockByNumber",
