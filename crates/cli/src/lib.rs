@@ -19,6 +19,7 @@ pub mod conformance;
 pub mod devchain;
 mod error;
 pub mod qmtree;
+pub mod query;
 pub mod replay;
 pub mod serve;
 pub mod validate;
@@ -50,9 +51,13 @@ pub enum Command {
     Devchain(devchain::DevchainArgs),
     /// The QMTree, the append-only execution commitment tree: bench, inspect a store, verify proofs.
     Qmtree(qmtree::Args),
-    /// Serve the JSON-RPC API (`qm_*`, `eth_*`, `debug_executionWitness`) over a data
-    /// directory written by `cairn replay --datadir`, until SIGINT or SIGTERM.
+    /// Serve the JSON-RPC API (`qm_*`, `eth_*`, `cairn_*`, `debug_executionWitness`) over a
+    /// data directory written by `cairn replay --datadir`, until SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
+    /// Prove historical data (a header, account, storage slot, Solidity mapping entry,
+    /// transaction, receipt or log field at a block) from a data directory or a JSON-RPC
+    /// node; verify proofs; build the block-hash MMR of a node's chain.
+    Query(query::QueryArgs),
 }
 
 impl Cli {
@@ -69,6 +74,7 @@ impl Cli {
             Command::Devchain(args) => devchain::run(args),
             Command::Qmtree(args) => qmtree::run(args),
             Command::Serve(args) => serve::run(args),
+            Command::Query(args) => query::run(args),
         }
     }
 }

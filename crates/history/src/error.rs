@@ -400,3 +400,13 @@ pub enum RpcSourceError {
     #[error("the JSON-RPC source blocks: call it outside any tokio runtime (e.g. in spawn_blocking)")]
     InsideRuntime,
 }
+
+#[cfg(feature = "rpc")]
+impl From<RpcSourceError> for HistoryError {
+    fn from(e: RpcSourceError) -> Self {
+        Self::Source {
+            what: "JSON-RPC node".into(),
+            source: alloc::boxed::Box::new(e),
+        }
+    }
+}
