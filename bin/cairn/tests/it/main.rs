@@ -1,6 +1,7 @@
 //! The `cairn` binary end to end: exit codes and one-line errors.
 
 mod qmtree;
+mod query;
 mod serve;
 mod stateless;
 
