@@ -340,7 +340,14 @@ fn is_pruned(e: &RpcSourceError) -> bool {
         return false;
     };
     let m = obj.message().to_ascii_lowercase();
-    ["missing trie node", "pruned", "historical state", "state not available", "state is not available", "header not found"]
+    [
+        "missing trie node",          // geth
+        "pruned",                     // reth, erigon
+        "historical state",           // geth (path scheme), nethermind
+        "state not available",
+        "state is not available",
+        "blockoutofrangeerror",       // anvil --prune-history
+    ]
         .iter()
         .any(|p| m.contains(p))
 }

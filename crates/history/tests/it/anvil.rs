@@ -674,3 +674,20 @@ fn dev_chain_proofs_of_every_type_verify_in_solidity() {
         verify_on_chain(&eth, verifier, &proof);
     }
 }
+
+#[test]
+fn a_node_without_old_state_gets_a_pruned_error() {
+    let Some(anvil) = require(Anvil::spawn(&["--prune-history", "2"])) else { return };
+    let eth = Eth::new(&anvil.url());
+    for _ in 0..6 {
+        eth.call("evm_mine", json!([]));
+    }
+    let source = RpcSource::new(RpcSourceConfig::new(anvil.url())).unwrap();
+    let sq = Subquery::Account { block: 1, address: DEV, field: AccountField::Balance };
+    let err = prove_query(&source, &[sq], None::<MmrAt<'_, Vec<B256>>>).unwrap_err();
+    assert!(matches!(err, HistoryError::Pruned { block: 1, what: "state" }), "{err}");
+    // The newest state is still there.
+    let head = eth.head();
+    let sq = Subquery::Account { block: head, address: DEV, field: AccountField::Balance };
+    prove_query(&source, &[sq], None::<MmrAt<'_, Vec<B256>>>).unwrap();
+}

@@ -5,6 +5,7 @@
 mod anvil;
 mod devchain;
 mod eth;
+mod vectors;
 
 use alloy_primitives::B256;
 use cairn_exec::{
