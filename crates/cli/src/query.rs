@@ -7,8 +7,8 @@ use alloy_primitives::{Address, B256, U256};
 use cairn_exec::commit::{Node, node::GENESIS_FILE};
 use cairn_history::{
     AccountField, HeaderField, HistorySource, LogField, MappingKey, Mmr, MmrAt, MmrFile,
-    MmrStorage, QueryProof, ReceiptField, RpcSource, RpcSourceConfig, Subquery, TxField,
-    Verified, prove_query, verify_query,
+    MmrStorage, QueryProof, ReceiptField, RpcSource, RpcSourceConfig, Subquery, TxField, Verified,
+    prove_query, verify_query,
 };
 use clap::Subcommand;
 use std::{
@@ -264,12 +264,12 @@ impl Source {
 
     fn prove(&self, subqueries: &[Subquery]) -> Result<QueryProof> {
         Ok(match self {
-            Self::Node(node) => prove_query(
-                node.as_ref(),
-                subqueries,
-                node.mmr().map(MmrAt::current),
-            )?,
-            Self::Rpc(rpc, mmr) => prove_query(rpc.as_ref(), subqueries, mmr.as_ref().map(MmrAt::current))?,
+            Self::Node(node) => {
+                prove_query(node.as_ref(), subqueries, node.mmr().map(MmrAt::current))?
+            }
+            Self::Rpc(rpc, mmr) => {
+                prove_query(rpc.as_ref(), subqueries, mmr.as_ref().map(MmrAt::current))?
+            }
         })
     }
 }
@@ -402,9 +402,11 @@ fn verify(args: &QueryArgs, v: &VerifyArgs) -> Result<()> {
     if let Some(root) = v.mmr_root {
         match verified.mmr {
             Some(m) if m.root == root => {}
-            Some(m) => return Err(Error::Anchor {
-                reason: format!("the proof is anchored to MMR root {}, not {root}", m.root),
-            }),
+            Some(m) => {
+                return Err(Error::Anchor {
+                    reason: format!("the proof is anchored to MMR root {}, not {root}", m.root),
+                });
+            }
             None => {
                 return Err(Error::Anchor {
                     reason: "the proof is not anchored to an MMR".into(),
@@ -435,7 +437,9 @@ fn verify(args: &QueryArgs, v: &VerifyArgs) -> Result<()> {
                 let mmr = node.mmr().ok_or_else(|| Error::Anchor {
                     reason: "the data directory's node has no MMR".into(),
                 })?;
-                let ours = mmr.root_at(anchor.size).map_err(|e| Error::History(e.into()))?;
+                let ours = mmr
+                    .root_at(anchor.size)
+                    .map_err(|e| Error::History(e.into()))?;
                 if ours != anchor.root {
                     return Err(Error::Anchor {
                         reason: format!(
@@ -549,20 +553,22 @@ fn mmr(args: &QueryArgs, cmd: &MmrCommand) -> Result<()> {
                 .as_ref()
                 .map(|b| parse_number(b).ok_or_else(|| Error::BadBlock { value: b.clone() }))
                 .transpose()?;
-            let print = |mmr_leaves: u64, proof: cairn_history::MmrProof, root: B256, leaf: B256| {
-                let json = serde_json::json!({
-                    "blockNumber": format!("{:#x}", proof.index),
-                    "blockHash": leaf,
-                    "mmrSize": format!("{mmr_leaves:#x}"),
-                    "mmrRoot": root,
-                    "proof": proof,
-                });
-                writeln!(std::io::stdout(), "{json:#}").map_err(io)
-            };
-            let proof_of = |mmr: &dyn Fn(u64) -> Result<(u64, cairn_history::MmrProof, B256, B256)>| {
-                let (size, proof, root, leaf) = mmr(block.unwrap_or(u64::MAX))?;
-                print(size, proof, root, leaf)
-            };
+            let print =
+                |mmr_leaves: u64, proof: cairn_history::MmrProof, root: B256, leaf: B256| {
+                    let json = serde_json::json!({
+                        "blockNumber": format!("{:#x}", proof.index),
+                        "blockHash": leaf,
+                        "mmrSize": format!("{mmr_leaves:#x}"),
+                        "mmrRoot": root,
+                        "proof": proof,
+                    });
+                    writeln!(std::io::stdout(), "{json:#}").map_err(io)
+                };
+            let proof_of =
+                |mmr: &dyn Fn(u64) -> Result<(u64, cairn_history::MmrProof, B256, B256)>| {
+                    let (size, proof, root, leaf) = mmr(block.unwrap_or(u64::MAX))?;
+                    print(size, proof, root, leaf)
+                };
             match (file, &args.datadir) {
                 (Some(path), _) => {
                     let mmr = Mmr::open_file(path).map_err(|e| Error::History(e.into()))?;
@@ -589,7 +595,11 @@ fn mmr_proof<S: MmrStorage>(
     block: u64,
 ) -> Result<(u64, cairn_history::MmrProof, B256, B256)> {
     let size = mmr.leaves();
-    let block = if block == u64::MAX { size.saturating_sub(1) } else { block };
+    let block = if block == u64::MAX {
+        size.saturating_sub(1)
+    } else {
+        block
+    };
     let e = |e: cairn_history::MmrError| Error::History(e.into());
     let proof = mmr.proof(block, size).map_err(e)?;
     Ok((size, proof, mmr.root(), mmr.leaf(block).map_err(e)?))

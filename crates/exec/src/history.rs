@@ -115,11 +115,8 @@ impl<B: Backend> HistorySource for Node<B> {
         if number == self.chain().first_number() {
             return Ok(Some(Vec::new()));
         }
-        Ok(self.receipts(number).map(|receipts| {
-            receipts
-                .iter()
-                .map(|r| r.encoded_2718().into())
-                .collect()
-        }))
+        Ok(self
+            .receipts(number)
+            .map(|receipts| receipts.iter().map(|r| r.encoded_2718().into()).collect()))
     }
 }

@@ -5,8 +5,8 @@ use crate::{
     fields::{self, AccountState},
     mmr::{Mmr, MmrStorage},
     proof::{
-        BlockProof, DataProof, MAX_SUBQUERIES, MmrAnchor, PROOF_VERSION, QueryProof,
-        SubqueryProof, verify_query, verify_subquery,
+        BlockProof, DataProof, MAX_SUBQUERIES, MmrAnchor, PROOF_VERSION, QueryProof, SubqueryProof,
+        verify_query, verify_subquery,
     },
     results::{result_leaf, results_root},
     source::HistorySource,
@@ -218,8 +218,7 @@ where
                     transaction: list[*i as usize].clone(),
                 }
             }
-            Subquery::Receipt { index: i, .. }
-            | Subquery::Log { tx_index: i, .. } => {
+            Subquery::Receipt { index: i, .. } | Subquery::Log { tx_index: i, .. } => {
                 let list = &receipts[&number];
                 let (_, proof) = ordered_trie_proof(list, Some(*i));
                 let proof = proof.ok_or(HistoryError::TxOutOfRange {
@@ -324,10 +323,7 @@ fn check_root(
 /// The account an EIP-1186 answer stands for: `None` when it proves absence. Nodes report
 /// an absent account as zero nonce and balance with the empty code hash and storage root
 /// (or zeros for them); such an answer is an exclusion proof when one verifies.
-fn account_state(
-    state_root: B256,
-    response: &EIP1186AccountProofResponse,
-) -> Option<AccountState> {
+fn account_state(state_root: B256, response: &EIP1186AccountProofResponse) -> Option<AccountState> {
     let or_empty = |h: B256, empty: B256| if h.is_zero() { empty } else { h };
     let account = AccountState {
         nonce: response.nonce,

@@ -160,7 +160,9 @@ pub enum HistoryError {
         count: u64,
     },
     /// An account proof that does not prove the account against the state root.
-    #[error("block {block}: account proof of {address} does not verify against state root {root}: {source}")]
+    #[error(
+        "block {block}: account proof of {address} does not verify against state root {root}: {source}"
+    )]
     AccountProof {
         /// Block number.
         block: u64,
@@ -173,7 +175,9 @@ pub enum HistoryError {
         source: ProofVerificationError,
     },
     /// A storage proof that does not prove the slot against the account's storage root.
-    #[error("block {block}: storage proof of slot {slot} of {address} does not verify against storage root {root}: {source}")]
+    #[error(
+        "block {block}: storage proof of slot {slot} of {address} does not verify against storage root {root}: {source}"
+    )]
     StorageProof {
         /// Block number.
         block: u64,
@@ -189,7 +193,9 @@ pub enum HistoryError {
     },
     /// A storage proof of an account the state trie does not hold (its slots are zero, with
     /// no storage proof).
-    #[error("block {block}: account {address} does not exist, yet a storage proof or value was given for slot {slot}")]
+    #[error(
+        "block {block}: account {address} does not exist, yet a storage proof or value was given for slot {slot}"
+    )]
     StorageOfAbsentAccount {
         /// Block number.
         block: u64,
@@ -199,7 +205,9 @@ pub enum HistoryError {
         slot: B256,
     },
     /// A transaction or receipt proof that does not verify against the header's root.
-    #[error("block {block}: {trie} proof of index {index} does not verify against root {root}: {source}")]
+    #[error(
+        "block {block}: {trie} proof of index {index} does not verify against root {root}: {source}"
+    )]
     TrieProof {
         /// Block number.
         block: u64,
@@ -397,7 +405,9 @@ pub enum RpcSourceError {
     #[error("cannot start the RPC client's runtime: {0}")]
     Runtime(#[source] std::io::Error),
     /// The blocking source was called from inside a tokio runtime.
-    #[error("the JSON-RPC source blocks: call it outside any tokio runtime (e.g. in spawn_blocking)")]
+    #[error(
+        "the JSON-RPC source blocks: call it outside any tokio runtime (e.g. in spawn_blocking)"
+    )]
     InsideRuntime,
 }
 

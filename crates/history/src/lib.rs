@@ -99,10 +99,6 @@ pub use build::{MmrAt, prove_query};
 #[cfg(feature = "rpc")]
 pub use error::RpcSourceError;
 pub use error::{HistoryError, Result};
-#[cfg(feature = "rpc")]
-pub use rpc::{RpcSource, RpcSourceConfig};
-#[cfg(feature = "std")]
-pub use source::{HistorySource, SourceHeader};
 pub use fields::{AccountState, account_field, header_field, log_field, receipt_field, tx_field};
 pub use mmr::{Mmr, MmrError, MmrProof, MmrResult, MmrStorage};
 #[cfg(feature = "std")]
@@ -112,6 +108,10 @@ pub use proof::{
     Verified, verify_block, verify_query, verify_subquery,
 };
 pub use results::{result_leaf, results_path, results_root, root_from_path};
+#[cfg(feature = "rpc")]
+pub use rpc::{RpcSource, RpcSourceConfig};
+#[cfg(feature = "std")]
+pub use source::{HistorySource, SourceHeader};
 pub use subquery::{
     AccountField, HeaderField, LogField, MAX_MAPPING_DEPTH, MappingKey, ReceiptField,
     SUBQUERY_BYTES, Subquery, TxField, keys_hash, kind, mapping_slot,

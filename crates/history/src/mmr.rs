@@ -62,7 +62,9 @@ pub enum MmrError {
         held: u64,
     },
     /// A proof with the wrong number of siblings for its leaf's peak.
-    #[error("leaf {index} of an MMR of {size} leaves needs {expected} siblings, the proof has {got}")]
+    #[error(
+        "leaf {index} of an MMR of {size} leaves needs {expected} siblings, the proof has {got}"
+    )]
     SiblingCount {
         /// The leaf.
         index: u64,

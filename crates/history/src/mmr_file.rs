@@ -190,7 +190,11 @@ mod tests {
         drop(mmr);
         assert_eq!(Mmr::open_file(&path).unwrap().root(), memory.root());
 
-        std::fs::write(dir.path().join("other"), b"not an mmr at all, not at all......").unwrap();
+        std::fs::write(
+            dir.path().join("other"),
+            b"not an mmr at all, not at all......",
+        )
+        .unwrap();
         assert!(matches!(
             Mmr::open_file(&dir.path().join("other")),
             Err(MmrError::NotAnMmrFile { .. })

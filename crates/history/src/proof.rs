@@ -253,8 +253,8 @@ pub fn verify_block(block: &BlockProof, anchor: Option<&MmrAnchor>) -> Result<()
             expected: block.hash,
         });
     }
-    let items =
-        fields::header_items(&block.header).ok_or(HistoryError::MalformedHeader { block: number })?;
+    let items = fields::header_items(&block.header)
+        .ok_or(HistoryError::MalformedHeader { block: number })?;
     let header_number =
         fields::header_number(&items).ok_or(HistoryError::MalformedHeader { block: number })?;
     if header_number != number {
@@ -302,8 +302,7 @@ pub fn verify_subquery(
 ) -> Result<B256> {
     subquery.check()?;
     let block = subquery.block();
-    let items =
-        fields::header_items(header).ok_or(HistoryError::MalformedHeader { block })?;
+    let items = fields::header_items(header).ok_or(HistoryError::MalformedHeader { block })?;
     let root = |i: usize| {
         fields::header_hash_item(&items, i).ok_or(HistoryError::MalformedHeader { block })
     };
@@ -353,7 +352,12 @@ pub fn verify_subquery(
             if verdict.is_err() && value.is_zero() {
                 // A zero slot is absent from a canonical storage trie; some dev nodes
                 // (anvil) keep it as a leaf holding rlp(0). Either proves zero.
-                let kept = verify_proof(account.storage_root, key, Some(alloc::vec![0x80]), storage_proof);
+                let kept = verify_proof(
+                    account.storage_root,
+                    key,
+                    Some(alloc::vec![0x80]),
+                    storage_proof,
+                );
                 if kept.is_ok() {
                     verdict = kept;
                 }
@@ -438,7 +442,13 @@ fn verify_account(
     })
 }
 
-fn verify_receipt(block: u64, root: B256, index: u64, receipt: &[u8], proof: &[Bytes]) -> Result<()> {
+fn verify_receipt(
+    block: u64,
+    root: B256,
+    index: u64,
+    receipt: &[u8],
+    proof: &[Bytes],
+) -> Result<()> {
     verify_ordered(root, index, receipt, proof).map_err(|source| HistoryError::TrieProof {
         block,
         trie: "receipts",

@@ -19,10 +19,10 @@
 //! A cached answer is untrusted like any other: proofs built from it are verified.
 
 use crate::{
+    HistoryError,
     error::RpcSourceError,
     mmr::{Mmr, MmrStorage},
     source::{HistorySource, SourceHeader},
-    HistoryError,
 };
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, U64, hex, keccak256};
@@ -38,11 +38,7 @@ use jsonrpsee::{
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::{
-    path::PathBuf,
-    sync::OnceLock,
-    time::Duration,
-};
+use std::{path::PathBuf, sync::OnceLock, time::Duration};
 
 /// How an [`RpcSource`] talks to its node.
 #[derive(Debug, Clone)]
@@ -204,13 +200,15 @@ impl RpcSource {
                 .map_err(|source| RpcSourceError::Decode { method, source })?;
         }
         let value: Value = self.call(method, array)?;
-        let settled = number.saturating_add(self.config.cache_confirmations) <= self.head_cached()?;
+        let settled =
+            number.saturating_add(self.config.cache_confirmations) <= self.head_cached()?;
         if let (Some(path), true, false) = (&path, settled, value.is_null()) {
-            write_atomic(path, value.to_string().as_bytes())
-                .map_err(|source| RpcSourceError::Cache {
+            write_atomic(path, value.to_string().as_bytes()).map_err(|source| {
+                RpcSourceError::Cache {
                     path: path.clone(),
                     source,
-                })?;
+                }
+            })?;
         }
         Ok(value)
     }
@@ -341,15 +339,15 @@ fn is_pruned(e: &RpcSourceError) -> bool {
     };
     let m = obj.message().to_ascii_lowercase();
     [
-        "missing trie node",          // geth
-        "pruned",                     // reth, erigon
-        "historical state",           // geth (path scheme), nethermind
+        "missing trie node", // geth
+        "pruned",            // reth, erigon
+        "historical state",  // geth (path scheme), nethermind
         "state not available",
         "state is not available",
-        "blockoutofrangeerror",       // anvil --prune-history
+        "blockoutofrangeerror", // anvil --prune-history
     ]
-        .iter()
-        .any(|p| m.contains(p))
+    .iter()
+    .any(|p| m.contains(p))
 }
 
 /// `eth_getBlockReceipts` is missing (method not found).
@@ -423,7 +421,8 @@ impl HistorySource for RpcSource {
                         serde_json::json!([hash]),
                         number,
                     )?;
-                    match decode::<Option<TransactionReceipt>>("eth_getTransactionReceipt", value)? {
+                    match decode::<Option<TransactionReceipt>>("eth_getTransactionReceipt", value)?
+                    {
                         Some(r) => receipts.push(r),
                         None => return Ok(None),
                     }

@@ -319,7 +319,11 @@ impl FromStr for MappingKey {
             "bool" => Self::Bool(value.parse().map_err(|_| bad())?),
             "string" => Self::String(value.into()),
             "bytes" => Self::Bytes(value.parse().map_err(|_| bad())?),
-            k if k.strip_prefix("bytes").and_then(|n| n.parse::<u8>().ok()).is_some() => {
+            k if k
+                .strip_prefix("bytes")
+                .and_then(|n| n.parse::<u8>().ok())
+                .is_some() =>
+            {
                 let b: Bytes = value.parse().map_err(|_| bad())?;
                 Self::FixedBytes(b)
             }
@@ -364,7 +368,11 @@ pub fn keys_hash(keys: &[MappingKey]) -> Result<B256> {
 /// JSON: `{"type": "storage", "block": "0x10", "address": "0x..", "slot": "0x..."}` and so
 /// on; numbers are hex quantities (decimal accepted), fields are names (or codes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Subquery {
     /// A header field.
     Header {
@@ -516,9 +524,7 @@ impl Subquery {
         match self {
             Self::Header { field, item, .. } => item_rule(field.name(), field.takes_item(), *item),
             Self::Tx { field, item, .. } => item_rule(field.name(), field.takes_item(), *item),
-            Self::Receipt { field, item, .. } => {
-                item_rule(field.name(), field.takes_item(), *item)
-            }
+            Self::Receipt { field, item, .. } => item_rule(field.name(), field.takes_item(), *item),
             Self::Log { field, item, .. } => item_rule(field.name(), field.takes_item(), *item),
             Self::Mapping { keys, .. } => {
                 if keys.is_empty() || keys.len() > MAX_MAPPING_DEPTH {
@@ -634,14 +640,14 @@ impl Subquery {
 impl fmt::Display for Subquery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let item = |f: &mut fmt::Formatter<'_>, takes: bool, item: u64| {
-            if takes {
-                write!(f, "[{item}]")
-            } else {
-                Ok(())
-            }
+            if takes { write!(f, "[{item}]") } else { Ok(()) }
         };
         match self {
-            Self::Header { block, field, item: i } => {
+            Self::Header {
+                block,
+                field,
+                item: i,
+            } => {
                 write!(f, "header {field}")?;
                 item(f, field.takes_item(), *i)?;
                 write!(f, " of block {block}")
@@ -741,7 +747,9 @@ mod tests {
         );
         assert_eq!(MappingKey::Bool(true).encode().unwrap()[31], 1);
         assert_eq!(
-            MappingKey::FixedBytes(hex!("1234").into()).encode().unwrap()[..3],
+            MappingKey::FixedBytes(hex!("1234").into())
+                .encode()
+                .unwrap()[..3],
             [0x12, 0x34, 0]
         );
         assert!(MappingKey::FixedBytes(Bytes::new()).encode().is_err());
@@ -808,7 +816,10 @@ mod tests {
         let json = serde_json::to_value(&sq).unwrap();
         assert_eq!(json["field"], "topic");
         assert_eq!(json["txIndex"], "0x1");
-        assert!(serde_json::from_str::<Subquery>(r#"{"type":"header","block":5,"field":"nope"}"#).is_err());
+        assert!(
+            serde_json::from_str::<Subquery>(r#"{"type":"header","block":5,"field":"nope"}"#)
+                .is_err()
+        );
         // A slot of the wrong length does not parse.
         assert!(serde_json::from_str::<Subquery>(
             r#"{"type":"storage","block":1,"address":"0x00000000000000000000000000000000000000aa","slot":"0x01"}"#

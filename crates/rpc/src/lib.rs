@@ -69,8 +69,8 @@ pub use api::{
     DebugApiClient, DebugApiServer, EthApiClient, EthApiServer, QmApiClient, QmApiServer, RpcBlock,
 };
 pub use calls::CallStore;
-pub use history::{HistoryApiClient, HistoryApiServer, MmrProofResponse, QueryVerifyResponse};
 pub use error::{Result, RpcError, codes};
+pub use history::{HistoryApiClient, HistoryApiServer, MmrProofResponse, QueryVerifyResponse};
 pub use server::{CairnRpc, Limits, RpcHandle, ServeConfig, SharedNode, serve};
 pub use types::{
     BlockParam, LeafResponse, ProofInput, ProofKind, ProofResponse, RootResponse, VerifyResponse,

@@ -19,7 +19,12 @@ fn datadir(dir: &Path) -> String {
         "8",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = cairn(&["replay", chain.to_str().unwrap(), "--datadir", data.to_str().unwrap()]);
+    let run = cairn(&[
+        "replay",
+        chain.to_str().unwrap(),
+        "--datadir",
+        data.to_str().unwrap(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     data.to_str().unwrap().to_string()
 }
@@ -43,7 +48,11 @@ fn prove_verify_and_reject_from_a_data_directory() {
     );
     let run = cairn(&["query", "--datadir", &data, "verify", out]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("anchors checked: MMR root at 5 blocks"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("anchors checked: MMR root at 5 blocks"),
+        "{}",
+        run.stdout
+    );
     // Without a source: valid, with the anchors to trust printed.
     let run = cairn(&["query", "verify", out]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -58,8 +67,18 @@ fn prove_verify_and_reject_from_a_data_directory() {
     for args in [
         vec!["--block", "1", "tx", "0", "hash"],
         vec!["--block", "1", "receipt", "0", "status"],
-        vec!["account", "0x00000000000000000000000000000000000000aa", "nonce"],
-        vec!["--block", "0x1", "storage", "0x00000000000000000000000000000000000000aa", "7"],
+        vec![
+            "account",
+            "0x00000000000000000000000000000000000000aa",
+            "nonce",
+        ],
+        vec![
+            "--block",
+            "0x1",
+            "storage",
+            "0x00000000000000000000000000000000000000aa",
+            "7",
+        ],
     ] {
         let run = q(&args);
         assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
@@ -71,8 +90,11 @@ fn prove_verify_and_reject_from_a_data_directory() {
     let text = std::fs::read_to_string(out).unwrap();
     let mut proof: serde_json::Value = serde_json::from_str(&text).unwrap();
     let header = proof["blocks"][0]["header"].as_str().unwrap().to_string();
-    let flipped = format!("{}{}", &header[..20], if &header[20..21] == "0" { "1" } else { "0" })
-        + &header[21..];
+    let flipped = format!(
+        "{}{}",
+        &header[..20],
+        if &header[20..21] == "0" { "1" } else { "0" }
+    ) + &header[21..];
     proof["blocks"][0]["header"] = flipped.into();
     std::fs::write(out, proof.to_string()).unwrap();
     fails_with(&cairn(&["query", "verify", out]), "the header hashes to");
@@ -82,19 +104,27 @@ fn prove_verify_and_reject_from_a_data_directory() {
         "unknown block 99",
     );
     fails_with(
-        &q(&["storage", "0x00000000000000000000000000000000000000aa", &format!("0x{}", "01".repeat(33))]),
+        &q(&[
+            "storage",
+            "0x00000000000000000000000000000000000000aa",
+            &format!("0x{}", "01".repeat(33)),
+        ]),
         "33 bytes",
     );
-    fails_with(
-        &q(&["--block", "1", "tx", "1000", "nonce"]),
-        "block 1 has",
-    );
+    fails_with(&q(&["--block", "1", "tx", "1000", "nonce"]), "block 1 has");
     fails_with(
         &cairn(&["query", "--block", "1", "header", "number"]),
         "give a data directory (--datadir) or a JSON-RPC node (--rpc)",
     );
     // Arguments clap rejects: its usage error (exit 2) names the key.
-    let run = q(&["--block", "1", "mapping", "0x00000000000000000000000000000000000000aa", "1", "nope:1"]);
+    let run = q(&[
+        "--block",
+        "1",
+        "mapping",
+        "0x00000000000000000000000000000000000000aa",
+        "1",
+        "nope:1",
+    ]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("give kind:value"), "{}", run.stderr);
 }
@@ -132,22 +162,42 @@ fn prove_from_anvil_anchored_to_an_mmr_built_over_rpc() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.starts_with("4 blocks (0..=3)"), "{}", run.stdout);
     let run = cairn(&[
-        "query", "--rpc", &url, "--mmr", mmr, "--out", out, "--block", "2", "account",
-        "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "nonce",
+        "query",
+        "--rpc",
+        &url,
+        "--mmr",
+        mmr,
+        "--out",
+        out,
+        "--block",
+        "2",
+        "account",
+        "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+        "nonce",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let run = cairn(&["query", "--rpc", &url, "verify", out]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("anchors checked: 1 block hash(es)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("anchors checked: 1 block hash(es)"),
+        "{}",
+        run.stdout
+    );
     let run = cairn(&["query", "--datadir", "/nonexistent", "mmr", "proof"]);
     assert_eq!(run.code, 1);
     let run = cairn(&["query", "--block", "1", "mmr", "proof", mmr]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("\"mmrSize\": \"0x4\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\"mmrSize\": \"0x4\""),
+        "{}",
+        run.stdout
+    );
     // A block the MMR file does not cover yet, then one the node does not have.
     mine();
     fails_with(
-        &cairn(&["query", "--rpc", &url, "--mmr", mmr, "--block", "4", "header", "number"]),
+        &cairn(&[
+            "query", "--rpc", &url, "--mmr", mmr, "--block", "4", "header", "number",
+        ]),
         "block 4 is not in the MMR of 4 blocks",
     );
     fails_with(

@@ -9,8 +9,8 @@ use cairn_exec::{
     devchain::{DevChainParams, generate},
 };
 use cairn_history::{
-    AccountField, HeaderField, LogField, MappingKey, Mmr, MmrAt, MmrFile, QueryProof,
-    ReceiptField, Subquery, TxField, prove_query, verify_query,
+    AccountField, HeaderField, LogField, MappingKey, Mmr, MmrAt, MmrFile, QueryProof, ReceiptField,
+    Subquery, TxField, prove_query, verify_query,
 };
 use std::{
     fmt::Write as _,
@@ -56,7 +56,12 @@ struct Row {
     verify: Duration,
 }
 
-fn measure(node: &Node<cairn_qmtree::MemoryBackend>, kind: &str, subqueries: &[Subquery], repeat: usize) -> Result<Row> {
+fn measure(
+    node: &Node<cairn_qmtree::MemoryBackend>,
+    kind: &str,
+    subqueries: &[Subquery],
+    repeat: usize,
+) -> Result<Row> {
     let mmr = node.mmr().map(MmrAt::current);
     let mut bytes = Vec::new();
     let mut json = Vec::new();
@@ -67,7 +72,11 @@ fn measure(node: &Node<cairn_qmtree::MemoryBackend>, kind: &str, subqueries: &[S
         let block = &proof.blocks[0];
         let mmr_bytes = block.mmr_proof.as_ref().map_or(0, |p| p.encoded_len());
         bytes.push(block.header.len() + mmr_bytes + proof.subqueries[0].proof.size());
-        json.push(serde_json::to_vec(&proof).map_err(|source| Error::Json { source })?.len());
+        json.push(
+            serde_json::to_vec(&proof)
+                .map_err(|source| Error::Json { source })?
+                .len(),
+        );
         let runs: Vec<Duration> = (0..repeat)
             .map(|_| {
                 let (verified, t) = time(|| verify_query(&proof));
@@ -108,14 +117,48 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let contracts: Vec<_> = chain
         .accounts()
         .filter(|(_, a)| !a.storage.is_empty())
-        .flat_map(|(addr, a)| a.storage.keys().take(8).map(move |s| (*addr, B256::from(*s))))
+        .flat_map(|(addr, a)| {
+            a.storage
+                .keys()
+                .take(8)
+                .map(move |s| (*addr, B256::from(*s)))
+        })
         .take(32)
         .collect();
     let accounts: Vec<_> = chain.accounts().map(|(a, _)| *a).take(32).collect();
     let mut kinds: Vec<(&str, Vec<Subquery>)> = vec![
-        ("header", (1..=head).map(|b| Subquery::Header { block: b, field: HeaderField::StateRoot, item: 0 }).collect()),
-        ("account", accounts.iter().map(|a| Subquery::Account { block: head, address: *a, field: AccountField::Balance }).collect()),
-        ("storage", contracts.iter().map(|(a, s)| Subquery::Storage { block: head, address: *a, slot: *s }).collect()),
+        (
+            "header",
+            (1..=head)
+                .map(|b| Subquery::Header {
+                    block: b,
+                    field: HeaderField::StateRoot,
+                    item: 0,
+                })
+                .collect(),
+        ),
+        (
+            "account",
+            accounts
+                .iter()
+                .map(|a| Subquery::Account {
+                    block: head,
+                    address: *a,
+                    field: AccountField::Balance,
+                })
+                .collect(),
+        ),
+        (
+            "storage",
+            contracts
+                .iter()
+                .map(|(a, s)| Subquery::Storage {
+                    block: head,
+                    address: *a,
+                    slot: *s,
+                })
+                .collect(),
+        ),
         (
             "mapping (2 keys, absent)",
             contracts
@@ -137,28 +180,68 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let rs = node.receipts(b).expect("imported");
         for (i, _) in block.body.transactions.iter().enumerate().step_by(7) {
             let i = i as u64;
-            txs.push(Subquery::Tx { block: b, index: i, field: TxField::Hash, item: 0 });
-            receipts.push(Subquery::Receipt { block: b, index: i, field: ReceiptField::Status, item: 0 });
+            txs.push(Subquery::Tx {
+                block: b,
+                index: i,
+                field: TxField::Hash,
+                item: 0,
+            });
+            receipts.push(Subquery::Receipt {
+                block: b,
+                index: i,
+                field: ReceiptField::Status,
+                item: 0,
+            });
         }
         for (i, r) in rs.iter().enumerate() {
             if !alloy_consensus::TxReceipt::logs(r).is_empty() && logs.len() < 32 {
-                logs.push(Subquery::Log { block: b, tx_index: i as u64, log_index: 0, field: LogField::Topic, item: 0 });
+                logs.push(Subquery::Log {
+                    block: b,
+                    tx_index: i as u64,
+                    log_index: 0,
+                    field: LogField::Topic,
+                    item: 0,
+                });
             }
         }
     }
     kinds.push(("tx", txs));
     kinds.push(("receipt", receipts));
     kinds.push(("log", logs));
-    writeln!(out, "Proofs of one subquery, dev chain ({} blocks, {} MMR leaves); medians over the samples", head, head + 1).ok();
-    writeln!(out, "{:<26} {:>8} {:>12} {:>11} {:>14}", "kind", "samples", "proof bytes", "JSON bytes", "native verify").ok();
+    writeln!(
+        out,
+        "Proofs of one subquery, dev chain ({} blocks, {} MMR leaves); medians over the samples",
+        head,
+        head + 1
+    )
+    .ok();
+    writeln!(
+        out,
+        "{:<26} {:>8} {:>12} {:>11} {:>14}",
+        "kind", "samples", "proof bytes", "JSON bytes", "native verify"
+    )
+    .ok();
     for (kind, subqueries) in &kinds {
         if subqueries.is_empty() {
             continue;
         }
         let row = measure(&node, kind, subqueries, args.repeat)?;
-        writeln!(out, "{:<26} {:>8} {:>12} {:>11} {:>11.1} µs", row.kind, row.samples, row.proof_bytes, row.json_bytes, row.verify.as_secs_f64() * 1e6).ok();
+        writeln!(
+            out,
+            "{:<26} {:>8} {:>12} {:>11} {:>11.1} µs",
+            row.kind,
+            row.samples,
+            row.proof_bytes,
+            row.json_bytes,
+            row.verify.as_secs_f64() * 1e6
+        )
+        .ok();
     }
-    writeln!(out, "(proof bytes: header RLP + MMR path + trie nodes + values; what a verifier reads)").ok();
+    writeln!(
+        out,
+        "(proof bytes: header RLP + MMR path + trie nodes + values; what a verifier reads)"
+    )
+    .ok();
 
     // The MMR.
     let n = args.mmr_leaves;
@@ -171,18 +254,30 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         }
         Ok::<(), Error>(())
     });
-    writeln!(out, "append, memory, one at a time: {:.2} M blocks/s ({:.2} s)", n as f64 / t.as_secs_f64() / 1e6, t.as_secs_f64()).ok();
+    writeln!(
+        out,
+        "append, memory, one at a time: {:.2} M blocks/s ({:.2} s)",
+        n as f64 / t.as_secs_f64() / 1e6,
+        t.as_secs_f64()
+    )
+    .ok();
     let root = memory.root();
     drop(memory);
     if !args.memory_only {
         let tmp;
         let dir = match &args.dir {
             Some(d) => {
-                std::fs::create_dir_all(d).map_err(|source| Error::Io { path: d.clone(), source })?;
+                std::fs::create_dir_all(d).map_err(|source| Error::Io {
+                    path: d.clone(),
+                    source,
+                })?;
                 d.clone()
             }
             None => {
-                tmp = tempfile::tempdir().map_err(|source| Error::Io { path: std::env::temp_dir(), source })?;
+                tmp = tempfile::tempdir().map_err(|source| Error::Io {
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
                 tmp.path().to_path_buf()
             }
         };
@@ -197,8 +292,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             file_mmr.storage().sync()
         });
         res.map_err(history)?;
-        writeln!(out, "append, file, 4096 per write + one fsync: {:.2} M blocks/s ({:.2} s, {} MiB)", n as f64 / t.as_secs_f64() / 1e6, t.as_secs_f64(),
-            std::fs::metadata(&path).map(|m| m.len() >> 20).unwrap_or(0)).ok();
+        writeln!(
+            out,
+            "append, file, 4096 per write + one fsync: {:.2} M blocks/s ({:.2} s, {} MiB)",
+            n as f64 / t.as_secs_f64() / 1e6,
+            t.as_secs_f64(),
+            std::fs::metadata(&path).map(|m| m.len() >> 20).unwrap_or(0)
+        )
+        .ok();
         assert_eq!(file_mmr.root(), root, "file and memory MMRs agree");
         // One block per append, as a node imports.
         let per_block = n.min(1 << 20);
@@ -212,7 +313,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             Ok::<(), cairn_history::MmrError>(())
         });
         res.map_err(history)?;
-        writeln!(out, "append, file, one write per block (no fsync; {per_block} blocks): {:.2} M blocks/s", per_block as f64 / t.as_secs_f64() / 1e6).ok();
+        writeln!(
+            out,
+            "append, file, one write per block (no fsync; {per_block} blocks): {:.2} M blocks/s",
+            per_block as f64 / t.as_secs_f64() / 1e6
+        )
+        .ok();
         drop(one);
         let _ = std::fs::remove_file(&path2);
 
@@ -237,13 +343,21 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         };
         writeln!(out, "inclusion proof: {} bytes median, {} max over {} leaves (size, index, siblings, other peaks; 32 bytes each); worst size below {} blocks: {worst} bytes",
             sizes[sizes.len() / 2], sizes[sizes.len() - 1], sizes.len(), n.next_power_of_two()).ok();
-        writeln!(out, "proof from the file: {:.1} µs median; verify: {:.1} µs median",
-            median(gen_times).as_secs_f64() * 1e6, median(verify_times).as_secs_f64() * 1e6).ok();
+        writeln!(
+            out,
+            "proof from the file: {:.1} µs median; verify: {:.1} µs median",
+            median(gen_times).as_secs_f64() * 1e6,
+            median(verify_times).as_secs_f64() * 1e6
+        )
+        .ok();
         drop(file_mmr);
         let _ = std::fs::remove_file(&path);
     }
     writeln!(out, "root {root}").ok();
     std::io::stdout()
         .write_all(out.as_bytes())
-        .map_err(|source| Error::Io { path: "<stdout>".into(), source })
+        .map_err(|source| Error::Io {
+            path: "<stdout>".into(),
+            source,
+        })
 }

@@ -57,7 +57,12 @@ fn scenario() -> Option<Scenario> {
             },
         )
     };
-    eth.transact(fixture, &IHistoryFixture::setPlainCall { value: U256::from(7) });
+    eth.transact(
+        fixture,
+        &IHistoryFixture::setPlainCall {
+            value: U256::from(7),
+        },
+    );
     eth.transact(
         fixture,
         &IHistoryFixture::setBalanceCall {
@@ -78,7 +83,12 @@ fn scenario() -> Option<Scenario> {
         },
     );
     blocks.push(eth.head());
-    eth.transact(fixture, &IHistoryFixture::setPlainCall { value: U256::from(8) });
+    eth.transact(
+        fixture,
+        &IHistoryFixture::setPlainCall {
+            value: U256::from(8),
+        },
+    );
     eth.transact(
         fixture,
         &IHistoryFixture::setBalanceCall {
@@ -102,7 +112,10 @@ fn scenario() -> Option<Scenario> {
         },
     );
     blocks.push(eth.head());
-    eth.transact(fixture, &IHistoryFixture::setPlainCall { value: U256::ZERO });
+    eth.transact(
+        fixture,
+        &IHistoryFixture::setPlainCall { value: U256::ZERO },
+    );
     eth.transact(
         fixture,
         &IHistoryFixture::setBalanceCall {
@@ -125,7 +138,11 @@ fn scenario() -> Option<Scenario> {
 fn expected(eth: &Eth, fixture: Address, sq: &Subquery) -> Option<B256> {
     let at = |b: u64| Some(b);
     Some(match sq {
-        Subquery::Storage { block, address, slot } => {
+        Subquery::Storage {
+            block,
+            address,
+            slot,
+        } => {
             let v = eth.call(
                 "eth_getStorageAt",
                 json!([address, slot, format!("{block:#x}")]),
@@ -138,8 +155,12 @@ fn expected(eth: &Eth, fixture: Address, sq: &Subquery) -> Option<B256> {
             let slot = U256::from_be_bytes(slot.0);
             match (slot.to::<u64>(), keys.as_slice()) {
                 (1, [MappingKey::Address(who)]) => B256::from(
-                    eth.sol_call(fixture, &IHistoryFixture::balancesCall { who: *who }, at(*block))
-                        .unwrap(),
+                    eth.sol_call(
+                        fixture,
+                        &IHistoryFixture::balancesCall { who: *who },
+                        at(*block),
+                    )
+                    .unwrap(),
                 ),
                 (2, [MappingKey::Address(who), MappingKey::Uint(key)]) => eth
                     .sol_call(
@@ -339,58 +360,141 @@ fn transactions_receipts_and_events_on_anvil() {
     let cache = tempfile::tempdir().unwrap();
     let source = rpc_source(&s.anvil.url(), cache.path());
     // A legacy and an EIP-2930 transfer next to the EIP-1559 calls of the scenario.
-    let legacy = s.eth.send(json!({"to": BOB, "value": "0x1", "gasPrice": "0x3b9aca00", "type": "0x0"}));
-    let eip2930 = s.eth.send(json!({"to": BOB, "value": "0x2", "gasPrice": "0x3b9aca00", "type": "0x1",
-        "accessList": [{"address": s.fixture, "storageKeys": [word(0)]}]}));
+    let legacy = s
+        .eth
+        .send(json!({"to": BOB, "value": "0x1", "gasPrice": "0x3b9aca00", "type": "0x0"}));
+    let eip2930 = s.eth.send(
+        json!({"to": BOB, "value": "0x2", "gasPrice": "0x3b9aca00", "type": "0x1",
+        "accessList": [{"address": s.fixture, "storageKeys": [word(0)]}]}),
+    );
     let mmr = anvil_mmr(&source, &s.eth);
     let (block, index) = s.note_tx;
-    let tx: Value = s.eth.call("eth_getTransactionByBlockNumberAndIndex",
-        json!([format!("{block:#x}"), format!("{index:#x}")]));
+    let tx: Value = s.eth.call(
+        "eth_getTransactionByBlockNumberAndIndex",
+        json!([format!("{block:#x}"), format!("{index:#x}")]),
+    );
     let input: Bytes = serde_json::from_value(tx["input"].clone()).unwrap();
     let receipt = s.eth.call("eth_getTransactionReceipt", json!([tx["hash"]]));
     let log = &receipt["logs"][0];
     let mut subqueries = vec![];
     let mut want = vec![];
     let mut tx_q = |block, index, field, item, value| {
-        subqueries.push(Subquery::Tx { block, index, field, item });
+        subqueries.push(Subquery::Tx {
+            block,
+            index,
+            field,
+            item,
+        });
         want.push(value);
     };
     tx_q(block, index, TxField::Type, 0, word(2));
-    tx_q(block, index, TxField::Hash, 0, serde_json::from_value(tx["hash"].clone()).unwrap());
-    tx_q(block, index, TxField::To, 0, B256::left_padding_from(s.fixture.as_slice()));
-    tx_q(block, index, TxField::Selector, 0, word(u32::from_be_bytes(input[..4].try_into().unwrap()) as u64));
-    tx_q(block, index, TxField::DataWord, 1, B256::from_slice(&input[32..64]));
-    tx_q(block, index, TxField::DataLength, 0, word(input.len() as u64));
+    tx_q(
+        block,
+        index,
+        TxField::Hash,
+        0,
+        serde_json::from_value(tx["hash"].clone()).unwrap(),
+    );
+    tx_q(
+        block,
+        index,
+        TxField::To,
+        0,
+        B256::left_padding_from(s.fixture.as_slice()),
+    );
+    tx_q(
+        block,
+        index,
+        TxField::Selector,
+        0,
+        word(u32::from_be_bytes(input[..4].try_into().unwrap()) as u64),
+    );
+    tx_q(
+        block,
+        index,
+        TxField::DataWord,
+        1,
+        B256::from_slice(&input[32..64]),
+    );
+    tx_q(
+        block,
+        index,
+        TxField::DataLength,
+        0,
+        word(input.len() as u64),
+    );
     tx_q(block, index, TxField::ChainId, 0, word(31337));
     for (r, ty) in [(&legacy, 0), (&eip2930, 1)] {
         let (b, i) = (hex_u64(&r["blockNumber"]), hex_u64(&r["transactionIndex"]));
         tx_q(b, i, TxField::Type, 0, word(ty));
         tx_q(b, i, TxField::ChainId, 0, word(31337));
         tx_q(b, i, TxField::Value, 0, word(ty + 1));
-        tx_q(b, i, TxField::Hash, 0, serde_json::from_value(r["transactionHash"].clone()).unwrap());
+        tx_q(
+            b,
+            i,
+            TxField::Hash,
+            0,
+            serde_json::from_value(r["transactionHash"].clone()).unwrap(),
+        );
         tx_q(b, i, TxField::AccessListLength, 0, word(ty));
     }
     let mut rq = |sq, value| {
         subqueries.push(sq);
         want.push(value);
     };
-    rq(Subquery::Receipt { block, index, field: ReceiptField::Status, item: 0 }, word(1));
-    rq(Subquery::Receipt { block, index, field: ReceiptField::LogCount, item: 0 }, word(1));
     rq(
-        Subquery::Receipt { block, index, field: ReceiptField::CumulativeGasUsed, item: 0 },
+        Subquery::Receipt {
+            block,
+            index,
+            field: ReceiptField::Status,
+            item: 0,
+        },
+        word(1),
+    );
+    rq(
+        Subquery::Receipt {
+            block,
+            index,
+            field: ReceiptField::LogCount,
+            item: 0,
+        },
+        word(1),
+    );
+    rq(
+        Subquery::Receipt {
+            block,
+            index,
+            field: ReceiptField::CumulativeGasUsed,
+            item: 0,
+        },
         word(hex_u64(&receipt["cumulativeGasUsed"])),
     );
     let topics: Vec<B256> = serde_json::from_value(log["topics"].clone()).unwrap();
     let data: Bytes = serde_json::from_value(log["data"].clone()).unwrap();
-    let lq = |field, item| Subquery::Log { block, tx_index: index, log_index: 0, field, item };
-    rq(lq(LogField::Address, 0), B256::left_padding_from(s.fixture.as_slice()));
+    let lq = |field, item| Subquery::Log {
+        block,
+        tx_index: index,
+        log_index: 0,
+        field,
+        item,
+    };
+    rq(
+        lq(LogField::Address, 0),
+        B256::left_padding_from(s.fixture.as_slice()),
+    );
     rq(lq(LogField::TopicCount, 0), word(3));
     rq(lq(LogField::Topic, 0), topics[0]);
-    rq(lq(LogField::Topic, 1), B256::left_padding_from(DEV.as_slice()));
+    rq(
+        lq(LogField::Topic, 1),
+        B256::left_padding_from(DEV.as_slice()),
+    );
     rq(lq(LogField::Topic, 2), word(5));
     rq(lq(LogField::DataLength, 0), word(data.len() as u64));
     rq(lq(LogField::DataWord, 0), B256::repeat_byte(0x11));
-    assert_eq!(topics[0], keccak256("Noted(address,uint256,bytes32,string)"));
+    assert_eq!(
+        topics[0],
+        keccak256("Noted(address,uint256,bytes32,string)")
+    );
     let proof = prove_query(&source, &subqueries, Some(MmrAt::current(&mmr))).unwrap();
     let verified = verify_query(&proof).unwrap();
     for ((sq, got), want) in subqueries.iter().zip(&verified.results).zip(&want) {
@@ -399,7 +503,13 @@ fn transactions_receipts_and_events_on_anvil() {
     verify_on_chain(&s.eth, s.verifier, &proof);
     // blockhash() as the anchor for recent blocks.
     let sq = &proof.subqueries[0];
-    let header = proof.blocks.iter().find(|b| b.number == block).unwrap().header.clone();
+    let header = proof
+        .blocks
+        .iter()
+        .find(|b| b.number == block)
+        .unwrap()
+        .header
+        .clone();
     let recent = s
         .eth
         .sol_call(
@@ -423,7 +533,11 @@ fn flip_sampled(bytes: &Bytes, mut rejected: impl FnMut(Bytes) -> bool) -> usize
     for i in (0..bytes.len()).step_by(stride).chain([bytes.len() - 1]) {
         let mut bad = bytes.to_vec();
         bad[i] ^= 1;
-        assert!(rejected(bad.into()), "flipping byte {i} of {} was accepted", bytes.len());
+        assert!(
+            rejected(bad.into()),
+            "flipping byte {i} of {} was accepted",
+            bytes.len()
+        );
         n += 1;
     }
     n
@@ -438,34 +552,82 @@ fn solidity_rejects_altered_proofs_and_reports_gas() {
     let block = s.blocks[2];
     let (tx_block, tx_index) = s.note_tx;
     let one_of_each = vec![
-        Subquery::Header { block, field: HeaderField::Timestamp, item: 0 },
-        Subquery::Account { block, address: s.fixture, field: AccountField::Balance },
-        Subquery::Storage { block, address: s.fixture, slot: word(0) },
-        Subquery::Mapping { block, address: s.fixture, slot: word(1), keys: vec![MappingKey::Address(DEV)] },
+        Subquery::Header {
+            block,
+            field: HeaderField::Timestamp,
+            item: 0,
+        },
+        Subquery::Account {
+            block,
+            address: s.fixture,
+            field: AccountField::Balance,
+        },
+        Subquery::Storage {
+            block,
+            address: s.fixture,
+            slot: word(0),
+        },
+        Subquery::Mapping {
+            block,
+            address: s.fixture,
+            slot: word(1),
+            keys: vec![MappingKey::Address(DEV)],
+        },
         Subquery::Mapping {
             block,
             address: s.fixture,
             slot: word(2),
             keys: vec![MappingKey::Address(DEV), MappingKey::Uint(U256::from(5))],
         },
-        Subquery::Mapping { block, address: s.fixture, slot: word(3), keys: vec![MappingKey::String("alice".into())] },
-        Subquery::Tx { block: tx_block, index: tx_index, field: TxField::DataWord, item: 2 },
-        Subquery::Receipt { block: tx_block, index: tx_index, field: ReceiptField::Status, item: 0 },
-        Subquery::Log { block: tx_block, tx_index, log_index: 0, field: LogField::Topic, item: 1 },
+        Subquery::Mapping {
+            block,
+            address: s.fixture,
+            slot: word(3),
+            keys: vec![MappingKey::String("alice".into())],
+        },
+        Subquery::Tx {
+            block: tx_block,
+            index: tx_index,
+            field: TxField::DataWord,
+            item: 2,
+        },
+        Subquery::Receipt {
+            block: tx_block,
+            index: tx_index,
+            field: ReceiptField::Status,
+            item: 0,
+        },
+        Subquery::Log {
+            block: tx_block,
+            tx_index,
+            log_index: 0,
+            field: LogField::Topic,
+            item: 1,
+        },
     ];
     let proof = prove_query(&source, &one_of_each, Some(MmrAt::current(&mmr))).unwrap();
     verify_query(&proof).unwrap();
 
     // Gas of verifying each kind on chain (with its MMR inclusion), and proof sizes.
-    let mut table = String::from("\nkind | proof bytes | calldata bytes | gas (eth_estimateGas, incl. 21000)\n");
+    let mut table = String::from(
+        "\nkind | proof bytes | calldata bytes | gas (eth_estimateGas, incl. 21000)\n",
+    );
     let mut gas = BTreeMap::new();
     for i in 0..proof.subqueries.len() {
         let call = verify_in_mmr_call(&proof, i);
         let g = s.eth.gas(s.verifier, &call);
         let sq = &proof.subqueries[i];
         let name = match &sq.subquery {
-            Subquery::Mapping { keys, .. } => format!("mapping ({} key{}, {})", keys.len(), if keys.len() > 1 { "s" } else { "" },
-                if matches!(keys[0], MappingKey::String(_)) { "string" } else { "value" }),
+            Subquery::Mapping { keys, .. } => format!(
+                "mapping ({} key{}, {})",
+                keys.len(),
+                if keys.len() > 1 { "s" } else { "" },
+                if matches!(keys[0], MappingKey::String(_)) {
+                    "string"
+                } else {
+                    "value"
+                }
+            ),
             other => other.kind_name().to_string(),
         };
         let calldata = alloy_sol_types::SolCall::abi_encoded_size(&call) + 4;
@@ -480,12 +642,20 @@ fn solidity_rejects_altered_proofs_and_reports_gas() {
             blockHash: proof.blocks[0].hash,
         },
     );
-    table += &format!("MMR inclusion alone ({} blocks) | | | {mmr_only}\n", mmr.leaves());
+    table += &format!(
+        "MMR inclusion alone ({} blocks) | | | {mmr_only}\n",
+        mmr.leaves()
+    );
     println!("{table}");
-    assert!(gas.values().all(|g| *g > 21_000 && *g < 3_000_000), "{table}");
+    assert!(
+        gas.values().all(|g| *g > 21_000 && *g < 3_000_000),
+        "{table}"
+    );
 
     // Altered bytes: header, every node of every proof, every MMR hash, the mapping keys.
-    let rejected = |call: &IHistoryVerifier::verifySubqueryInMmrCall| s.eth.sol_call(s.verifier, call, None).is_err();
+    let rejected = |call: &IHistoryVerifier::verifySubqueryInMmrCall| {
+        s.eth.sol_call(s.verifier, call, None).is_err()
+    };
     let mut flips = 0;
     for i in 0..proof.subqueries.len() {
         let call = verify_in_mmr_call(&proof, i);
@@ -545,19 +715,33 @@ fn a_lying_rpc_gets_an_error_naming_the_block_address_and_slot() {
     let proxy = lying_proxy(s.anvil.url());
     let source = RpcSource::new(RpcSourceConfig::new(format!("http://{}", proxy.addr))).unwrap();
     let block = s.blocks[1];
-    let sq = Subquery::Storage { block, address: s.fixture, slot: word(0) };
+    let sq = Subquery::Storage {
+        block,
+        address: s.fixture,
+        slot: word(0),
+    };
     let err = prove_query(&source, &[sq], None::<MmrAt<'_, Vec<B256>>>).unwrap_err();
     assert!(
         matches!(err, HistoryError::StorageProof { block: b, address, slot, .. } if b == block && address == s.fixture && slot == word(0)),
         "{err}"
     );
     let message = err.to_string();
-    assert!(message.contains(&format!("block {block}")) && message.contains(&s.fixture.to_string()), "{message}");
+    assert!(
+        message.contains(&format!("block {block}")) && message.contains(&s.fixture.to_string()),
+        "{message}"
+    );
     // Unknown block: the node answers null.
-    let far = Subquery::Header { block: 1 << 40, field: HeaderField::Number, item: 0 };
+    let far = Subquery::Header {
+        block: 1 << 40,
+        field: HeaderField::Number,
+        item: 0,
+    };
     let honest = RpcSource::new(RpcSourceConfig::new(s.anvil.url())).unwrap();
     let err = prove_query(&honest, &[far], None::<MmrAt<'_, Vec<B256>>>).unwrap_err();
-    assert!(matches!(err, HistoryError::UnknownBlock { block } if block == 1 << 40), "{err}");
+    assert!(
+        matches!(err, HistoryError::UnknownBlock { block } if block == 1 << 40),
+        "{err}"
+    );
     drop(proxy);
 }
 
@@ -585,11 +769,21 @@ fn lying_proxy(upstream: String) -> Proxy {
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
-            let client = jsonrpsee_http_client::HttpClientBuilder::default().build(&upstream).unwrap();
+            let client = jsonrpsee_http_client::HttpClientBuilder::default()
+                .build(&upstream)
+                .unwrap();
             let mut module = RpcModule::new(client);
-            for method in ["eth_chainId", "eth_blockNumber", "eth_getBlockByNumber", "eth_getProof"] {
+            for method in [
+                "eth_chainId",
+                "eth_blockNumber",
+                "eth_getBlockByNumber",
+                "eth_getProof",
+            ] {
                 module
                     .register_async_method(method, move |params, client, _| async move {
                         use jsonrpsee::core::client::ClientT;
@@ -598,9 +792,14 @@ fn lying_proxy(upstream: String) -> Proxy {
                         for p in raw {
                             array.insert(p).unwrap();
                         }
-                        let mut answer: Value = client.request(method, array).await.map_err(|e| {
-                            jsonrpsee::types::ErrorObjectOwned::owned(-32000, e.to_string(), None::<()>)
-                        })?;
+                        let mut answer: Value =
+                            client.request(method, array).await.map_err(|e| {
+                                jsonrpsee::types::ErrorObjectOwned::owned(
+                                    -32000,
+                                    e.to_string(),
+                                    None::<()>,
+                                )
+                            })?;
                         if method == "eth_getProof" {
                             for p in answer["storageProof"].as_array_mut().unwrap() {
                                 let v: U256 = serde_json::from_value(p["value"].clone()).unwrap();
@@ -632,7 +831,9 @@ fn lying_proxy(upstream: String) -> Proxy {
 #[test]
 fn dev_chain_proofs_of_every_type_verify_in_solidity() {
     let Some(compiled) = compiled() else { return };
-    let Some(anvil) = require(Anvil::spawn(&["--hardfork", "prague"])) else { return };
+    let Some(anvil) = require(Anvil::spawn(&["--hardfork", "prague"])) else {
+        return;
+    };
     let eth = Eth::new(&anvil.url());
     let verifier = eth.deploy(&compiled.verifier);
     let (file, node) = crate::dev_node();
@@ -650,24 +851,77 @@ fn dev_chain_proofs_of_every_type_verify_in_solidity() {
                 continue;
             }
             let index = index as u64;
-            for field in [TxField::Type, TxField::Nonce, TxField::To, TxField::MaxFeePerGas,
-                TxField::BlobHashCount, TxField::AuthorizationListLength, TxField::V, TxField::S, TxField::Hash] {
-                subqueries.push(Subquery::Tx { block: number, index, field, item: 0 });
+            for field in [
+                TxField::Type,
+                TxField::Nonce,
+                TxField::To,
+                TxField::MaxFeePerGas,
+                TxField::BlobHashCount,
+                TxField::AuthorizationListLength,
+                TxField::V,
+                TxField::S,
+                TxField::Hash,
+            ] {
+                subqueries.push(Subquery::Tx {
+                    block: number,
+                    index,
+                    field,
+                    item: 0,
+                });
             }
-            for field in [ReceiptField::Type, ReceiptField::Status, ReceiptField::CumulativeGasUsed, ReceiptField::LogCount] {
-                subqueries.push(Subquery::Receipt { block: number, index, field, item: 0 });
+            for field in [
+                ReceiptField::Type,
+                ReceiptField::Status,
+                ReceiptField::CumulativeGasUsed,
+                ReceiptField::LogCount,
+            ] {
+                subqueries.push(Subquery::Receipt {
+                    block: number,
+                    index,
+                    field,
+                    item: 0,
+                });
             }
-            subqueries.push(Subquery::Receipt { block: number, index, field: ReceiptField::LogsBloom, item: 7 });
+            subqueries.push(Subquery::Receipt {
+                block: number,
+                index,
+                field: ReceiptField::LogsBloom,
+                item: 7,
+            });
             if logs > 0 {
-                for field in [LogField::Address, LogField::TopicCount, LogField::DataLength] {
-                    subqueries.push(Subquery::Log { block: number, tx_index: index, log_index: 0, field, item: 0 });
+                for field in [
+                    LogField::Address,
+                    LogField::TopicCount,
+                    LogField::DataLength,
+                ] {
+                    subqueries.push(Subquery::Log {
+                        block: number,
+                        tx_index: index,
+                        log_index: 0,
+                        field,
+                        item: 0,
+                    });
                 }
             }
         }
-        subqueries.push(Subquery::Header { block: number, field: HeaderField::Hash, item: 0 });
-        subqueries.push(Subquery::Header { block: number, field: HeaderField::RequestsHash, item: 0 });
+        subqueries.push(Subquery::Header {
+            block: number,
+            field: HeaderField::Hash,
+            item: 0,
+        });
+        subqueries.push(Subquery::Header {
+            block: number,
+            field: HeaderField::RequestsHash,
+            item: 0,
+        });
     }
-    assert!(seen.iter().map(|(ty, _)| ty).collect::<std::collections::BTreeSet<_>>().len() == 5);
+    assert!(
+        seen.iter()
+            .map(|(ty, _)| ty)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            == 5
+    );
     assert!(seen.iter().any(|(_, logs)| *logs));
     for chunk in subqueries.chunks(64) {
         let proof: QueryProof = crate::prove(&node, chunk);
@@ -677,17 +931,36 @@ fn dev_chain_proofs_of_every_type_verify_in_solidity() {
 
 #[test]
 fn a_node_without_old_state_gets_a_pruned_error() {
-    let Some(anvil) = require(Anvil::spawn(&["--prune-history", "2"])) else { return };
+    let Some(anvil) = require(Anvil::spawn(&["--prune-history", "2"])) else {
+        return;
+    };
     let eth = Eth::new(&anvil.url());
     for _ in 0..6 {
         eth.call("evm_mine", json!([]));
     }
     let source = RpcSource::new(RpcSourceConfig::new(anvil.url())).unwrap();
-    let sq = Subquery::Account { block: 1, address: DEV, field: AccountField::Balance };
+    let sq = Subquery::Account {
+        block: 1,
+        address: DEV,
+        field: AccountField::Balance,
+    };
     let err = prove_query(&source, &[sq], None::<MmrAt<'_, Vec<B256>>>).unwrap_err();
-    assert!(matches!(err, HistoryError::Pruned { block: 1, what: "state" }), "{err}");
+    assert!(
+        matches!(
+            err,
+            HistoryError::Pruned {
+                block: 1,
+                what: "state"
+            }
+        ),
+        "{err}"
+    );
     // The newest state is still there.
     let head = eth.head();
-    let sq = Subquery::Account { block: head, address: DEV, field: AccountField::Balance };
+    let sq = Subquery::Account {
+        block: head,
+        address: DEV,
+        field: AccountField::Balance,
+    };
     prove_query(&source, &[sq], None::<MmrAt<'_, Vec<B256>>>).unwrap();
 }

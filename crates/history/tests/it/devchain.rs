@@ -6,8 +6,8 @@ use alloy_consensus::{Transaction as _, TxReceipt, Typed2718};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use cairn_exec::commit::Node;
 use cairn_history::{
-    AccountField, DataProof, HeaderField, HistoryError, HistorySource, LogField, MmrAt,
-    QueryProof, ReceiptField, SourceHeader, Subquery, TxField, prove_query, verify_query,
+    AccountField, DataProof, HeaderField, HistoryError, HistorySource, LogField, MmrAt, QueryProof,
+    ReceiptField, SourceHeader, Subquery, TxField, prove_query, verify_query,
 };
 use cairn_qmtree::MemoryBackend;
 use std::collections::BTreeSet;
@@ -64,11 +64,7 @@ fn every_transaction_type_with_its_receipt_and_logs() {
             push(TxField::ChainId, 0, word(tx.chain_id().unwrap_or(0)));
             push(TxField::Nonce, 0, word(tx.nonce()));
             push(TxField::GasLimit, 0, word(tx.gas_limit()));
-            push(
-                TxField::To,
-                0,
-                tx.to().map_or(B256::ZERO, addr_word),
-            );
+            push(TxField::To, 0, tx.to().map_or(B256::ZERO, addr_word));
             push(TxField::Value, 0, word(tx.value()));
             let input = tx.input();
             push(TxField::DataLength, 0, word(input.len() as u64));
@@ -353,15 +349,14 @@ fn mixed_query(node: &Node<MemoryBackend>) -> Vec<Subquery> {
 
 /// Flips the low bit of every byte of `bytes` in turn and asserts `rejected` says so for
 /// each.
-fn each_byte_flipped(
-    bytes: &Bytes,
-    mut rejected: impl FnMut(Bytes) -> bool,
-    what: &str,
-) -> usize {
+fn each_byte_flipped(bytes: &Bytes, mut rejected: impl FnMut(Bytes) -> bool, what: &str) -> usize {
     for i in 0..bytes.len() {
         let mut bad = bytes.to_vec();
         bad[i] ^= 1;
-        assert!(rejected(bad.into()), "{what}: flipping byte {i} was accepted");
+        assert!(
+            rejected(bad.into()),
+            "{what}: flipping byte {i} was accepted"
+        );
     }
     bytes.len()
 }
@@ -535,7 +530,14 @@ fn bad_requests_get_typed_errors() {
         item: 0,
     });
     assert!(
-        matches!(log, Err(HistoryError::LogOutOfRange { block: 2, log_index: 99, .. })),
+        matches!(
+            log,
+            Err(HistoryError::LogOutOfRange {
+                block: 2,
+                log_index: 99,
+                ..
+            })
+        ),
         "{log:?}"
     );
     let item = prove(Subquery::Header {
@@ -543,7 +545,10 @@ fn bad_requests_get_typed_errors() {
         field: HeaderField::Number,
         item: 1,
     });
-    assert!(matches!(item, Err(HistoryError::ItemNotAllowed { .. })), "{item:?}");
+    assert!(
+        matches!(item, Err(HistoryError::ItemNotAllowed { .. })),
+        "{item:?}"
+    );
     // An MMR that ends before the block.
     let short = MmrAt {
         mmr: node.mmr().unwrap(),
@@ -644,14 +649,12 @@ fn a_lying_source_gets_an_error_naming_what_it_lied_about() {
     };
     let run = |lie| {
         let source = Lying { node: &node, lie };
-        prove_query(
-            &source,
-            &query,
-            None::<MmrAt<'_, Vec<B256>>>,
-        )
-        .unwrap_err()
+        prove_query(&source, &query, None::<MmrAt<'_, Vec<B256>>>).unwrap_err()
     };
-    assert!(matches!(run(Lie::HeaderHash), HistoryError::HeaderHash { block: 3, .. }));
+    assert!(matches!(
+        run(Lie::HeaderHash),
+        HistoryError::HeaderHash { block: 3, .. }
+    ));
     let e = run(Lie::AccountBalance);
     assert!(
         matches!(e, HistoryError::AccountProof { block: 3, address: a, .. } if a == address),
@@ -663,7 +666,10 @@ fn a_lying_source_gets_an_error_naming_what_it_lied_about() {
         "{e}"
     );
     assert!(e.to_string().contains(&slot.to_string()), "{e}");
-    assert!(matches!(run(Lie::DroppedSlot), HistoryError::MissingSlot { block: 3, .. }));
+    assert!(matches!(
+        run(Lie::DroppedSlot),
+        HistoryError::MissingSlot { block: 3, .. }
+    ));
     assert!(matches!(
         run(Lie::Transactions),
         HistoryError::TrieRoot {
@@ -682,9 +688,7 @@ fn a_lying_source_gets_an_error_naming_what_it_lied_about() {
     ));
     // An MMR of another chain: its leaf is not the source's hash.
     let mut other = cairn_history::Mmr::default();
-    other
-        .append_all(&vec![B256::repeat_byte(1); 10])
-        .unwrap();
+    other.append_all(&vec![B256::repeat_byte(1); 10]).unwrap();
     let e = prove_query(&node, &query, Some(MmrAt::current(&other))).unwrap_err();
     assert!(matches!(e, HistoryError::MmrLeaf { block: 3, .. }), "{e}");
 }

@@ -25,7 +25,8 @@ sol! {
 }
 
 /// anvil's first dev account (unlocked: `eth_sendTransaction` signs for it).
-pub(crate) const DEV: Address = alloy_primitives::address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+pub(crate) const DEV: Address =
+    alloy_primitives::address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
 
 /// A blocking JSON-RPC client (its own runtime, so tests stay synchronous).
 pub(crate) struct Eth {
@@ -64,7 +65,10 @@ impl Eth {
 
     pub(crate) fn head(&self) -> u64 {
         u64::from_str_radix(
-            self.call("eth_blockNumber", json!([])).as_str().unwrap().trim_start_matches("0x"),
+            self.call("eth_blockNumber", json!([]))
+                .as_str()
+                .unwrap()
+                .trim_start_matches("0x"),
             16,
         )
         .unwrap()
@@ -90,7 +94,11 @@ impl Eth {
 
     pub(crate) fn deploy(&self, code: &Bytes) -> Address {
         let receipt = self.send(json!({"data": code}));
-        receipt["contractAddress"].as_str().unwrap().parse().unwrap()
+        receipt["contractAddress"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     /// `eth_call` of an ABI call at `block` (`None`: latest); `Err` on revert.
@@ -110,7 +118,10 @@ impl Eth {
     /// Gas of sending the call as a transaction (`eth_estimateGas`).
     pub(crate) fn gas<C: SolCall>(&self, to: Address, call: &C) -> u64 {
         let data = Bytes::from(call.abi_encode());
-        let gas = self.call("eth_estimateGas", json!([{"from": DEV, "to": to, "data": data}]));
+        let gas = self.call(
+            "eth_estimateGas",
+            json!([{"from": DEV, "to": to, "data": data}]),
+        );
         u64::from_str_radix(gas.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
     }
 
@@ -250,7 +261,11 @@ pub(crate) fn verify_on_chain(eth: &Eth, verifier: Address, proof: &cairn_histor
         .sol_call(
             verifier,
             &IHistoryVerifier::resultsRootCall {
-                subqueries: proof.subqueries.iter().map(|s| abi_subquery(&s.subquery)).collect(),
+                subqueries: proof
+                    .subqueries
+                    .iter()
+                    .map(|s| abi_subquery(&s.subquery))
+                    .collect(),
                 results: proof.subqueries.iter().map(|s| s.result).collect(),
             },
             None,

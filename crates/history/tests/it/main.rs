@@ -13,9 +13,7 @@ use cairn_exec::{
     commit::Node,
     devchain::{DevChainParams, generate},
 };
-use cairn_history::{
-    MmrAt, QueryProof, Subquery, prove_query, verify_query,
-};
+use cairn_history::{MmrAt, QueryProof, Subquery, prove_query, verify_query};
 use cairn_qmtree::MemoryBackend;
 
 /// The dev chain every node test uses: six blocks with every transaction type and logs.

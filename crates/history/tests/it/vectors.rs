@@ -13,18 +13,44 @@ use serde_json::{Value, json};
 fn subqueries() -> Vec<Subquery> {
     let a = Address::repeat_byte(0xaa);
     vec![
-        Subquery::Header { block: 17, field: HeaderField::StateRoot, item: 0 },
-        Subquery::Header { block: 17, field: HeaderField::LogsBloom, item: 7 },
-        Subquery::Account { block: 1 << 20, address: a, field: AccountField::Balance },
-        Subquery::Storage { block: 5, address: a, slot: B256::with_last_byte(3) },
-        Subquery::Mapping { block: 5, address: a, slot: B256::with_last_byte(1), keys: vec![MappingKey::Address(a)] },
+        Subquery::Header {
+            block: 17,
+            field: HeaderField::StateRoot,
+            item: 0,
+        },
+        Subquery::Header {
+            block: 17,
+            field: HeaderField::LogsBloom,
+            item: 7,
+        },
+        Subquery::Account {
+            block: 1 << 20,
+            address: a,
+            field: AccountField::Balance,
+        },
+        Subquery::Storage {
+            block: 5,
+            address: a,
+            slot: B256::with_last_byte(3),
+        },
+        Subquery::Mapping {
+            block: 5,
+            address: a,
+            slot: B256::with_last_byte(1),
+            keys: vec![MappingKey::Address(a)],
+        },
         Subquery::Mapping {
             block: 5,
             address: a,
             slot: B256::with_last_byte(2),
             keys: vec![MappingKey::Address(a), MappingKey::Uint(U256::from(5))],
         },
-        Subquery::Mapping { block: 5, address: a, slot: B256::with_last_byte(3), keys: vec![MappingKey::String("alice".into())] },
+        Subquery::Mapping {
+            block: 5,
+            address: a,
+            slot: B256::with_last_byte(3),
+            keys: vec![MappingKey::String("alice".into())],
+        },
         Subquery::Mapping {
             block: 5,
             address: a,
@@ -36,9 +62,25 @@ fn subqueries() -> Vec<Subquery> {
                 MappingKey::Bytes(Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef])),
             ],
         },
-        Subquery::Tx { block: 9, index: 130, field: TxField::DataWord, item: 2 },
-        Subquery::Receipt { block: 9, index: 0, field: ReceiptField::LogCount, item: 0 },
-        Subquery::Log { block: 9, tx_index: 3, log_index: 1, field: LogField::Topic, item: 2 },
+        Subquery::Tx {
+            block: 9,
+            index: 130,
+            field: TxField::DataWord,
+            item: 2,
+        },
+        Subquery::Receipt {
+            block: 9,
+            index: 0,
+            field: ReceiptField::LogCount,
+            item: 0,
+        },
+        Subquery::Log {
+            block: 9,
+            tx_index: 3,
+            log_index: 1,
+            field: LogField::Topic,
+            item: 2,
+        },
     ]
 }
 
@@ -57,7 +99,11 @@ fn compute() -> Value {
             "leaf": leaf,
         });
         if let Subquery::Mapping { slot, keys, .. } = sq {
-            entry["keys"] = json!(keys.iter().map(|k| Bytes::from(k.encode().unwrap())).collect::<Vec<_>>());
+            entry["keys"] = json!(
+                keys.iter()
+                    .map(|k| Bytes::from(k.encode().unwrap()))
+                    .collect::<Vec<_>>()
+            );
             entry["keysHash"] = json!(keys_hash(keys).unwrap());
             entry["rawSlot"] = json!(mapping_slot(*slot, keys).unwrap());
         }
@@ -94,7 +140,11 @@ fn vectors_file_matches_the_code() {
     let path = cairn_devtools::workspace_root().join("testdata/history-vectors.json");
     let computed = compute();
     if std::env::var_os("CAIRN_WRITE_VECTORS").is_some() {
-        std::fs::write(&path, serde_json::to_string_pretty(&computed).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&computed).unwrap() + "\n",
+        )
+        .unwrap();
     }
     let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(stored, computed, "{} is stale", path.display());

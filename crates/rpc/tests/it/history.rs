@@ -51,7 +51,11 @@ async fn query_proofs_verify_locally_and_on_the_server() {
     let fx = Fixture::new().await;
     let node = reference();
     let subqueries = query(&node);
-    let proof = fx.client.query_proof(subqueries.clone(), None).await.unwrap();
+    let proof = fx
+        .client
+        .query_proof(subqueries.clone(), None)
+        .await
+        .unwrap();
     let verified = verify_query(&proof).unwrap();
     // Anchored to the MMR of every block the node holds, which a local rebuild agrees with.
     let mut mmr = Mmr::default();
@@ -74,7 +78,10 @@ async fn query_proofs_verify_locally_and_on_the_server() {
         .await;
     let (code, message) = rpc_error(older);
     assert_eq!(code, codes::UNKNOWN_BLOCK, "{message}");
-    assert!(message.contains("block 4 is not in the MMR of 3 blocks"), "{message}");
+    assert!(
+        message.contains("block 4 is not in the MMR of 3 blocks"),
+        "{message}"
+    );
     let older = fx
         .client
         .query_proof(subqueries[..1].to_vec(), Some(U64::from(3)))
@@ -124,9 +131,17 @@ async fn mmr_proofs() {
             .await,
     );
     assert_eq!(code, codes::UNKNOWN_BLOCK);
-    let (code, message) = rpc_error(fx.client.mmr_proof(BlockParam::Number(3), Some(U64::from(2))).await);
+    let (code, message) = rpc_error(
+        fx.client
+            .mmr_proof(BlockParam::Number(3), Some(U64::from(2)))
+            .await,
+    );
     assert_eq!(code, codes::UNKNOWN_BLOCK, "{message}");
-    let (code, message) = rpc_error(fx.client.mmr_proof(BlockParam::Number(0), Some(U64::from(99))).await);
+    let (code, message) = rpc_error(
+        fx.client
+            .mmr_proof(BlockParam::Number(0), Some(U64::from(99)))
+            .await,
+    );
     assert_eq!(code, codes::INVALID_PARAMS, "{message}");
 }
 
@@ -135,7 +150,13 @@ async fn bad_queries_get_codes_and_reasons() {
     let fx = Fixture::new().await;
     let raw = |params: jsonrpsee::core::params::ArrayParams| {
         let client = fx.client.clone();
-        async move { rpc_error(client.request::<Value, _>("cairn_getQueryProof", params).await) }
+        async move {
+            rpc_error(
+                client
+                    .request::<Value, _>("cairn_getQueryProof", params)
+                    .await,
+            )
+        }
     };
     // A slot of the wrong length does not parse.
     let (code, message) = raw(rpc_params![vec![json!({"type": "storage", "block": "0x1",
@@ -143,11 +164,17 @@ async fn bad_queries_get_codes_and_reasons() {
     .await;
     assert_eq!(code, codes::INVALID_PARAMS, "{message}");
     // Unknown block.
-    let (code, message) = raw(rpc_params![vec![json!({"type": "header", "block": "0x99", "field": "number"})]]).await;
+    let (code, message) = raw(rpc_params![vec![
+        json!({"type": "header", "block": "0x99", "field": "number"})
+    ]])
+    .await;
     assert_eq!(code, codes::UNKNOWN_BLOCK, "{message}");
     assert!(message.contains("unknown block 153"), "{message}");
     // A transaction index the block does not have, a log index its receipt does not have.
-    let (code, message) = raw(rpc_params![vec![json!({"type": "tx", "block": "0x1", "index": "0x400", "field": "nonce"})]]).await;
+    let (code, message) = raw(rpc_params![vec![
+        json!({"type": "tx", "block": "0x1", "index": "0x400", "field": "nonce"})
+    ]])
+    .await;
     assert_eq!(code, codes::INVALID_PARAMS, "{message}");
     assert!(message.contains("block 1 has"), "{message}");
     let sq = Subquery::Log {
