@@ -135,6 +135,41 @@ pub enum Error {
     /// Proving, verifying, or a proof file.
     #[error(transparent)]
     Prover(#[from] cairn_prover::Error),
+    /// A historical-data proof could not be built or does not verify.
+    #[error(transparent)]
+    History(#[from] cairn_history::HistoryError),
+    /// `cairn query` without --datadir or --rpc.
+    #[error("give a data directory (--datadir) or a JSON-RPC node (--rpc)")]
+    NoSource,
+    /// A storage slot argument that is not a slot.
+    #[error("slot {value:?}: {reason}")]
+    BadSlot {
+        /// What was given.
+        value: String,
+        /// Why it is not a slot.
+        reason: String,
+    },
+    /// A block argument that is not a number.
+    #[error("block {value:?} is not a number (decimal or 0x hex)")]
+    BadBlock {
+        /// What was given.
+        value: String,
+    },
+    /// A proof or query file that is not what it should be.
+    #[error("{}: {source}", path.display())]
+    ProofFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A valid proof whose anchors are not the ones trusted.
+    #[error("the proof is valid but not anchored as required: {reason}")]
+    Anchor {
+        /// What differs.
+        reason: String,
+    },
     /// Arguments that do not fit together.
     #[error("{reason}")]
     Usage {

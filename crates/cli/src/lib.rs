@@ -29,6 +29,7 @@ mod error;
 pub mod input;
 pub mod prover;
 pub mod qmtree;
+pub mod query;
 pub mod replay;
 pub mod serve;
 pub mod settle;
@@ -61,8 +62,8 @@ pub enum Command {
     Devchain(devchain::DevchainArgs),
     /// The QMTree, the append-only execution commitment tree: bench, inspect a store, verify proofs.
     Qmtree(qmtree::Args),
-    /// Serve the JSON-RPC API (`qm_*`, `eth_*`, `debug_executionWitness`) over a data
-    /// directory written by `cairn replay --datadir`, until SIGINT or SIGTERM.
+    /// Serve the JSON-RPC API (`qm_*`, `eth_*`, `cairn_*`, `debug_executionWitness`) over a
+    /// data directory written by `cairn replay --datadir`, until SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
     /// Prove blocks A..B of a data directory with one or more backends and write a `.seg`
     /// proof file (public values, QMTree binding, proofs).
@@ -83,6 +84,10 @@ pub enum Command {
     /// Deploy the rollup and its verifiers to an L1 from a configuration file; prints the
     /// addresses as JSON (the input of `cairn settle --deployment`).
     Deploy(settle::DeployArgs),
+    /// Prove historical data (a header, account, storage slot, Solidity mapping entry,
+    /// transaction, receipt or log field at a block) from a data directory or a JSON-RPC
+    /// node; verify proofs; build the block-hash MMR of a node's chain.
+    Query(query::QueryArgs),
 }
 
 impl Cli {
@@ -106,6 +111,7 @@ impl Cli {
             Command::Attest(args) => prover::run_attest(args),
             Command::Settle(args) => settle::run_settle(args),
             Command::Deploy(args) => settle::run_deploy(args),
+            Command::Query(args) => query::run(args),
         }
     }
 }

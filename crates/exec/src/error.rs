@@ -142,6 +142,9 @@ pub enum ExecError {
     /// The development chain generator could not sign.
     #[error("signing failed: {0}")]
     Signing(#[from] k256::ecdsa::Error),
+    /// The block-hash MMR failed, or does not match the chain.
+    #[error("block-hash MMR: {0}")]
+    Mmr(#[from] cairn_history::MmrError),
     /// The state store lacks a node it should hold (a corrupted store).
     #[error("state store: {0}")]
     Store(#[from] WitnessError),

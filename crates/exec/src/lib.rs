@@ -14,6 +14,9 @@
 //!   needs (pre-state code even where an in-batch deployment has the same hash, and the
 //!   collapse siblings of every update order); [`WitnessKind::Minimal`] holds exactly what
 //!   Cairn's own validation reads.
+//! - answers EIP-1186 proofs at any block it holds ([`Chain::account_proof`]), and its
+//!   committing node ([`commit::Node`]) is a `cairn_history::HistorySource` with a
+//!   block-hash MMR.
 //!
 //! ```
 //! use alloy_consensus::Header;
@@ -34,6 +37,7 @@ mod chainfile;
 pub mod commit;
 pub mod devchain;
 mod error;
+mod history;
 mod replay;
 mod state;
 pub(crate) mod witness;

@@ -36,6 +36,9 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("eth_getBlockByNumber", &["block", "full"]),
     ("eth_getProof", &["address", "keys", "block"]),
     ("debug_executionWitness", &["block"]),
+    ("cairn_getQueryProof", &["subqueries", "mmr_size"]),
+    ("cairn_verifyQueryProof", &["proof"]),
+    ("cairn_getMmrProof", &["block", "mmr_size"]),
 ];
 
 /// The parameter names of `method`, if it is in [`METHODS`].

@@ -8,11 +8,8 @@ use alloy_consensus::{BlockBody, Transaction as _};
 use alloy_eips::eip4895::Withdrawals;
 use alloy_primitives::{Address, U256};
 use alloy_rlp::Encodable;
-use alloy_rpc_types_eth::{
-    BlockTransactions, EIP1186AccountProofResponse, EIP1186StorageProof, Header, Transaction,
-};
+use alloy_rpc_types_eth::{BlockTransactions, EIP1186AccountProofResponse, Header, Transaction};
 use alloy_serde::storage::JsonStorageKey;
-use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use cairn_exec::commit::Node;
 use cairn_primitives::Block;
 use cairn_qmtree::Backend;
@@ -86,48 +83,15 @@ pub(crate) fn block<B: Backend>(
     }))
 }
 
-/// EIP-1186 proof of `address` and `keys` at the state root of block `number`. An absent
-/// account reads as zero balance and nonce, the empty code hash and the empty storage root,
-/// with proofs of its (and its slots') absence.
+/// EIP-1186 proof of `address` and `keys` at the state root of block `number`
+/// ([`Chain::account_proof`](cairn_exec::Chain::account_proof)).
 pub(crate) fn account_proof<B: Backend>(
     node: &Node<B>,
     address: Address,
     keys: &[JsonStorageKey],
     number: u64,
 ) -> Result<EIP1186AccountProofResponse> {
-    let (mut trie, mut nodes) = node.chain().state_at(number)?;
-    let slots: Vec<U256> = keys
-        .iter()
-        .map(|k| U256::from_be_bytes(k.as_b256().0))
-        .collect();
-    let (account_proof, storage_proofs) = trie.proof(address, &slots, &mut nodes)?;
-    let account = trie.account(address, &mut nodes)?;
-    let mut storage_proof = Vec::with_capacity(keys.len());
-    for ((key, slot), proof) in keys.iter().zip(slots).zip(storage_proofs) {
-        let value = if account.is_some() {
-            trie.storage(address, slot, &mut nodes)?
-        } else {
-            U256::ZERO
-        };
-        storage_proof.push(EIP1186StorageProof {
-            key: *key,
-            value,
-            proof,
-        });
-    }
-    let (balance, nonce, code_hash, storage_hash) = match account {
-        Some(a) => (a.balance, a.nonce, a.code_hash, a.storage_root),
-        None => (U256::ZERO, 0, KECCAK_EMPTY, EMPTY_ROOT_HASH),
-    };
-    Ok(EIP1186AccountProofResponse {
-        address,
-        balance,
-        code_hash,
-        nonce,
-        storage_hash,
-        account_proof,
-        storage_proof,
-    })
+    Ok(node.chain().account_proof(address, keys, number)?)
 }
 
 /// The execution witness of imported block `number`, generated from the chain, in reth's

@@ -1,9 +1,10 @@
 //! Cairn's JSON-RPC API: the QMTree execution commitments (`qm_*`), the part of the
 //! Ethereum API a replaying node can answer (`eth_*`), and `debug_executionWitness`.
 //!
-//! The API is three jsonrpsee traits ([`QmApi`](QmApiServer), [`EthApi`](EthApiServer),
-//! [`DebugApi`](DebugApiServer)); the server and a typed client ([`QmApiClient`],
-//! [`EthApiClient`], [`DebugApiClient`]) come from the same definitions. [`CairnRpc`]
+//! The API is four jsonrpsee traits ([`QmApi`](QmApiServer), [`EthApi`](EthApiServer),
+//! [`HistoryApi`](HistoryApiServer), [`DebugApi`](DebugApiServer)); the server and a typed
+//! client ([`QmApiClient`], [`EthApiClient`], [`HistoryApiClient`], [`DebugApiClient`])
+//! come from the same definitions. [`CairnRpc`]
 //! implements them over a shared, read-only [`Node`](cairn_exec::commit::Node); [`serve`]
 //! binds it to an address with [`Limits`].
 //!
@@ -18,6 +19,9 @@
 //! | `eth_blockNumber` | | quantity |
 //! | `eth_getBlockByNumber` | block, fullTxs | [`RpcBlock`] or `null` |
 //! | `eth_getProof` | address, storageKeys, block | EIP-1186 account proof |
+//! | `cairn_getQueryProof` | subqueries, mmrSize? | [`cairn_history::QueryProof`] |
+//! | `cairn_verifyQueryProof` | proof | [`QueryVerifyResponse`] |
+//! | `cairn_getMmrProof` | block, mmrSize? | [`MmrProofResponse`] |
 //! | `debug_executionWitness` | block | reth's witness JSON |
 //!
 //! Quantities follow Ethereum's conventions: a block is a hex quantity, `"latest"` or
@@ -75,6 +79,7 @@ mod calls;
 mod error;
 mod eth;
 mod guard;
+mod history;
 mod limits;
 mod server;
 mod types;
@@ -85,6 +90,7 @@ pub use api::{
 };
 pub use calls::CallStore;
 pub use error::{Result, RpcError, codes};
+pub use history::{HistoryApiClient, HistoryApiServer, MmrProofResponse, QueryVerifyResponse};
 pub use limits::Limits;
 pub use server::{CairnRpc, RpcHandle, ServeConfig, SharedNode, serve};
 pub use types::{

@@ -8,6 +8,7 @@ use crate::{
     error::{Result, RpcError},
     eth,
     guard::{self, Guard, HttpGuardLayer, RpcGuardLayer},
+    history::HistoryApiServer,
     limits::Limits,
     types::{
         BlockParam, LeafResponse, ProofInput, ProofKind, ProofResponse, Quantity, RootResponse,
@@ -82,7 +83,7 @@ impl<B: Backend> Clone for CairnRpc<B> {
 
 /// Which pool a method's work runs in.
 #[derive(Debug, Clone, Copy)]
-enum Pool {
+pub(crate) enum Pool {
     /// Reads of the node: [`Limits::max_concurrent_work`].
     Read,
     /// Calls: [`Limits::max_concurrent_calls`].
@@ -111,7 +112,7 @@ where
         self
     }
 
-    /// All methods (`qm_*`, `eth_*`, `debug_*`) in one module.
+    /// All methods (`qm_*`, `eth_*`, `cairn_*`, `debug_*`) in one module.
     ///
     /// # Errors
     /// [`RpcError::Register`] if two methods share a name, [`RpcError::UnlistedMethod`] if a
@@ -120,6 +121,7 @@ where
         let mut module = RpcModule::new(());
         module.merge(QmApiServer::into_rpc(self.clone()))?;
         module.merge(EthApiServer::into_rpc(self.clone()))?;
+        module.merge(HistoryApiServer::into_rpc(self.clone()))?;
         module.merge(DebugApiServer::into_rpc(self))?;
         if let Some(method) = module.method_names().find(|m| api::params_of(m).is_none()) {
             return Err(RpcError::UnlistedMethod {
@@ -138,7 +140,7 @@ where
     /// workers, so execution never stalls the I/O threads and a panic answers an error
     /// instead of taking the server down. Waiting for a worker counts against the request's
     /// time budget (the guard drops this future when it is spent).
-    async fn with_node<T, F>(&self, pool: Pool, f: F) -> RpcResult<T>
+    pub(crate) async fn with_node<T, F>(&self, pool: Pool, f: F) -> RpcResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Node<B>, &CallStore) -> Result<T> + Send + 'static,
@@ -204,7 +206,7 @@ fn cap_gas<B: Backend>(request: &mut CallRequest, node: &Node<B>, number: u64, c
 }
 
 /// The layout of the block a parameter names; `UnknownBlock` when the node does not hold it.
-fn resolve<B: Backend>(node: &Node<B>, block: BlockParam) -> Result<&BlockLayout> {
+pub(crate) fn resolve<B: Backend>(node: &Node<B>, block: BlockParam) -> Result<&BlockLayout> {
     let head = node.head_number();
     let number = match block {
         BlockParam::Latest => head,
@@ -561,6 +563,9 @@ mod tests {
         assert_eq!(
             names,
             [
+                "cairn_getMmrProof",
+                "cairn_getQueryProof",
+                "cairn_verifyQueryProof",
                 "debug_executionWitness",
                 "eth_blockNumber",
                 "eth_getBlockByNumber",

@@ -3,6 +3,7 @@
 mod cli;
 mod prove;
 mod qmtree;
+mod query;
 mod serve;
 mod settle;
 mod stateless;

@@ -7,7 +7,13 @@
 //! <datadir>/genesis.json   the chain file without blocks (config, genesis header, allocation)
 //! <datadir>/blocks.rlp     imported blocks: records u32_be(len) ‖ block rlp ‖ u32_be(crc32(rlp))
 //! <datadir>/qmtree/        the QMTree store (see cairn-qmtree)
+//! <datadir>/mmr.bin        the block-hash MMR (see cairn-history's `MmrFile`)
 //! ```
+//!
+//! The block-hash MMR (leaf `i` is the hash of block `i`) gets each block's hash once the
+//! block is committed. It is derived data: on open it is checked against the chain's hashes
+//! (a node that does not match is an error), a tail the chain no longer has is cut, and
+//! hashes it lacks are appended. A chain whose genesis is not block 0 has no MMR.
 //!
 //! Importing a block appends its record to `blocks.rlp` and makes it durable, then appends
 //! its leaves to the QMTree and commits the block there: the QMTree commit is the commit
@@ -37,7 +43,9 @@ use crate::{
     error::{ExecError, Result},
     witness::Recorder,
 };
+use alloy_consensus::ReceiptEnvelope;
 use alloy_primitives::{B256, Bytes};
+use cairn_history::{Mmr, MmrFile, MmrResult, MmrStorage};
 use cairn_primitives::Block;
 use cairn_qmtree::{Backend, FileBackend, MemoryBackend, MemoryTree, QmTree, Store, StoreOptions};
 use std::{
@@ -52,6 +60,51 @@ pub const GENESIS_FILE: &str = "genesis.json";
 pub const BLOCKS_FILE: &str = "blocks.rlp";
 /// QMTree store sub-directory.
 pub const QMTREE_DIR: &str = "qmtree";
+/// Block-hash MMR file name in a data directory.
+pub const MMR_FILE: &str = "mmr.bin";
+
+/// Where a node keeps its block-hash MMR: memory for an in-memory node, [`MMR_FILE`] in a
+/// data directory.
+#[derive(Debug)]
+pub enum NodeMmrStorage {
+    /// In memory.
+    Memory(Vec<B256>),
+    /// In a file.
+    File(MmrFile),
+}
+
+impl MmrStorage for NodeMmrStorage {
+    fn len(&self) -> u64 {
+        match self {
+            Self::Memory(v) => MmrStorage::len(v),
+            Self::File(f) => f.len(),
+        }
+    }
+
+    fn get(&self, position: u64) -> MmrResult<B256> {
+        match self {
+            Self::Memory(v) => MmrStorage::get(v, position),
+            Self::File(f) => f.get(position),
+        }
+    }
+
+    fn append(&mut self, nodes: &[B256]) -> MmrResult<()> {
+        match self {
+            Self::Memory(v) => MmrStorage::append(v, nodes),
+            Self::File(f) => f.append(nodes),
+        }
+    }
+
+    fn truncate(&mut self, len: u64) -> MmrResult<()> {
+        match self {
+            Self::Memory(v) => MmrStorage::truncate(v, len),
+            Self::File(f) => f.truncate(len),
+        }
+    }
+}
+
+/// The node's block-hash MMR.
+pub type NodeMmr = Mmr<NodeMmrStorage>;
 
 /// Where one block's leaves sit in the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +158,10 @@ pub struct Node<B: Backend = FileBackend> {
     chain: Chain,
     tree: QmTree<B>,
     blocks: Vec<Block>,
+    /// Receipts of each imported block (rebuilt by re-execution on open).
+    receipts: Vec<Vec<ReceiptEnvelope>>,
     layouts: Vec<BlockLayout>,
+    mmr: Option<NodeMmr>,
     log: Option<BlockLog>,
     /// Set when an import failed after the chain advanced: the node must be reopened.
     poisoned: bool,
@@ -121,11 +177,14 @@ impl Node<MemoryBackend> {
             chain: file.genesis_chain()?,
             tree: MemoryTree::new(),
             blocks: Vec::new(),
+            receipts: Vec::new(),
             layouts: Vec::new(),
+            mmr: None,
             log: None,
             poisoned: false,
         };
         node.commit_genesis()?;
+        node.attach_mmr(NodeMmrStorage::Memory(Vec::new()))?;
         Ok(node)
     }
 }
@@ -228,7 +287,9 @@ impl Node<FileBackend> {
             chain: file.genesis_chain()?,
             tree,
             blocks: Vec::new(),
+            receipts: Vec::new(),
             layouts: Vec::new(),
+            mmr: None,
             log: None,
             poisoned: false,
         };
@@ -272,6 +333,10 @@ impl Node<FileBackend> {
         let mut log = BlockLog::open(&log_path, scan.len)?;
         log.truncate(kept)?;
         node.log = Some(log);
+        if node.chain.first_number() == 0 {
+            let file = MmrFile::open(&dir.join(MMR_FILE))?;
+            node.attach_mmr(NodeMmrStorage::File(file))?;
+        }
         Ok(node)
     }
 }
@@ -289,6 +354,26 @@ fn data_dir(path: &Path, reason: &str) -> ExecError {
 }
 
 impl<B: Backend> Node<B> {
+    /// Opens the block-hash MMR over `storage` and brings it to the chain: a tail the chain
+    /// does not have is cut, the rest must match the chain's hashes, missing hashes are
+    /// appended. Chains whose genesis is not block 0 get none.
+    fn attach_mmr(&mut self, storage: NodeMmrStorage) -> Result<()> {
+        if self.chain.first_number() != 0 {
+            return Ok(());
+        }
+        let hashes = self.chain.canonical_hashes();
+        let mut mmr = Mmr::open(storage)?;
+        if mmr.leaves() > hashes.len() as u64 {
+            tracing::warn!(target: "cairn::node", from = mmr.leaves(), to = hashes.len(), "cutting MMR leaves past the chain");
+            mmr.truncate(hashes.len() as u64)?;
+        }
+        mmr.check(hashes)?;
+        let held = mmr.leaves() as usize;
+        mmr.append_all(&hashes[held..])?;
+        self.mmr = Some(mmr);
+        Ok(())
+    }
+
     /// The genesis closing leaf, unless the tree already holds it (which must then match).
     fn commit_genesis(&mut self) -> Result<()> {
         let genesis =
@@ -338,7 +423,7 @@ impl<B: Backend> Node<B> {
 
     /// Re-executes an already committed block (on open) and checks its stored leaves.
     fn replay_committed(&mut self, block: Block) -> Result<()> {
-        let (_, commitment) = self.chain.execute_committed(&block)?;
+        let (executed, commitment) = self.chain.execute_committed(&block)?;
         let first = self
             .layouts
             .last()
@@ -348,6 +433,7 @@ impl<B: Backend> Node<B> {
         self.layouts
             .push(BlockLayout::new(&commitment, first, root));
         self.blocks.push(block);
+        self.receipts.push(executed.receipts);
         Ok(())
     }
 
@@ -362,12 +448,18 @@ impl<B: Backend> Node<B> {
             return Err(ExecError::Poisoned);
         }
         let (executed, commitment) = self.chain.execute_committed(block)?;
-        let result = self.persist(block, &commitment);
+        let result = self.persist(block, &commitment).and_then(|layout| {
+            if let Some(mmr) = &mut self.mmr {
+                mmr.append(commitment.hash)?;
+            }
+            Ok(layout)
+        });
         if result.is_err() {
             self.poisoned = true;
         }
         let layout = result?;
         self.blocks.push(block.clone());
+        self.receipts.push(executed.receipts);
         self.layouts.push(layout.clone());
         Ok(Imported {
             layout,
@@ -468,6 +560,20 @@ impl<B: Backend> Node<B> {
         let first = self.layouts.first()?.number;
         self.blocks
             .get(usize::try_from(number.checked_sub(first + 1)?).ok()?)
+    }
+
+    /// The receipts of an imported block (the genesis has none).
+    pub fn receipts(&self, number: u64) -> Option<&[ReceiptEnvelope]> {
+        let first = self.layouts.first()?.number;
+        self.receipts
+            .get(usize::try_from(number.checked_sub(first + 1)?).ok()?)
+            .map(Vec::as_slice)
+    }
+
+    /// The block-hash MMR (leaf `i` is the hash of block `i`), when the chain starts at
+    /// block 0.
+    pub fn mmr(&self) -> Option<&NodeMmr> {
+        self.mmr.as_ref()
     }
 
     /// The block and leaf kind of a txNum.

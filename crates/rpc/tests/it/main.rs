@@ -6,6 +6,7 @@ mod anvil;
 mod debug;
 mod errors;
 mod eth;
+mod history;
 mod qm;
 
 use alloy_primitives::{B256, keccak256};
