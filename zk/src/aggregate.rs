@@ -198,14 +198,11 @@ pub fn verify(
 /// carries in its first 12 instances (4 coordinates of 3 limbs of 88 bits).
 fn check_accumulator(params: &ParamsKZG<Bn256>, limbs: &[Fr]) -> Result<()> {
     use axiom_eth::{
-        halo2_proofs::{
-            halo2curves::{
-                CurveAffine,
-                bn256::{Fq, G2Affine, Gt},
-                group::{Group, ff::PrimeField},
-                pairing::{MillerLoopResult, MultiMillerLoop},
-            },
-            poly::commitment::ParamsProver,
+        halo2_proofs::halo2curves::{
+            CurveAffine,
+            bn256::{Fq, G2Affine, Gt},
+            group::ff::PrimeField,
+            pairing::{MillerLoopResult, MultiMillerLoop},
         },
     };
     let rejected = |reason: &str| ZkError::Rejected {

@@ -68,6 +68,86 @@ contract CairnZkVerifier {
 }
 "#;
 
+/// The wrapper of a storage proof pair (`verify(uint256[],uint256[])`): `proof` is `[n,
+/// storage proof (n words), keccak shard proof]`, `target_circuit_final_pair` the storage
+/// circuit's instances, whose last is the Keccak commitment; the Keccak shard verifier gets
+/// that same word as its only instance, which is what ties the Keccak table to the storage
+/// proof.
+pub const COMPONENTS_WRAPPER_SOL: &str = r#"
+/// Kroma's ZKVerifier interface over the two snark-verifier generated verifiers of a Cairn
+/// storage proof: the storage circuit and the Keccak shard that proves its Keccak promises.
+contract CairnZkStorageVerifier {
+    address public immutable storageVerifier;
+    address public immutable keccakVerifier;
+    uint256 public immutable numInstances;
+
+    constructor(address storageVerifier_, address keccakVerifier_, uint256 numInstances_) {
+        storageVerifier = storageVerifier_;
+        keccakVerifier = keccakVerifier_;
+        numInstances = numInstances_;
+    }
+
+    /// proof = [n, storage proof (n words), keccak shard proof];
+    /// target_circuit_final_pair = the storage circuit's public instances (blockHash hi/lo,
+    /// blockNumber, address, slot hi/lo, value hi/lo, keccak commitment).
+    function verify(uint256[] calldata proof, uint256[] calldata target_circuit_final_pair)
+        external
+        view
+        returns (bool)
+    {
+        if (target_circuit_final_pair.length != numInstances || proof.length == 0) return false;
+        uint256 n = proof[0];
+        if (n == 0 || n >= proof.length - 1) return false;
+        uint256[] memory storageProof = proof[1:1 + n];
+        uint256[] memory keccakProof = proof[1 + n:];
+        (bool ok, ) = storageVerifier.staticcall(abi.encodePacked(target_circuit_final_pair, storageProof));
+        if (!ok) return false;
+        (ok, ) = keccakVerifier.staticcall(
+            abi.encodePacked(target_circuit_final_pair[numInstances - 1], keccakProof)
+        );
+        return ok;
+    }
+}
+"#;
+
+/// One Solidity file with the storage and Keccak shard verifiers (renamed
+/// `StorageHalo2Verifier`, `KeccakHalo2Verifier`) and their [`COMPONENTS_WRAPPER_SOL`].
+pub fn components_source(storage_sol: &str, keccak_sol: &str) -> String {
+    let body = |sol: &str, name: &str| {
+        sol.replace("contract Halo2Verifier", &format!("contract {name}"))
+            .replace("// SPDX-License-Identifier: MIT", "")
+            .replace("pragma solidity ^0.8.19;", "")
+    };
+    format!(
+        "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.19;\n{}\n{}\n{}",
+        body(storage_sol, "StorageHalo2Verifier"),
+        body(keccak_sol, "KeccakHalo2Verifier"),
+        COMPONENTS_WRAPPER_SOL
+    )
+}
+
+/// The proof and instances the components wrapper takes for a storage proof pair (EVM
+/// transcripts).
+///
+/// # Errors
+/// [`ZkError::Evm`] for proofs of the Poseidon transcript or not made of 32-byte words.
+pub fn components_calldata(proofs: &crate::storage::StorageProofs) -> Result<(Vec<u8>, Vec<B256>)> {
+    if proofs.transcript != crate::snark::Transcript::Evm {
+        return Err(ZkError::Evm {
+            reason: "component proofs use the Poseidon transcript (made for aggregation); prove without --aggregate for the EVM".into(),
+        });
+    }
+    if proofs.storage_proof.len() % 32 != 0 || proofs.keccak_proof.len() % 32 != 0 {
+        return Err(ZkError::Evm {
+            reason: "proofs are not sequences of 32-byte words".into(),
+        });
+    }
+    let mut proof = U256::from(proofs.storage_proof.len() / 32).to_be_bytes::<32>().to_vec();
+    proof.extend_from_slice(&proofs.storage_proof);
+    proof.extend_from_slice(&proofs.keccak_proof);
+    Ok((proof, proofs.storage_instances.clone()))
+}
+
 /// Generates the Solidity verifier of `vk` (SHPLONK, Keccak transcript) with
 /// `num_instance` instances per column; `accumulator` when the circuit is an aggregation
 /// circuit whose first 12 instances are a KZG accumulator (then the verifier also does the
@@ -109,29 +189,38 @@ pub fn relax_pragma(source: &str) -> String {
     source.replace("pragma solidity 0.8.19;", "pragma solidity ^0.8.19;")
 }
 
-/// Creation bytecode of the generated verifier and of the wrapper.
+/// Creation bytecode of the generated verifier(s) and of the wrapper.
 #[derive(Clone, Debug)]
 pub struct Compiled {
-    /// `Halo2Verifier` creation code.
-    pub verifier: Bytes,
-    /// `CairnZkVerifier` creation code (without constructor arguments).
+    /// Generated verifiers' creation code (one for an aggregated proof; storage then Keccak
+    /// shard for a proof pair).
+    pub verifiers: Vec<Bytes>,
+    /// Wrapper creation code (without constructor arguments).
     pub wrapper: Bytes,
-    /// Runtime size of the verifier in bytes.
-    pub verifier_runtime_size: usize,
+    /// Runtime size of each verifier in bytes.
+    pub runtime_sizes: Vec<usize>,
 }
 
-/// Compiles the generated verifier and the wrapper with solc-js (standard JSON, optimizer
-/// off, EVM version Cancun, no viaIR).
+/// Compiles the verifier of an aggregated proof and its wrapper (see [`compile_source`]).
+///
+/// # Errors
+/// As [`compile_source`].
+pub fn compile_contracts(verifier_sol: &str) -> Result<Compiled> {
+    let source = format!("{verifier_sol}\n{}", WRAPPER_SOL.replace("// SPDX-License-Identifier: MIT\npragma solidity ^0.8.19;\n", ""));
+    compile_source(&source, &["Halo2Verifier"], "CairnZkVerifier")
+}
+
+/// Compiles a file of generated verifiers and a wrapper with solc-js (standard JSON,
+/// optimizer off, EVM version Cancun, no viaIR).
 ///
 /// # Errors
 /// [`ZkError::Tool`] when solc-js is missing or reports errors; [`ZkError::Evm`] for an
 /// unusable output.
-pub fn compile_contracts(verifier_sol: &str) -> Result<Compiled> {
+pub fn compile_source(source: &str, verifiers: &[&str], wrapper: &str) -> Result<Compiled> {
     let input = json!({
         "language": "Solidity",
         "sources": {
-            "Halo2Verifier.sol": {"content": verifier_sol},
-            "CairnZkVerifier.sol": {"content": WRAPPER_SOL},
+            "Verifier.sol": {"content": source},
         },
         "settings": {
             "optimizer": {"enabled": false},
@@ -151,20 +240,26 @@ pub fn compile_contracts(verifier_sol: &str) -> Result<Compiled> {
         })
     };
     Ok(Compiled {
-        verifier: code("Halo2Verifier.sol", "Halo2Verifier", "bytecode")?,
-        wrapper: code("CairnZkVerifier.sol", "CairnZkVerifier", "bytecode")?,
-        verifier_runtime_size: code("Halo2Verifier.sol", "Halo2Verifier", "deployedBytecode")?.len(),
+        verifiers: verifiers
+            .iter()
+            .map(|v| code("Verifier.sol", v, "bytecode"))
+            .collect::<Result<_>>()?,
+        wrapper: code("Verifier.sol", wrapper, "bytecode")?,
+        runtime_sizes: verifiers
+            .iter()
+            .map(|v| code("Verifier.sol", v, "deployedBytecode").map(|c| c.len()))
+            .collect::<Result<_>>()?,
     })
 }
 
 /// A deployed verifier on a dev chain.
 #[derive(Debug, Clone)]
 pub struct Deployed {
-    /// The generated verifier.
-    pub verifier: Address,
+    /// The generated verifiers.
+    pub verifiers: Vec<Address>,
     /// The wrapper (`verify(uint256[],uint256[])`).
     pub wrapper: Address,
-    /// Gas used deploying the verifier.
+    /// Gas used deploying the verifiers and the wrapper.
     pub deploy_gas: u64,
 }
 
@@ -177,15 +272,21 @@ pub fn deploy(rpc: &Rpc, compiled: &Compiled, num_instances: usize) -> Result<De
     let from = *accounts.first().ok_or_else(|| ZkError::Evm {
         reason: "the node has no unlocked account to deploy from".into(),
     })?;
-    let (verifier, deploy_gas) = send_create(rpc, from, &compiled.verifier)?;
+    let mut deploy_gas = 0;
+    let mut verifiers = Vec::with_capacity(compiled.verifiers.len());
     let mut wrapper_code = compiled.wrapper.to_vec();
-    wrapper_code.extend_from_slice(B256::left_padding_from(verifier.as_slice()).as_slice());
+    for code in &compiled.verifiers {
+        let (verifier, gas) = send_create(rpc, from, code)?;
+        deploy_gas += gas;
+        verifiers.push(verifier);
+        wrapper_code.extend_from_slice(B256::left_padding_from(verifier.as_slice()).as_slice());
+    }
     wrapper_code.extend_from_slice(&U256::from(num_instances).to_be_bytes::<32>());
-    let (wrapper, _) = send_create(rpc, from, &wrapper_code)?;
+    let (wrapper, gas) = send_create(rpc, from, &wrapper_code)?;
     Ok(Deployed {
-        verifier,
+        verifiers,
         wrapper,
-        deploy_gas,
+        deploy_gas: deploy_gas + gas,
     })
 }
 
@@ -280,4 +381,29 @@ pub fn verify_on_chain(rpc: &Rpc, wrapper: Address, proof: &[u8], instances: &[B
         None
     };
     Ok(OnChain { accepted, gas })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pragma_is_relaxed() {
+        assert_eq!(relax_pragma("pragma solidity 0.8.19;\ncontract A {}"), "pragma solidity ^0.8.19;\ncontract A {}");
+    }
+
+    #[test]
+    fn calldata_is_the_abi_encoding_of_two_dynamic_arrays() {
+        let proof = [7u8; 64];
+        let instances = [B256::repeat_byte(1)];
+        let data = verify_calldata(&proof, &instances).unwrap();
+        assert_eq!(&data[..4], &alloy_primitives::keccak256("verify(uint256[],uint256[])")[..4]);
+        let word = |i: usize| U256::from_be_slice(&data[4 + 32 * i..4 + 32 * (i + 1)]);
+        assert_eq!(word(0), U256::from(64)); // offset of proof
+        assert_eq!(word(1), U256::from(64 + 32 + 64)); // offset of instances
+        assert_eq!(word(2), U256::from(2)); // proof words
+        assert_eq!(word(5), U256::from(1)); // instance count
+        assert_eq!(data.len(), 4 + 32 * 7);
+        assert!(verify_calldata(&[0u8; 33], &instances).is_err());
+    }
 }

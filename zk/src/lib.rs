@@ -29,6 +29,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod aggregate;
+pub mod bench;
 pub mod devchain;
 pub mod error;
 pub mod evm;

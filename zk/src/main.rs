@@ -55,12 +55,16 @@ enum Command {
         #[arg(long)]
         rpc: Option<String>,
     },
-    /// Write the Solidity verifier of aggregated proofs (and its `verify(uint256[],
-    /// uint256[])` wrapper next to it, `<out>.wrapper.sol`).
+    /// Write the Solidity verifier: one file with the generated verifier(s) and the wrapper
+    /// exposing `verify(uint256[] proof, uint256[] target_circuit_final_pair)`
+    /// (`CairnZkStorageVerifier` for proof pairs, `CairnZkVerifier` with `--aggregated`).
     EvmVerifier {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// The verifier of aggregated proofs (`prove storage --aggregate`).
+        #[arg(long)]
+        aggregated: bool,
     },
     /// Fetch a storage witness (header and `eth_getProof`) and verify it natively.
     Witness {
@@ -69,6 +73,14 @@ enum Command {
         /// Output file (JSON).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Every circuit of the configuration from cold keys on the bundled reference witness:
+    /// k, keygen, prove and verify time, proof size, peak memory; with a dev chain (anvil is
+    /// started) the EVM verifier's size, deployment and verification gas.
+    Bench {
+        /// Skip the EVM figures (no anvil, no solc).
+        #[arg(long)]
+        no_evm: bool,
     },
     /// Start an anvil dev chain with a small storage contract and print a query to prove
     /// (block, address, slot) until Ctrl-C.
@@ -88,9 +100,9 @@ enum ProveWhat {
         /// Output proof file.
         #[arg(long)]
         out: PathBuf,
-        /// Skip the aggregation (component proofs only; not verifiable by the EVM verifier).
+        /// Also aggregate the two proofs into one (snark-verifier; slower, one EVM verifier).
         #[arg(long)]
-        no_aggregate: bool,
+        aggregate: bool,
     },
 }
 
@@ -189,14 +201,14 @@ fn run(cli: Cli) -> Result<(), ZkError> {
                     query,
                     witness,
                     out,
-                    no_aggregate,
+                    aggregate,
                 },
         } => {
             let witness = match witness {
                 Some(path) => StorageWitness::read(&path)?,
                 None => witness_of(&query)?,
             };
-            let file = prover.prove_storage(&witness, !no_aggregate)?;
+            let file = prover.prove_storage(&witness, aggregate)?;
             file.write(&out)?;
             if file.params == "insecure-dev" {
                 eprintln!("WARNING: proved with INSECURE dev KZG parameters (public seed): this proof convinces no one; use ceremony parameters for real use");
@@ -216,14 +228,8 @@ fn run(cli: Cli) -> Result<(), ZkError> {
             prover.verify(&file)?;
             eprintln!("native: valid ({} slot(s) of {} at block {})", file.claim.slots.len(), file.claim.address, file.claim.block_number);
             if let Some(url) = rpc {
-                let agg = file.aggregated.as_ref().ok_or_else(|| ZkError::Evm {
-                    reason: "the proof file has no aggregated proof (proved with --no-aggregate)".into(),
-                })?;
-                let sol = prover.evm_verifier()?;
-                let compiled = evm::compile_contracts(&sol)?;
                 let rpc = Rpc::new(&url)?;
-                let deployed = evm::deploy(&rpc, &compiled, agg.instances.len())?;
-                let outcome = evm::verify_on_chain(&rpc, deployed.wrapper, &agg.proof, &agg.instances)?;
+                let (deployed, outcome, _) = prover.verify_on_chain(&file, &rpc)?;
                 if !outcome.accepted {
                     return Err(ZkError::Rejected {
                         circuit: "aggregation",
@@ -240,13 +246,16 @@ fn run(cli: Cli) -> Result<(), ZkError> {
             print_timings(&prover, started);
             println!("valid");
         }
-        Command::EvmVerifier { out } => {
-            let sol = prover.evm_verifier()?;
+        Command::EvmVerifier { out, aggregated } => {
+            let sol = if aggregated {
+                let sol = prover.evm_verifier()?;
+                format!("{sol}\n{}", evm::WRAPPER_SOL.replace("// SPDX-License-Identifier: MIT\npragma solidity ^0.8.19;\n", ""))
+            } else {
+                prover.evm_verifier_components()?
+            };
             std::fs::write(&out, &sol).map_err(|source| ZkError::Io { path: out.clone(), source })?;
-            let wrapper = out.with_extension("wrapper.sol");
-            std::fs::write(&wrapper, evm::WRAPPER_SOL).map_err(|source| ZkError::Io { path: wrapper.clone(), source })?;
             print_timings(&prover, started);
-            eprintln!("wrote {} and {}", out.display(), wrapper.display());
+            eprintln!("wrote {} (compile with solc, optimizer off, no viaIR)", out.display());
         }
         Command::Witness { query, out } => {
             let witness = witness_of(&query)?;
@@ -254,6 +263,12 @@ fn run(cli: Cli) -> Result<(), ZkError> {
             let text = serde_json::to_string_pretty(&witness).expect("witness serializes");
             std::fs::write(&out, text).map_err(|source| ZkError::Io { path: out.clone(), source })?;
             eprintln!("verified natively: {} slot(s) of {} at block {} -> {}", claim.slots.len(), claim.address, claim.block_number, out.display());
+        }
+        Command::Bench { no_evm } => {
+            let chain = if no_evm { None } else { Some(devchain::DevChain::start()?) };
+            let (rows, evm_row) = cairn_zk::bench::run(&cli.common.params_dir, prover.config(), chain.as_ref().map(|c| &c.rpc))?;
+            print!("{}", cairn_zk::bench::table(&rows, evm_row.as_ref()));
+            eprintln!("bench with INSECURE dev parameters unless a ceremony file is in the params dir; peak MiB is per phase (VmHWM)");
         }
         Command::Devchain => {
             let chain = devchain::DevChain::start()?;

@@ -139,3 +139,48 @@ pub fn read_file(path: &Path, format: SerdeFormat) -> Result<ParamsKZG<Bn256>> {
     ParamsKZG::<Bn256>::read_custom(&mut chained, format)
         .map_err(|e| bad(format!("unreadable (k = {file_k}): {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axiom_eth::halo2_proofs::poly::commitment::ParamsProver;
+
+    #[test]
+    fn bad_params_files_are_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("kzg_bn254_12.srs");
+        std::fs::write(&garbage, [0xffu8; 64]).unwrap();
+        assert!(matches!(read_file(&garbage, SerdeFormat::RawBytes), Err(ZkError::Params { .. })));
+        // A plausible header and a truncated body.
+        let mut body = 5u32.to_le_bytes().to_vec();
+        body.extend_from_slice(&[1u8; 100]);
+        std::fs::write(&garbage, &body).unwrap();
+        let err = read_file(&garbage, SerdeFormat::RawBytes).unwrap_err();
+        assert!(matches!(err, ZkError::Params { .. }), "{err}");
+        // A ceremony file that is unreadable is reported, not replaced by dev params.
+        assert!(matches!(load_or_generate(dir.path(), 4), Err(ZkError::Params { .. })));
+    }
+
+    #[test]
+    fn dev_params_share_tau_across_sizes_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let (small, source) = load_or_generate(dir.path(), 4).unwrap();
+        assert!(source.is_insecure());
+        assert!(source.to_string().contains("INSECURE"));
+        let (big, _) = load_or_generate(dir.path(), 6).unwrap();
+        // Same tau: the same [tau]_2 and the first G1 powers agree.
+        assert_eq!(small.s_g2(), big.s_g2());
+        assert_eq!(small.get_g()[..16], big.get_g()[..16]);
+        // Cached and read back.
+        let (again, _) = load_or_generate(dir.path(), 4).unwrap();
+        assert_eq!(again.get_g(), small.get_g());
+        // A ceremony file of a larger k is preferred and downsized.
+        let ceremony = dir.path().join("kzg_bn254_6.srs");
+        let mut w = std::fs::File::create(&ceremony).unwrap();
+        big.write_custom(&mut w, SerdeFormat::RawBytes).unwrap();
+        drop(w);
+        let (down, source) = load_or_generate(dir.path(), 5).unwrap();
+        assert_eq!(down.k(), 5);
+        assert_eq!(source, ParamsSource::Ceremony { path: ceremony, file_k: 6 });
+    }
+}

@@ -30,10 +30,10 @@ use crate::{
 /// The witness the keys are laid out with when no other is at hand (a storage slot of a
 /// contract on an anvil dev chain; see `testdata/README.md`). The layout depends only on the
 /// configuration, so any verified witness gives the same keys.
-pub const REFERENCE_WITNESS: &str = include_str!("../testdata/storage-witness-dev.json");
+pub(crate) const REFERENCE_WITNESS: &str = include_str!("../testdata/storage-witness-dev.json");
 
 /// File format version of [`StorageProofFile`].
-pub const PROOF_FILE_VERSION: u32 = 1;
+pub(crate) const PROOF_FILE_VERSION: u32 = 1;
 
 /// What `cairn-zk prove storage` writes: the claim, the two component proofs, and the
 /// aggregated proof the EVM verifier takes.
@@ -267,8 +267,10 @@ impl Prover {
         Ok((agg_keys.pk.get_vk().clone(), agg_keys.pinning))
     }
 
-    /// Proves `witness` (after verifying it natively): the storage and Keccak proofs, and
-    /// with `aggregate` their aggregation for the EVM. Keys are generated and cached on first
+    /// Proves `witness` (after verifying it natively): the storage and Keccak shard proofs —
+    /// for the EVM (Keccak transcripts, verified on chain by the pair verifier) or, with
+    /// `aggregate`, for aggregation (Poseidon transcripts) together with their aggregation
+    /// (verified on chain by the aggregation verifier). Keys are generated and cached on first
     /// use.
     ///
     /// # Errors
@@ -283,8 +285,10 @@ impl Prover {
         }
         let srs = self.srs()?;
         let keys = self.storage_keys(&srs, Some(witness))?;
+        // Proofs to aggregate use the Poseidon transcript; proofs for the EVM, Keccak.
+        let transcript = if aggregate { Transcript::Poseidon } else { Transcript::Evm };
         let (_, components) = self.timings.record("prove storage+keccak", || {
-            storage::prove(&keys, &srs.storage, &srs.keccak, witness, Transcript::Poseidon)
+            storage::prove(&keys, &srs.storage, &srs.keccak, witness, transcript)
         })?;
         let aggregated = if aggregate {
             let vks = StorageVks {
@@ -361,6 +365,49 @@ impl Prover {
         let (vk, _) = self.agg_vk(&agg, &srs, &vks)?;
         let n = aggregate::ACCUMULATOR_LIMBS + 4 + 4 * self.config.num_slots;
         self.timings.record("generate evm verifier", || evm::generate_solidity(&agg, &vk, vec![n], true))
+    }
+
+    /// One Solidity file verifying this configuration's proof pairs (proved without
+    /// aggregation): the storage and Keccak shard verifiers and the
+    /// `CairnZkStorageVerifier` wrapper.
+    ///
+    /// # Errors
+    /// [`ZkError::Evm`], key and parameter errors.
+    pub fn evm_verifier_components(&mut self) -> Result<String> {
+        let srs = self.srs()?;
+        let vks = self.vks(&srs)?;
+        let n = self.config.num_storage_instances();
+        self.timings.record("generate evm verifiers", || {
+            let storage_sol = evm::generate_solidity(&srs.storage, &vks.storage, vec![n], false)?;
+            let keccak_sol = evm::generate_solidity(&srs.keccak, &vks.keccak, vec![1], false)?;
+            Ok(evm::components_source(&storage_sol, &keccak_sol))
+        })
+    }
+
+    /// Compiles the verifier of `file`'s kind, deploys it on `rpc` (a dev chain with an
+    /// unlocked account) and calls `verify(proof, instances)` with the file's proof.
+    ///
+    /// # Errors
+    /// [`ZkError::Evm`], [`ZkError::Rpc`], [`ZkError::Tool`], key and parameter errors.
+    pub fn verify_on_chain(&mut self, file: &StorageProofFile, rpc: &crate::rpc::Rpc) -> Result<(evm::Deployed, evm::OnChain, evm::Compiled)> {
+        let (compiled, proof, instances) = match &file.aggregated {
+            Some(agg) => {
+                let sol = self.evm_verifier()?;
+                let compiled = self.timings.record("solc", || evm::compile_contracts(&sol))?;
+                (compiled, agg.proof.clone(), agg.instances.clone())
+            }
+            None => {
+                let sol = self.evm_verifier_components()?;
+                let compiled = self.timings.record("solc", || {
+                    evm::compile_source(&sol, &["StorageHalo2Verifier", "KeccakHalo2Verifier"], "CairnZkStorageVerifier")
+                })?;
+                let (proof, instances) = evm::components_calldata(&file.components)?;
+                (compiled, proof, instances)
+            }
+        };
+        let deployed = self.timings.record("deploy verifier", || evm::deploy(rpc, &compiled, instances.len()))?;
+        let outcome = self.timings.record("verify on chain", || evm::verify_on_chain(rpc, deployed.wrapper, &proof, &instances))?;
+        Ok((deployed, outcome, compiled))
     }
 }
 

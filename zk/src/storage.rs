@@ -91,7 +91,7 @@ impl StorageConfig {
             k: 16,
             limits,
             num_slots: 1,
-            keccak_k: 16,
+            keccak_k: 18,
             keccak_capacity: keccak_capacity(limits, 1),
             agg_k: 20,
         }
@@ -693,4 +693,31 @@ fn read_vk<C: axiom_eth::halo2_proofs::plonk::Circuit<Fr>>(path: &Path, params: 
             path: path.to_path_buf(),
             reason: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_field_elements() {
+        let word = B256::repeat_byte(0xab);
+        let [hi, lo] = hi_lo(word);
+        assert_eq!(fr_to_be(&hi)[16..], word[..16]);
+        assert_eq!(fr_to_be(&lo)[16..], word[16..]);
+        // The modulus itself and anything above is refused as an instance.
+        assert!(fr_from_be(&[0xff; 32]).is_none());
+        assert!(words_to_fr("storage", &[B256::repeat_byte(0xff)]).is_err());
+        let x = Fr::from(12345u64);
+        assert_eq!(fr_from_be(&fr_to_be(&x)), Some(x));
+    }
+
+    #[test]
+    fn presets() {
+        let dev = StorageConfig::dev();
+        assert_eq!(dev.num_storage_instances(), 9);
+        assert_eq!(dev.keccak_capacity, 5 + 1 + 1 + 4 * (6 + 6));
+        assert_eq!(StorageConfig::preset("mainnet"), Some(StorageConfig::mainnet()));
+        assert_eq!(StorageConfig::preset("nope"), None);
+    }
 }

@@ -120,10 +120,11 @@ fn reference_witness_verifies() {
     assert_eq!(claim.slots[0].1, U256::from(42));
 }
 
-/// Keygen, prove (storage + Keccak shard, aggregated), native verify, on-chain verify with
-/// the generated verifier on anvil, and rejections: tampered proofs and instances (native
-/// and on chain), a proof checked against another configuration, parameters of the wrong
-/// size.
+/// Keygen, prove (storage + Keccak shard, EVM transcripts), native verify, on-chain verify
+/// with the generated verifiers on anvil, and rejections: tampered proofs and instances
+/// (native and on chain), a proof checked against another configuration, another circuit's
+/// proof, parameters of the wrong size. `CAIRN_ZK_PARAMS` / `CAIRN_ZK_KEYS` reuse parameter
+/// and key directories (otherwise both are made in a temporary directory).
 #[test]
 fn storage_end_to_end() {
     if cfg!(debug_assertions) {
@@ -132,25 +133,35 @@ fn storage_end_to_end() {
     }
     let Some(chain) = require(DevChain::start()) else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let params_dir = std::env::var_os("CAIRN_ZK_PARAMS").map_or_else(|| tmp.path().join("params"), Into::into);
-    let keys_dir = tmp.path().join("keys");
+    let dir = |var: &str, name: &str| std::env::var_os(var).map_or_else(|| tmp.path().join(name), Into::into);
+    let params_dir = dir("CAIRN_ZK_PARAMS", "params");
+    let keys_dir = dir("CAIRN_ZK_KEYS", "keys");
     let mut prover = Prover::new(params_dir.clone(), keys_dir.clone(), StorageConfig::dev());
 
     let w = witness(&chain, 0);
-    let file = prover.prove_storage(&w, true).unwrap();
+    let file = prover.prove_storage(&w, false).unwrap();
     for (phase, took) in &prover.timings.phases {
         println!("{phase:<44} {:>8.2} s", took.as_secs_f64());
     }
+    println!(
+        "storage proof {} bytes, keccak shard proof {} bytes, peak RSS {} MiB",
+        file.components.storage_proof.len(),
+        file.components.keccak_proof.len(),
+        cairn_zk::peak_rss_mib()
+    );
     assert_eq!(file.claim.slots, vec![(DevChain::slot(0), U256::from(42))]);
+    assert_eq!(file.components.storage_instances[..8], fr_to_words(&claim_instances(&file.claim))[..]);
     let path = tmp.path().join("proof.json");
     file.write(&path).unwrap();
     let file = StorageProofFile::read(&path).unwrap();
 
     // Native verification, with keys read back from the cache by a fresh verifier.
     let mut verifier = Prover::new(params_dir.clone(), keys_dir.clone(), StorageConfig::dev());
+    let started = std::time::Instant::now();
     verifier.verify(&file).unwrap();
+    println!("native verify {:.1} ms (with key loading)", started.elapsed().as_secs_f64() * 1e3);
 
-    // Tampered component proof, tampered instance, mismatched commitment: rejected natively.
+    // Tampered proofs, a changed claim, another circuit's proof: rejected natively.
     let mut bad = file.clone();
     bad.components.storage_proof[100] ^= 1;
     assert!(matches!(verifier.verify(&bad), Err(ZkError::Rejected { circuit: "storage", .. })));
@@ -161,55 +172,82 @@ fn storage_end_to_end() {
     bad.components.keccak_proof[64] ^= 1;
     assert!(matches!(verifier.verify(&bad), Err(ZkError::Rejected { circuit: "keccak", .. })));
     let mut bad = file.clone();
-    let agg = bad.aggregated.as_mut().unwrap();
-    agg.proof[200] ^= 1;
-    assert!(matches!(verifier.verify(&bad), Err(ZkError::Rejected { circuit: "aggregation", .. })));
-    // A proof for another circuit: the keccak proof checked as the storage proof.
-    let mut bad = file.clone();
     bad.components.storage_proof = file.components.keccak_proof.clone();
     assert!(matches!(verifier.verify(&bad), Err(ZkError::Rejected { circuit: "storage", .. })));
-    // A proof file of another configuration.
+    let mut bad = file.clone();
+    bad.components.transcript = cairn_zk::snark::Transcript::Poseidon;
+    assert!(matches!(verifier.verify(&bad), Err(ZkError::Rejected { .. })));
+    // A proof file of another configuration (another key).
     let mut other = Prover::new(params_dir.clone(), keys_dir.clone(), StorageConfig::mainnet());
     assert!(matches!(other.verify(&file), Err(ZkError::Rejected { .. })));
     // Parameters of the wrong size.
     let (small, _) = cairn_zk::params::load_or_generate(&params_dir, 10).unwrap();
-    let vk = {
-        let cache = cairn_zk::storage::KeyCache::new(&keys_dir, &StorageConfig::dev());
-        cache.load_vks(&StorageConfig::dev()).unwrap().unwrap()
-    };
-    let err = cairn_zk::storage::verify(
-        &StorageConfig::dev(),
-        &vk,
-        &small,
-        &small,
-        &file.claim,
-        &file.components,
-    )
-    .unwrap_err();
+    let vks = cairn_zk::storage::KeyCache::new(&keys_dir, &StorageConfig::dev())
+        .load_vks(&StorageConfig::dev())
+        .unwrap()
+        .unwrap();
+    let err = cairn_zk::storage::verify(&StorageConfig::dev(), &vks, &small, &small, &file.claim, &file.components)
+        .unwrap_err();
     assert!(matches!(err, ZkError::Params { .. }), "{err}");
 
-    // The EVM verifier on anvil: the valid proof is accepted (guards against miscompiles
-    // such as viaIR's), tampered proofs and instances are rejected.
-    let sol = verifier.evm_verifier().unwrap();
-    assert!(sol.contains("pragma solidity ^0.8.19;"));
-    let compiled = evm::compile_contracts(&sol).unwrap();
-    let agg = file.aggregated.as_ref().unwrap();
-    let deployed = evm::deploy(&chain.rpc, &compiled, agg.instances.len()).unwrap();
-    let ok = evm::verify_on_chain(&chain.rpc, deployed.wrapper, &agg.proof, &agg.instances).unwrap();
+    // On chain: the valid proof is accepted (this guards against miscompiles such as viaIR's),
+    // tampered proofs and instances are rejected.
+    let (deployed, ok, compiled) = verifier.verify_on_chain(&file, &chain.rpc).unwrap();
     println!(
-        "evm verifier: runtime {} bytes, deploy {} gas, verify {} gas, proof {} bytes",
-        compiled.verifier_runtime_size,
+        "evm verifiers: runtime {:?} bytes, deploy {} gas, verify {} gas",
+        compiled.runtime_sizes,
         deployed.deploy_gas,
-        ok.gas.unwrap_or_default(),
-        agg.proof.len()
+        ok.gas.unwrap_or_default()
     );
     assert!(ok.accepted, "a valid proof must be accepted on chain");
-    let mut proof = agg.proof.clone();
-    proof[96] ^= 1;
-    assert!(!evm::verify_on_chain(&chain.rpc, deployed.wrapper, &proof, &agg.instances).unwrap().accepted);
-    let mut instances = agg.instances.clone();
-    let last = instances.len() - 1;
-    instances[last] = B256::from(U256::from(43));
-    assert!(!evm::verify_on_chain(&chain.rpc, deployed.wrapper, &agg.proof, &instances).unwrap().accepted);
-    assert!(!evm::verify_on_chain(&chain.rpc, deployed.wrapper, &agg.proof, &instances[..last]).unwrap().accepted);
+    let (proof, instances) = evm::components_calldata(&file.components).unwrap();
+    let on_chain = |proof: &[u8], instances: &[B256]| {
+        evm::verify_on_chain(&chain.rpc, deployed.wrapper, proof, instances).unwrap().accepted
+    };
+    assert!(on_chain(&proof, &instances));
+    let storage_words = file.components.storage_proof.len();
+    let mut p = proof.clone();
+    p[32 + 96] ^= 1; // in the storage proof
+    assert!(!on_chain(&p, &instances));
+    let mut p = proof.clone();
+    p[32 + storage_words + 96] ^= 1; // in the keccak shard proof
+    assert!(!on_chain(&p, &instances));
+    let mut i = instances.clone();
+    i[7] = B256::from(U256::from(43)); // the value
+    assert!(!on_chain(&proof, &i));
+    let mut i = instances.clone();
+    i[8] = B256::from(U256::from(1)); // the keccak commitment
+    assert!(!on_chain(&proof, &i));
+    assert!(!on_chain(&proof, &instances[..8]));
+}
+
+/// The aggregated path: both proofs (Poseidon transcripts) aggregated with snark-verifier,
+/// verified natively and by the aggregation verifier on anvil. Heavy (k = 20): run with
+/// `cargo test --release -- --ignored aggregated` or see `cairn-zk bench`.
+#[test]
+#[ignore = "heavy: aggregation at k = 20; cairn-zk bench runs it"]
+fn aggregated_end_to_end() {
+    let Some(chain) = require(DevChain::start()) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |var: &str, name: &str| std::env::var_os(var).map_or_else(|| tmp.path().join(name), Into::into);
+    let mut prover = Prover::new(dir("CAIRN_ZK_PARAMS", "params"), dir("CAIRN_ZK_KEYS", "keys"), StorageConfig::dev());
+    let file = prover.prove_storage(&witness(&chain, 0), true).unwrap();
+    for (phase, took) in &prover.timings.phases {
+        println!("{phase:<44} {:>8.2} s", took.as_secs_f64());
+    }
+    prover.verify(&file).unwrap();
+    let mut bad = file.clone();
+    bad.aggregated.as_mut().unwrap().proof[200] ^= 1;
+    assert!(matches!(prover.verify(&bad), Err(ZkError::Rejected { circuit: "aggregation", .. })));
+    let (deployed, ok, compiled) = prover.verify_on_chain(&file, &chain.rpc).unwrap();
+    println!("aggregation verifier: runtime {:?} bytes, deploy {} gas, verify {} gas", compiled.runtime_sizes, deployed.deploy_gas, ok.gas.unwrap_or_default());
+    assert!(ok.accepted);
+    let agg = file.aggregated.as_ref().unwrap();
+    let mut p = agg.proof.clone();
+    p[96] ^= 1;
+    assert!(!evm::verify_on_chain(&chain.rpc, deployed.wrapper, &p, &agg.instances).unwrap().accepted);
+    let mut i = agg.instances.clone();
+    let last = i.len() - 1;
+    i[last] = B256::from(U256::from(43));
+    assert!(!evm::verify_on_chain(&chain.rpc, deployed.wrapper, &agg.proof, &i).unwrap().accepted);
 }
