@@ -75,8 +75,16 @@ fn snarks(
         Config::kzg().with_num_instance(vec![keccak_instances.len()]),
     );
     Ok(vec![
-        Snark::new(storage_protocol, vec![storage_instances], proofs.storage_proof.clone()),
-        Snark::new(keccak_protocol, vec![keccak_instances], proofs.keccak_proof.clone()),
+        Snark::new(
+            storage_protocol,
+            vec![storage_instances],
+            proofs.storage_proof.clone(),
+        ),
+        Snark::new(
+            keccak_protocol,
+            vec![keccak_instances],
+            proofs.keccak_proof.clone(),
+        ),
     ])
 }
 
@@ -97,7 +105,9 @@ fn circuit(
         let prev = c.previous_instances().clone();
         let storage = &prev[0];
         let keccak = &prev[1];
-        let commit = *storage.last().expect("storage instances end with the keccak commitment");
+        let commit = *storage
+            .last()
+            .expect("storage instances end with the keccak commitment");
         c.builder.main(0).constrain_equal(&commit, &keccak[0]);
         c.builder.assigned_instances[0].extend_from_slice(&storage[..storage.len() - 1]);
         c
@@ -157,10 +167,27 @@ pub fn prove(
     proofs: &StorageProofs,
 ) -> Result<AggregatedProof> {
     let snarks = snarks(params, keccak_params_kzg, vks, proofs)?;
-    let c = circuit(CircuitBuilderStage::Prover, keys.pinning.params, agg_params_kzg, snarks)?
-        .use_break_points(keys.pinning.break_points.clone());
-    let instances = vec![c.builder.assigned_instances[0].iter().map(|v| *v.value()).collect::<Vec<Fr>>()];
-    let proof = snark::prove("aggregation", agg_params_kzg, &keys.pk, c, &instances, Transcript::Evm)?;
+    let c = circuit(
+        CircuitBuilderStage::Prover,
+        keys.pinning.params,
+        agg_params_kzg,
+        snarks,
+    )?
+    .use_break_points(keys.pinning.break_points.clone());
+    let instances = vec![
+        c.builder.assigned_instances[0]
+            .iter()
+            .map(|v| *v.value())
+            .collect::<Vec<Fr>>(),
+    ];
+    let proof = snark::prove(
+        "aggregation",
+        agg_params_kzg,
+        &keys.pk,
+        c,
+        &instances,
+        Transcript::Evm,
+    )?;
     Ok(AggregatedProof {
         instances: fr_to_words(&instances[0]),
         proof,
@@ -180,7 +207,10 @@ pub fn verify(
     if instances.len() < ACCUMULATOR_LIMBS {
         return Err(ZkError::Rejected {
             circuit: "aggregation",
-            reason: format!("{} instances, fewer than the accumulator's 12", instances.len()),
+            reason: format!(
+                "{} instances, fewer than the accumulator's 12",
+                instances.len()
+            ),
         });
     }
     snark::verify(
@@ -197,13 +227,11 @@ pub fn verify(
 /// The deferred pairing: `e(lhs, [1]_2) == e(rhs, [tau]_2)` for the accumulator the proof
 /// carries in its first 12 instances (4 coordinates of 3 limbs of 88 bits).
 fn check_accumulator(params: &ParamsKZG<Bn256>, limbs: &[Fr]) -> Result<()> {
-    use axiom_eth::{
-        halo2_proofs::halo2curves::{
-            CurveAffine,
-            bn256::{Fq, G2Affine, Gt},
-            group::ff::PrimeField,
-            pairing::{MillerLoopResult, MultiMillerLoop},
-        },
+    use axiom_eth::halo2_proofs::halo2curves::{
+        CurveAffine,
+        bn256::{Fq, G2Affine, Gt},
+        group::ff::PrimeField,
+        pairing::{MillerLoopResult, MultiMillerLoop},
     };
     let rejected = |reason: &str| ZkError::Rejected {
         circuit: "aggregation",
@@ -225,10 +253,12 @@ fn check_accumulator(params: &ParamsKZG<Bn256>, limbs: &[Fr]) -> Result<()> {
             return Err(rejected("accumulator coordinate too large"));
         }
         bytes[..le.len()].copy_from_slice(&le);
-        Option::from(Fq::from_repr(bytes)).ok_or_else(|| rejected("accumulator coordinate not in Fq"))
+        Option::from(Fq::from_repr(bytes))
+            .ok_or_else(|| rejected("accumulator coordinate not in Fq"))
     };
     let point = |x: Fq, y: Fq| -> Result<G1Affine> {
-        Option::from(G1Affine::from_xy(x, y)).ok_or_else(|| rejected("accumulator point not on the curve"))
+        Option::from(G1Affine::from_xy(x, y))
+            .ok_or_else(|| rejected("accumulator point not on the curve"))
     };
     let lhs = point(fq(&limbs[0..3])?, fq(&limbs[3..6])?)?;
     let rhs = point(fq(&limbs[6..9])?, fq(&limbs[9..12])?)?;

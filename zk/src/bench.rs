@@ -73,7 +73,8 @@ pub fn run(
     let (keys, keygen) = timed(|| storage::keygen(config, &p, &pk_keccak, &witness))?;
     let keygen_peak = crate::peak_rss_mib();
     reset_peak();
-    let ((_, proofs), prove) = timed(|| storage::prove(&keys, &p, &pk_keccak, &witness, Transcript::Poseidon))?;
+    let ((_, proofs), prove) =
+        timed(|| storage::prove(&keys, &p, &pk_keccak, &witness, Transcript::Poseidon))?;
     let prove_peak = crate::peak_rss_mib();
     let vks = StorageVks {
         storage: keys.storage_pk.get_vk().clone(),
@@ -101,10 +102,12 @@ pub fn run(
     drop(keys);
 
     reset_peak();
-    let (agg_keys, agg_keygen) = timed(|| aggregate::keygen(config.agg_k, &pa, &p, &pk_keccak, &vks, &proofs))?;
+    let (agg_keys, agg_keygen) =
+        timed(|| aggregate::keygen(config.agg_k, &pa, &p, &pk_keccak, &vks, &proofs))?;
     let agg_keygen_peak = crate::peak_rss_mib();
     reset_peak();
-    let (agg, agg_prove) = timed(|| aggregate::prove(&agg_keys, &pa, &p, &pk_keccak, &vks, &proofs))?;
+    let (agg, agg_prove) =
+        timed(|| aggregate::prove(&agg_keys, &pa, &p, &pk_keccak, &vks, &proofs))?;
     let agg_prove_peak = crate::peak_rss_mib();
     let (_, agg_verify) = timed(|| aggregate::verify(&pa, agg_keys.pk.get_vk(), &agg))?;
     rows.push(Row {

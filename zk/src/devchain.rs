@@ -45,7 +45,14 @@ impl DevChain {
     /// # Errors
     /// [`ZkError::Tool`] without anvil or solc-js, [`ZkError::Rpc`], [`ZkError::Evm`].
     pub fn start() -> Result<Self> {
-        let anvil = Anvil::spawn(&["--hardfork", "cancun", "--code-size-limit", "1000000", "--gas-limit", "100000000"])?;
+        let anvil = Anvil::spawn(&[
+            "--hardfork",
+            "cancun",
+            "--code-size-limit",
+            "1000000",
+            "--gas-limit",
+            "100000000",
+        ])?;
         let rpc = Rpc::new(&anvil.url())?;
         let out = cairn_devtools::solc_standard_json(&json!({
             "language": "Solidity",
@@ -54,19 +61,33 @@ impl DevChain {
         }))?;
         let code = out["contracts"]["Store.sol"]["Store"]["evm"]["bytecode"]["object"]
             .as_str()
-            .ok_or_else(|| ZkError::Evm { reason: "solc output has no Store bytecode".into() })?;
+            .ok_or_else(|| ZkError::Evm {
+                reason: "solc output has no Store bytecode".into(),
+            })?;
         let code: Bytes = alloy_primitives::hex::decode(code)
-            .map_err(|e| ZkError::Evm { reason: e.to_string() })?
+            .map_err(|e| ZkError::Evm {
+                reason: e.to_string(),
+            })?
             .into();
         let accounts: Vec<Address> = rpc.call("eth_accounts", vec![])?;
         let from = accounts[0];
-        let tx: B256 = rpc.call("eth_sendTransaction", vec![json!({"from": from, "data": code})])?;
+        let tx: B256 = rpc.call(
+            "eth_sendTransaction",
+            vec![json!({"from": from, "data": code})],
+        )?;
         let receipt: serde_json::Value = rpc.call("eth_getTransactionReceipt", vec![json!(tx)])?;
         let contract: Address = serde_json::from_value(receipt["contractAddress"].clone())
-            .map_err(|e| ZkError::Evm { reason: format!("Store deployment: {e} ({receipt})") })?;
+            .map_err(|e| ZkError::Evm {
+                reason: format!("Store deployment: {e} ({receipt})"),
+            })?;
         let _: serde_json::Value = rpc.call("anvil_mine", vec![json!("0x3")])?;
         let block: alloy_primitives::U64 = rpc.call("eth_blockNumber", vec![])?;
-        Ok(Self { anvil, rpc, contract, block: block.to() })
+        Ok(Self {
+            anvil,
+            rpc,
+            contract,
+            block: block.to(),
+        })
     }
 
     /// The node's URL.

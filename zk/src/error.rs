@@ -53,7 +53,9 @@ pub enum ZkError {
         reason: String,
     },
     /// The account proof does not prove the account into the header's state root.
-    #[error("block {block}: account proof of {address} does not verify against state root {state_root}: {reason}")]
+    #[error(
+        "block {block}: account proof of {address} does not verify against state root {state_root}: {reason}"
+    )]
     AccountProof {
         /// Block number.
         block: u64,
@@ -65,7 +67,9 @@ pub enum ZkError {
         reason: String,
     },
     /// The storage proof does not prove the value into the account's storage root.
-    #[error("block {block}: storage proof of {address} slot {slot} does not verify against storage root {storage_root}: {reason}")]
+    #[error(
+        "block {block}: storage proof of {address} slot {slot} does not verify against storage root {storage_root}: {reason}"
+    )]
     StorageProof {
         /// Block number.
         block: u64,
@@ -90,7 +94,9 @@ pub enum ZkError {
     },
     /// The circuit proves only inclusion of a present account and non-zero slot (as axiom-eth's
     /// storage circuit constrains).
-    #[error("block {block}: {what} is empty; the storage circuit proves only occupied slots of existing accounts")]
+    #[error(
+        "block {block}: {what} is empty; the storage circuit proves only occupied slots of existing accounts"
+    )]
     EmptySlot {
         /// Block number.
         block: u64,

@@ -142,7 +142,9 @@ pub fn components_calldata(proofs: &crate::storage::StorageProofs) -> Result<(Ve
             reason: "proofs are not sequences of 32-byte words".into(),
         });
     }
-    let mut proof = U256::from(proofs.storage_proof.len() / 32).to_be_bytes::<32>().to_vec();
+    let mut proof = U256::from(proofs.storage_proof.len() / 32)
+        .to_be_bytes::<32>()
+        .to_vec();
     proof.extend_from_slice(&proofs.storage_proof);
     proof.extend_from_slice(&proofs.keccak_proof);
     Ok((proof, proofs.storage_instances.clone()))
@@ -175,8 +177,9 @@ pub fn generate_solidity(
         let protocol = protocol.loaded(&loader);
         let mut transcript = EvmTranscript::<_, Rc<EvmLoader>, _, _>::new(&loader);
         let instances = transcript.load_instances(num_instance);
-        let proof = PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut transcript)
-            .map_err(|e| format!("{e:?}"))?;
+        let proof =
+            PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut transcript)
+                .map_err(|e| format!("{e:?}"))?;
         PlonkVerifier::<SHPLONK>::verify(&dk, &protocol, &instances, &proof)
             .map_err(|e| format!("{e:?}"))?;
         Ok::<_, String>(relax_pragma(&loader.solidity_code()))
@@ -206,7 +209,13 @@ pub struct Compiled {
 /// # Errors
 /// As [`compile_source`].
 pub fn compile_contracts(verifier_sol: &str) -> Result<Compiled> {
-    let source = format!("{verifier_sol}\n{}", WRAPPER_SOL.replace("// SPDX-License-Identifier: MIT\npragma solidity ^0.8.19;\n", ""));
+    let source = format!(
+        "{verifier_sol}\n{}",
+        WRAPPER_SOL.replace(
+            "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.19;\n",
+            ""
+        )
+    );
     compile_source(&source, &["Halo2Verifier"], "CairnZkVerifier")
 }
 
@@ -235,9 +244,11 @@ pub fn compile_source(source: &str, verifiers: &[&str], wrapper: &str) -> Result
             .ok_or_else(|| ZkError::Evm {
                 reason: format!("solc output has no {which} for {file}:{name}"),
             })?;
-        hex::decode(hex_code).map(Bytes::from).map_err(|e| ZkError::Evm {
-            reason: format!("{file}:{name} {which}: {e}"),
-        })
+        hex::decode(hex_code)
+            .map(Bytes::from)
+            .map_err(|e| ZkError::Evm {
+                reason: format!("{file}:{name} {which}: {e}"),
+            })
     };
     Ok(Compiled {
         verifiers: verifiers
@@ -301,9 +312,10 @@ fn send_create(rpc: &Rpc, from: Address, code: &[u8]) -> Result<(Address, u64)> 
             reason: format!("deployment {tx} failed: {receipt}"),
         });
     }
-    let address: Address = serde_json::from_value(receipt["contractAddress"].clone()).map_err(|e| ZkError::Evm {
-        reason: format!("deployment {tx}: no contract address ({e})"),
-    })?;
+    let address: Address =
+        serde_json::from_value(receipt["contractAddress"].clone()).map_err(|e| ZkError::Evm {
+            reason: format!("deployment {tx}: no contract address ({e})"),
+        })?;
     let gas = quantity(&receipt["gasUsed"]);
     Ok((address, gas))
 }
@@ -331,7 +343,10 @@ fn quantity(v: &Value) -> u64 {
 pub fn verify_calldata(proof: &[u8], instances: &[B256]) -> Result<Bytes> {
     if proof.len() % 32 != 0 {
         return Err(ZkError::Evm {
-            reason: format!("proof of {} bytes is not a sequence of 32-byte words", proof.len()),
+            reason: format!(
+                "proof of {} bytes is not a sequence of 32-byte words",
+                proof.len()
+            ),
         });
     }
     // selector of verify(uint256[],uint256[])
@@ -364,7 +379,12 @@ pub struct OnChain {
 ///
 /// # Errors
 /// [`ZkError::Rpc`], [`ZkError::Evm`].
-pub fn verify_on_chain(rpc: &Rpc, wrapper: Address, proof: &[u8], instances: &[B256]) -> Result<OnChain> {
+pub fn verify_on_chain(
+    rpc: &Rpc,
+    wrapper: Address,
+    proof: &[u8],
+    instances: &[B256],
+) -> Result<OnChain> {
     let data = verify_calldata(proof, instances)?;
     let call = json!({"to": wrapper, "data": data, "gas": "0x1c9c380"});
     let ret: Bytes = rpc.call("eth_call", vec![call.clone(), json!("latest")])?;
@@ -389,7 +409,10 @@ mod tests {
 
     #[test]
     fn pragma_is_relaxed() {
-        assert_eq!(relax_pragma("pragma solidity 0.8.19;\ncontract A {}"), "pragma solidity ^0.8.19;\ncontract A {}");
+        assert_eq!(
+            relax_pragma("pragma solidity 0.8.19;\ncontract A {}"),
+            "pragma solidity ^0.8.19;\ncontract A {}"
+        );
     }
 
     #[test]
@@ -397,7 +420,10 @@ mod tests {
         let proof = [7u8; 64];
         let instances = [B256::repeat_byte(1)];
         let data = verify_calldata(&proof, &instances).unwrap();
-        assert_eq!(&data[..4], &alloy_primitives::keccak256("verify(uint256[],uint256[])")[..4]);
+        assert_eq!(
+            &data[..4],
+            &alloy_primitives::keccak256("verify(uint256[],uint256[])")[..4]
+        );
         let word = |i: usize| U256::from_be_slice(&data[4 + 32 * i..4 + 32 * (i + 1)]);
         assert_eq!(word(0), U256::from(64)); // offset of proof
         assert_eq!(word(1), U256::from(64 + 32 + 64)); // offset of instances

@@ -47,6 +47,6 @@ pub use witness::{StorageClaim, StorageWitness};
 
 // Used by the binary only.
 use clap as _;
-use tracing_subscriber as _;
 #[cfg(test)]
 use tempfile as _;
+use tracing_subscriber as _;

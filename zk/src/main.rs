@@ -27,10 +27,20 @@ struct Cli {
 struct Common {
     /// Directory of KZG parameters (ceremony `kzg_bn254_<k>.srs`, or the cached insecure dev
     /// ones).
-    #[arg(long, global = true, env = "CAIRN_ZK_PARAMS", default_value = "zk-data/params")]
+    #[arg(
+        long,
+        global = true,
+        env = "CAIRN_ZK_PARAMS",
+        default_value = "zk-data/params"
+    )]
     params_dir: PathBuf,
     /// Directory where proving and verifying keys are cached (one folder per configuration).
-    #[arg(long, global = true, env = "CAIRN_ZK_KEYS", default_value = "zk-data/keys")]
+    #[arg(
+        long,
+        global = true,
+        env = "CAIRN_ZK_KEYS",
+        default_value = "zk-data/keys"
+    )]
     keys_dir: PathBuf,
     /// Circuit configuration: `dev` (proof depth 6, k = 16; dev chains, CI) or `mainnet`
     /// (account depth 14, storage depth 13, k = 17).
@@ -129,15 +139,21 @@ struct Query {
 fn parse_quantity(s: &str) -> Result<u64, String> {
     match s.strip_prefix("0x") {
         Some(h) => u64::from_str_radix(h, 16).map_err(|e| e.to_string()),
-        None => s.parse().map_err(|e: std::num::ParseIntError| e.to_string()),
+        None => s
+            .parse()
+            .map_err(|e: std::num::ParseIntError| e.to_string()),
     }
 }
 
 fn parse_slot(s: &str) -> Result<B256, String> {
     if s.starts_with("0x") && s.len() == 66 {
-        return s.parse().map_err(|e: alloy_primitives::hex::FromHexError| e.to_string());
+        return s
+            .parse()
+            .map_err(|e: alloy_primitives::hex::FromHexError| e.to_string());
     }
-    let n: U256 = s.parse().map_err(|e: alloy_primitives::ruint::ParseError| e.to_string())?;
+    let n: U256 = s
+        .parse()
+        .map_err(|e: alloy_primitives::ruint::ParseError| e.to_string())?;
     Ok(B256::from(n))
 }
 
@@ -190,9 +206,16 @@ fn witness_of(query: &Query) -> Result<StorageWitness, ZkError> {
 fn run(cli: Cli) -> Result<(), ZkError> {
     let config = StorageConfig::preset(&cli.common.config).ok_or_else(|| ZkError::Key {
         path: cli.common.keys_dir.clone(),
-        reason: format!("unknown configuration {:?} (dev, mainnet)", cli.common.config),
+        reason: format!(
+            "unknown configuration {:?} (dev, mainnet)",
+            cli.common.config
+        ),
     })?;
-    let mut prover = Prover::new(cli.common.params_dir.clone(), cli.common.keys_dir.clone(), config);
+    let mut prover = Prover::new(
+        cli.common.params_dir.clone(),
+        cli.common.keys_dir.clone(),
+        config,
+    );
     let started = Instant::now();
     match cli.command {
         Command::Prove {
@@ -211,7 +234,9 @@ fn run(cli: Cli) -> Result<(), ZkError> {
             let file = prover.prove_storage(&witness, aggregate)?;
             file.write(&out)?;
             if file.params == "insecure-dev" {
-                eprintln!("WARNING: proved with INSECURE dev KZG parameters (public seed): this proof convinces no one; use ceremony parameters for real use");
+                eprintln!(
+                    "WARNING: proved with INSECURE dev KZG parameters (public seed): this proof convinces no one; use ceremony parameters for real use"
+                );
             }
             print_timings(&prover, started);
             eprintln!(
@@ -226,14 +251,22 @@ fn run(cli: Cli) -> Result<(), ZkError> {
         Command::Verify { proof, rpc } => {
             let file = StorageProofFile::read(&proof)?;
             prover.verify(&file)?;
-            eprintln!("native: valid ({} slot(s) of {} at block {})", file.claim.slots.len(), file.claim.address, file.claim.block_number);
+            eprintln!(
+                "native: valid ({} slot(s) of {} at block {})",
+                file.claim.slots.len(),
+                file.claim.address,
+                file.claim.block_number
+            );
             if let Some(url) = rpc {
                 let rpc = Rpc::new(&url)?;
                 let (deployed, outcome, _) = prover.verify_on_chain(&file, &rpc)?;
                 if !outcome.accepted {
                     return Err(ZkError::Rejected {
                         circuit: "aggregation",
-                        reason: format!("the EVM verifier at {} rejected the proof", deployed.wrapper),
+                        reason: format!(
+                            "the EVM verifier at {} rejected the proof",
+                            deployed.wrapper
+                        ),
                     });
                 }
                 eprintln!(
@@ -249,31 +282,67 @@ fn run(cli: Cli) -> Result<(), ZkError> {
         Command::EvmVerifier { out, aggregated } => {
             let sol = if aggregated {
                 let sol = prover.evm_verifier()?;
-                format!("{sol}\n{}", evm::WRAPPER_SOL.replace("// SPDX-License-Identifier: MIT\npragma solidity ^0.8.19;\n", ""))
+                format!(
+                    "{sol}\n{}",
+                    evm::WRAPPER_SOL.replace(
+                        "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.19;\n",
+                        ""
+                    )
+                )
             } else {
                 prover.evm_verifier_components()?
             };
-            std::fs::write(&out, &sol).map_err(|source| ZkError::Io { path: out.clone(), source })?;
+            std::fs::write(&out, &sol).map_err(|source| ZkError::Io {
+                path: out.clone(),
+                source,
+            })?;
             print_timings(&prover, started);
-            eprintln!("wrote {} (compile with solc, optimizer off, no viaIR)", out.display());
+            eprintln!(
+                "wrote {} (compile with solc, optimizer off, no viaIR)",
+                out.display()
+            );
         }
         Command::Witness { query, out } => {
             let witness = witness_of(&query)?;
             let claim = witness.verify(prover.config().limits)?;
             let text = serde_json::to_string_pretty(&witness).expect("witness serializes");
-            std::fs::write(&out, text).map_err(|source| ZkError::Io { path: out.clone(), source })?;
-            eprintln!("verified natively: {} slot(s) of {} at block {} -> {}", claim.slots.len(), claim.address, claim.block_number, out.display());
+            std::fs::write(&out, text).map_err(|source| ZkError::Io {
+                path: out.clone(),
+                source,
+            })?;
+            eprintln!(
+                "verified natively: {} slot(s) of {} at block {} -> {}",
+                claim.slots.len(),
+                claim.address,
+                claim.block_number,
+                out.display()
+            );
         }
         Command::Bench { no_evm } => {
-            let chain = if no_evm { None } else { Some(devchain::DevChain::start()?) };
-            let (rows, evm_row) = cairn_zk::bench::run(&cli.common.params_dir, prover.config(), chain.as_ref().map(|c| &c.rpc))?;
+            let chain = if no_evm {
+                None
+            } else {
+                Some(devchain::DevChain::start()?)
+            };
+            let (rows, evm_row) = cairn_zk::bench::run(
+                &cli.common.params_dir,
+                prover.config(),
+                chain.as_ref().map(|c| &c.rpc),
+            )?;
             print!("{}", cairn_zk::bench::table(&rows, evm_row.as_ref()));
-            eprintln!("bench with INSECURE dev parameters unless a ceremony file is in the params dir; peak MiB is per phase (VmHWM)");
+            eprintln!(
+                "bench with INSECURE dev parameters unless a ceremony file is in the params dir; peak MiB is per phase (VmHWM)"
+            );
         }
         Command::Devchain => {
             let chain = devchain::DevChain::start()?;
             println!("rpc {}", chain.url());
-            println!("prove: cairn-zk prove storage --rpc {} --block {} --address {} --slot 0 --out proof.json", chain.url(), chain.block, chain.contract);
+            println!(
+                "prove: cairn-zk prove storage --rpc {} --block {} --address {} --slot 0 --out proof.json",
+                chain.url(),
+                chain.block,
+                chain.contract
+            );
             eprintln!("anvil runs until Ctrl-C");
             loop {
                 std::thread::park();

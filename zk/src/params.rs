@@ -150,7 +150,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let garbage = dir.path().join("kzg_bn254_12.srs");
         std::fs::write(&garbage, [0xffu8; 64]).unwrap();
-        assert!(matches!(read_file(&garbage, SerdeFormat::RawBytes), Err(ZkError::Params { .. })));
+        assert!(matches!(
+            read_file(&garbage, SerdeFormat::RawBytes),
+            Err(ZkError::Params { .. })
+        ));
         // A plausible header and a truncated body.
         let mut body = 5u32.to_le_bytes().to_vec();
         body.extend_from_slice(&[1u8; 100]);
@@ -158,7 +161,10 @@ mod tests {
         let err = read_file(&garbage, SerdeFormat::RawBytes).unwrap_err();
         assert!(matches!(err, ZkError::Params { .. }), "{err}");
         // A ceremony file that is unreadable is reported, not replaced by dev params.
-        assert!(matches!(load_or_generate(dir.path(), 4), Err(ZkError::Params { .. })));
+        assert!(matches!(
+            load_or_generate(dir.path(), 4),
+            Err(ZkError::Params { .. })
+        ));
     }
 
     #[test]
@@ -181,6 +187,12 @@ mod tests {
         drop(w);
         let (down, source) = load_or_generate(dir.path(), 5).unwrap();
         assert_eq!(down.k(), 5);
-        assert_eq!(source, ParamsSource::Ceremony { path: ceremony, file_k: 6 });
+        assert_eq!(
+            source,
+            ParamsSource::Ceremony {
+                path: ceremony,
+                file_k: 6
+            }
+        );
     }
 }

@@ -23,7 +23,9 @@ use crate::{
     evm,
     params::{self, ParamsSource},
     snark::{Transcript, guarded},
-    storage::{self, KeyCache, StorageConfig, StorageKeys, StorageProofs, StorageVks, write_atomic},
+    storage::{
+        self, KeyCache, StorageConfig, StorageKeys, StorageProofs, StorageVks, write_atomic,
+    },
     witness::{StorageClaim, StorageWitness},
 };
 
@@ -68,7 +70,10 @@ impl StorageProofFile {
         if file.version != PROOF_FILE_VERSION {
             return Err(ZkError::ProofFile {
                 path: path.to_path_buf(),
-                reason: format!("version {}, this build reads {PROOF_FILE_VERSION}", file.version),
+                reason: format!(
+                    "version {}, this build reads {PROOF_FILE_VERSION}",
+                    file.version
+                ),
             });
         }
         Ok(file)
@@ -79,7 +84,9 @@ impl StorageProofFile {
     /// # Errors
     /// [`ZkError::Io`].
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_atomic(path, |w| serde_json::to_writer_pretty(w, self).map_err(std::io::Error::other))
+        write_atomic(path, |w| {
+            serde_json::to_writer_pretty(w, self).map_err(std::io::Error::other)
+        })
     }
 }
 
@@ -103,7 +110,10 @@ impl Timings {
 
     /// The duration of `phase`, if it ran.
     pub fn get(&self, phase: &str) -> Option<Duration> {
-        self.phases.iter().find(|(p, _)| p == phase).map(|(_, d)| *d)
+        self.phases
+            .iter()
+            .find(|(p, _)| p == phase)
+            .map(|(_, d)| *d)
     }
 }
 
@@ -112,9 +122,11 @@ pub fn peak_rss_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<u64>().ok())
+            })
         })
         .map_or(0, |kb| kb / 1024)
 }
@@ -154,7 +166,9 @@ impl Prover {
 
     fn params(&mut self, k: u32) -> Result<(ParamsKZG<Bn256>, ParamsSource)> {
         let dir = self.params_dir.clone();
-        let (params, source) = self.timings.record(&format!("params k={k}"), || params::load_or_generate(&dir, k))?;
+        let (params, source) = self.timings.record(&format!("params k={k}"), || {
+            params::load_or_generate(&dir, k)
+        })?;
         if source.is_insecure() {
             tracing::warn!(target: "cairn::zk", "{source}");
         }
@@ -193,9 +207,9 @@ impl Prover {
                 &reference
             }
         };
-        let keys = self
-            .timings
-            .record("keygen storage+keccak", || storage::keygen(&config, &srs.storage, &srs.keccak, witness))?;
+        let keys = self.timings.record("keygen storage+keccak", || {
+            storage::keygen(&config, &srs.storage, &srs.keccak, witness)
+        })?;
         cache.store(&keys)?;
         Ok(keys)
     }
@@ -215,7 +229,11 @@ impl Prover {
 
     fn agg_paths(&self) -> (PathBuf, PathBuf, PathBuf) {
         let dir = self.cache().dir().to_path_buf();
-        (dir.join("aggregation.pk"), dir.join("aggregation.vk"), dir.join("aggregation.json"))
+        (
+            dir.join("aggregation.pk"),
+            dir.join("aggregation.vk"),
+            dir.join("aggregation.json"),
+        )
     }
 
     fn agg_keys(
@@ -228,28 +246,43 @@ impl Prover {
         let (pk_path, vk_path, pin_path) = self.agg_paths();
         if pin_path.is_file() && pk_path.is_file() {
             let pinning: AggPinning = read_json(&pin_path)?;
-            let pk = self.timings.record("load aggregation key", || read_pk_agg(&pk_path, pinning.params))?;
+            let pk = self.timings.record("load aggregation key", || {
+                read_pk_agg(&pk_path, pinning.params)
+            })?;
             return Ok(AggKeys { pk, pinning });
         }
         let k = self.config.agg_k;
-        let keys = self
-            .timings
-            .record("keygen aggregation", || aggregate::keygen(k, agg, &srs.storage, &srs.keccak, vks, proofs))?;
+        let keys = self.timings.record("keygen aggregation", || {
+            aggregate::keygen(k, agg, &srs.storage, &srs.keccak, vks, proofs)
+        })?;
         let _ = std::fs::remove_file(&pin_path);
         write_atomic(&pk_path, |w| keys.pk.write(w, SerdeFormat::RawBytes))?;
-        write_atomic(&vk_path, |w| keys.pk.get_vk().write(w, SerdeFormat::RawBytes))?;
-        write_atomic(&pin_path, |w| serde_json::to_writer_pretty(w, &keys.pinning).map_err(std::io::Error::other))?;
+        write_atomic(&vk_path, |w| {
+            keys.pk.get_vk().write(w, SerdeFormat::RawBytes)
+        })?;
+        write_atomic(&pin_path, |w| {
+            serde_json::to_writer_pretty(w, &keys.pinning).map_err(std::io::Error::other)
+        })?;
         Ok(keys)
     }
 
-    fn agg_vk(&mut self, agg: &ParamsKZG<Bn256>, srs: &Srs, vks: &StorageVks) -> Result<(VerifyingKey<G1Affine>, AggPinning)> {
+    fn agg_vk(
+        &mut self,
+        agg: &ParamsKZG<Bn256>,
+        srs: &Srs,
+        vks: &StorageVks,
+    ) -> Result<(VerifyingKey<G1Affine>, AggPinning)> {
         let (_, vk_path, pin_path) = self.agg_paths();
         if pin_path.is_file() && vk_path.is_file() {
             let pinning: AggPinning = read_json(&pin_path)?;
             let file = std::fs::File::open(&vk_path).map_err(ZkError::io(&vk_path))?;
             let mut r = std::io::BufReader::new(file);
             let vk = guarded("keys", "read", || {
-                VerifyingKey::read::<_, AggregationCircuit>(&mut r, SerdeFormat::RawBytes, pinning.params)
+                VerifyingKey::read::<_, AggregationCircuit>(
+                    &mut r,
+                    SerdeFormat::RawBytes,
+                    pinning.params,
+                )
             })?
             .map_err(|e| ZkError::Key {
                 path: vk_path.clone(),
@@ -260,9 +293,17 @@ impl Prover {
         // No aggregation key yet: make one from a proof of the reference witness.
         let witness = reference_witness()?;
         let keys = self.storage_keys(srs, Some(&witness))?;
-        let (_, proofs) = self.timings.record("prove reference (for aggregation keygen)", || {
-            storage::prove(&keys, &srs.storage, &srs.keccak, &witness, Transcript::Poseidon)
-        })?;
+        let (_, proofs) =
+            self.timings
+                .record("prove reference (for aggregation keygen)", || {
+                    storage::prove(
+                        &keys,
+                        &srs.storage,
+                        &srs.keccak,
+                        &witness,
+                        Transcript::Poseidon,
+                    )
+                })?;
         let agg_keys = self.agg_keys(agg, srs, vks, &proofs)?;
         Ok((agg_keys.pk.get_vk().clone(), agg_keys.pinning))
     }
@@ -275,7 +316,11 @@ impl Prover {
     ///
     /// # Errors
     /// Witness errors (before any proving), [`ZkError::Halo2`], I/O.
-    pub fn prove_storage(&mut self, witness: &StorageWitness, aggregate: bool) -> Result<StorageProofFile> {
+    pub fn prove_storage(
+        &mut self,
+        witness: &StorageWitness,
+        aggregate: bool,
+    ) -> Result<StorageProofFile> {
         let claim = witness.verify(self.config.limits)?;
         if witness.proof.storage_proof.len() != self.config.num_slots {
             return Err(ZkError::SlotCount {
@@ -286,7 +331,11 @@ impl Prover {
         let srs = self.srs()?;
         let keys = self.storage_keys(&srs, Some(witness))?;
         // Proofs to aggregate use the Poseidon transcript; proofs for the EVM, Keccak.
-        let transcript = if aggregate { Transcript::Poseidon } else { Transcript::Evm };
+        let transcript = if aggregate {
+            Transcript::Poseidon
+        } else {
+            Transcript::Evm
+        };
         let (_, components) = self.timings.record("prove storage+keccak", || {
             storage::prove(&keys, &srs.storage, &srs.keccak, witness, transcript)
         })?;
@@ -299,7 +348,14 @@ impl Prover {
             let (agg, _) = self.params(self.config.agg_k)?;
             let agg_keys = self.agg_keys(&agg, &srs, &vks, &components)?;
             Some(self.timings.record("prove aggregation", || {
-                aggregate::prove(&agg_keys, &agg, &srs.storage, &srs.keccak, &vks, &components)
+                aggregate::prove(
+                    &agg_keys,
+                    &agg,
+                    &srs.storage,
+                    &srs.keccak,
+                    &vks,
+                    &components,
+                )
             })?)
         } else {
             None
@@ -334,7 +390,14 @@ impl Prover {
         let srs = self.srs()?;
         let vks = self.vks(&srs)?;
         self.timings.record("verify storage+keccak", || {
-            storage::verify(&self.config, &vks, &srs.storage, &srs.keccak, &file.claim, &file.components)
+            storage::verify(
+                &self.config,
+                &vks,
+                &srs.storage,
+                &srs.keccak,
+                &file.claim,
+                &file.components,
+            )
         })?;
         if let Some(agg_proof) = &file.aggregated {
             let (agg, _) = self.params(self.config.agg_k)?;
@@ -348,7 +411,9 @@ impl Prover {
                     reason: "public instances do not encode the claim".into(),
                 });
             }
-            self.timings.record("verify aggregation", || aggregate::verify(&agg, &vk, agg_proof))?;
+            self.timings.record("verify aggregation", || {
+                aggregate::verify(&agg, &vk, agg_proof)
+            })?;
         }
         Ok(())
     }
@@ -364,7 +429,9 @@ impl Prover {
         let (agg, _) = self.params(self.config.agg_k)?;
         let (vk, _) = self.agg_vk(&agg, &srs, &vks)?;
         let n = aggregate::ACCUMULATOR_LIMBS + 4 + 4 * self.config.num_slots;
-        self.timings.record("generate evm verifier", || evm::generate_solidity(&agg, &vk, vec![n], true))
+        self.timings.record("generate evm verifier", || {
+            evm::generate_solidity(&agg, &vk, vec![n], true)
+        })
     }
 
     /// One Solidity file verifying this configuration's proof pairs (proved without
@@ -389,24 +456,38 @@ impl Prover {
     ///
     /// # Errors
     /// [`ZkError::Evm`], [`ZkError::Rpc`], [`ZkError::Tool`], key and parameter errors.
-    pub fn verify_on_chain(&mut self, file: &StorageProofFile, rpc: &crate::rpc::Rpc) -> Result<(evm::Deployed, evm::OnChain, evm::Compiled)> {
+    pub fn verify_on_chain(
+        &mut self,
+        file: &StorageProofFile,
+        rpc: &crate::rpc::Rpc,
+    ) -> Result<(evm::Deployed, evm::OnChain, evm::Compiled)> {
         let (compiled, proof, instances) = match &file.aggregated {
             Some(agg) => {
                 let sol = self.evm_verifier()?;
-                let compiled = self.timings.record("solc", || evm::compile_contracts(&sol))?;
+                let compiled = self
+                    .timings
+                    .record("solc", || evm::compile_contracts(&sol))?;
                 (compiled, agg.proof.clone(), agg.instances.clone())
             }
             None => {
                 let sol = self.evm_verifier_components()?;
                 let compiled = self.timings.record("solc", || {
-                    evm::compile_source(&sol, &["StorageHalo2Verifier", "KeccakHalo2Verifier"], "CairnZkStorageVerifier")
+                    evm::compile_source(
+                        &sol,
+                        &["StorageHalo2Verifier", "KeccakHalo2Verifier"],
+                        "CairnZkStorageVerifier",
+                    )
                 })?;
                 let (proof, instances) = evm::components_calldata(&file.components)?;
                 (compiled, proof, instances)
             }
         };
-        let deployed = self.timings.record("deploy verifier", || evm::deploy(rpc, &compiled, instances.len()))?;
-        let outcome = self.timings.record("verify on chain", || evm::verify_on_chain(rpc, deployed.wrapper, &proof, &instances))?;
+        let deployed = self.timings.record("deploy verifier", || {
+            evm::deploy(rpc, &compiled, instances.len())
+        })?;
+        let outcome = self.timings.record("verify on chain", || {
+            evm::verify_on_chain(rpc, deployed.wrapper, &proof, &instances)
+        })?;
         Ok((deployed, outcome, compiled))
     }
 }

@@ -91,7 +91,9 @@ impl Rpc {
     pub fn call<T: DeserializeOwned>(&self, method: &'static str, params: Vec<Value>) -> Result<T> {
         let mut array = ArrayParams::new();
         for p in params {
-            array.insert(p).map_err(|e| self.err(method, e.to_string()))?;
+            array
+                .insert(p)
+                .map_err(|e| self.err(method, e.to_string()))?;
         }
         let value: Value = self
             .runtime
@@ -145,11 +147,7 @@ impl Rpc {
     pub fn proof(&self, address: Address, slots: &[B256], number: u64) -> Result<AccountProofJson> {
         self.call(
             "eth_getProof",
-            vec![
-                json!(address),
-                json!(slots),
-                json!(format!("0x{number:x}")),
-            ],
+            vec![json!(address), json!(slots), json!(format!("0x{number:x}"))],
         )
     }
 }

@@ -8,7 +8,9 @@ use axiom_eth::{
     halo2_proofs::{
         SerdeFormat,
         halo2curves::bn256::{Bn256, Fr, G1Affine},
-        plonk::{Circuit, ProvingKey, VerifyingKey, create_proof, keygen_pk, keygen_vk, verify_proof},
+        plonk::{
+            Circuit, ProvingKey, VerifyingKey, create_proof, keygen_pk, keygen_vk, verify_proof,
+        },
         poly::{
             commitment::{Params, ParamsProver},
             kzg::{
@@ -63,7 +65,11 @@ pub fn install_panic_hook() {
 }
 
 /// Runs `f`, turning a panic into [`ZkError::Halo2`].
-pub(crate) fn guarded<T>(circuit: &'static str, stage: &'static str, f: impl FnOnce() -> T) -> Result<T> {
+pub(crate) fn guarded<T>(
+    circuit: &'static str,
+    stage: &'static str,
+    f: impl FnOnce() -> T,
+) -> Result<T> {
     let was = GUARDED.with(|g| g.replace(true));
     let out = catch_unwind(AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(was));
@@ -174,7 +180,10 @@ pub fn verify(
     if instances.len() != expected {
         return Err(ZkError::Rejected {
             circuit: name,
-            reason: format!("{} instance columns, the key has {expected}", instances.len()),
+            reason: format!(
+                "{} instance columns, the key has {expected}",
+                instances.len()
+            ),
         });
     }
     let instances: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();

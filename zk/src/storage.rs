@@ -141,7 +141,10 @@ impl StorageConfig {
 pub fn keccak_capacity(limits: TrieLimits, num_slots: usize) -> usize {
     const HEADER: usize = 5;
     const NODE: usize = 4;
-    HEADER + 1 + num_slots + NODE * (limits.account_max_depth + num_slots * limits.storage_max_depth)
+    HEADER
+        + 1
+        + num_slots
+        + NODE * (limits.account_max_depth + num_slots * limits.storage_max_depth)
 }
 
 /// The public instances the storage circuit exposes for `claim` (without the Keccak
@@ -334,7 +337,9 @@ fn keccak_shard(circuit: &StorageCircuit, capacity: usize) -> Result<OutputKecca
 
 fn fulfill(circuit: &StorageCircuit, shard: &OutputKeccakShard) -> Result<()> {
     let results = guarded("storage", "witness", || {
-        ComponentPromiseResultsInMerkle::<Fr>::from_single_shard(shard.clone().into_logical_results())
+        ComponentPromiseResultsInMerkle::<Fr>::from_single_shard(
+            shard.clone().into_logical_results(),
+        )
     })?;
     circuit
         .fulfill_keccak_promise_results(results)
@@ -363,12 +368,9 @@ fn storage_circuit(
     let circuit = match pinning {
         Some(p) => StorageCircuit::new_impl(stage, logic, p.params.clone(), promise)
             .use_break_points(p.break_points.clone()),
-        None => StorageCircuit::new_impl(
-            stage,
-            logic,
-            dummy_rlc_params(config.k as usize),
-            promise,
-        ),
+        None => {
+            StorageCircuit::new_impl(stage, logic, dummy_rlc_params(config.k as usize), promise)
+        }
     };
     let shard = keccak_shard(&circuit, config.keccak_capacity)?;
     fulfill(&circuit, &shard)?;
@@ -383,7 +385,8 @@ fn keccak_params(config: &StorageConfig) -> Result<KeccakComponentShardCircuitPa
             config.keccak_capacity,
             false,
         );
-        p.base_circuit_params = KeccakComponentShardCircuit::<Fr>::calculate_base_circuit_params(&p);
+        p.base_circuit_params =
+            KeccakComponentShardCircuit::<Fr>::calculate_base_circuit_params(&p);
         p
     })
 }
@@ -401,13 +404,15 @@ pub fn keygen(
 ) -> Result<StorageKeys> {
     witness.verify(config.limits)?;
     let (mut circuit, _) = storage_circuit(CircuitBuilderStage::Keygen, config, witness, None)?;
-    let eth_params: EthCircuitParams = guarded("storage", "configure", || circuit.calculate_params())?;
+    let eth_params: EthCircuitParams =
+        guarded("storage", "configure", || circuit.calculate_params())?;
     tracing::debug!(target: "cairn::zk", rlc = ?eth_params.rlc, "storage circuit layout");
     let storage_pk = snark::keygen("storage", params, &circuit)?;
     let storage_pinning = circuit.pinning();
 
     let keccak_params = keccak_params(config)?;
-    let keccak_circuit = KeccakComponentShardCircuit::<Fr>::new(vec![], keccak_params.clone(), false);
+    let keccak_circuit =
+        KeccakComponentShardCircuit::<Fr>::new(vec![], keccak_params.clone(), false);
     let keccak_pk = snark::keygen("keccak", keccak_params_kzg, &keccak_circuit)?;
     Ok(StorageKeys {
         config: config.clone(),
@@ -458,7 +463,8 @@ pub fn prove(
     )?;
 
     let inputs: Vec<Vec<u8>> = shard.responses.iter().map(|(b, _)| b.to_vec()).collect();
-    let keccak_circuit = KeccakComponentShardCircuit::<Fr>::new(inputs, keys.keccak_params.clone(), true);
+    let keccak_circuit =
+        KeccakComponentShardCircuit::<Fr>::new(inputs, keys.keccak_params.clone(), true);
     keccak_circuit.set_base_circuit_break_points(keys.keccak_break_points.clone());
     let keccak_instances = guarded("keccak", "witness", || {
         axiom_eth::snark_verifier_sdk::CircuitExt::instances(&keccak_circuit)
@@ -516,7 +522,8 @@ pub fn verify(
     if keccak_instances.len() != 1 || storage_instances.last() != keccak_instances.first() {
         return Err(ZkError::Rejected {
             circuit: "keccak",
-            reason: "keccak commitment differs from the storage circuit's promise commitment".into(),
+            reason: "keccak commitment differs from the storage circuit's promise commitment"
+                .into(),
         });
     }
     snark::verify(
@@ -630,8 +637,10 @@ impl KeyCache {
                 PromiseLoaderParams::new_for_one_shard(config.keccak_capacity),
             ),
         )?;
-        let keccak =
-            read_vk::<KeccakComponentShardCircuit<Fr>>(&self.dir.join("keccak.vk"), meta.keccak_params)?;
+        let keccak = read_vk::<KeccakComponentShardCircuit<Fr>>(
+            &self.dir.join("keccak.vk"),
+            meta.keccak_params,
+        )?;
         Ok(Some(StorageVks { storage, keccak }))
     }
 
@@ -643,11 +652,15 @@ impl KeyCache {
     pub fn store(&self, keys: &StorageKeys) -> Result<()> {
         std::fs::create_dir_all(&self.dir).map_err(ZkError::io(&self.dir))?;
         let _ = std::fs::remove_file(self.dir.join("meta.json"));
-        write_atomic(&self.dir.join("storage.pk"), |w| keys.storage_pk.write(w, SerdeFormat::RawBytes))?;
+        write_atomic(&self.dir.join("storage.pk"), |w| {
+            keys.storage_pk.write(w, SerdeFormat::RawBytes)
+        })?;
         write_atomic(&self.dir.join("storage.vk"), |w| {
             keys.storage_pk.get_vk().write(w, SerdeFormat::RawBytes)
         })?;
-        write_atomic(&self.dir.join("keccak.pk"), |w| keys.keccak_pk.write(w, SerdeFormat::RawBytes))?;
+        write_atomic(&self.dir.join("keccak.pk"), |w| {
+            keys.keccak_pk.write(w, SerdeFormat::RawBytes)
+        })?;
         write_atomic(&self.dir.join("keccak.vk"), |w| {
             keys.keccak_pk.get_vk().write(w, SerdeFormat::RawBytes)
         })?;
@@ -675,24 +688,34 @@ pub(crate) fn write_atomic(
     std::fs::rename(&tmp, path).map_err(ZkError::io(path))
 }
 
-fn read_pk<C: axiom_eth::halo2_proofs::plonk::Circuit<Fr>>(path: &Path, params: C::Params) -> Result<ProvingKey<G1Affine>> {
+fn read_pk<C: axiom_eth::halo2_proofs::plonk::Circuit<Fr>>(
+    path: &Path,
+    params: C::Params,
+) -> Result<ProvingKey<G1Affine>> {
     let file = std::fs::File::open(path).map_err(ZkError::io(path))?;
     let mut r = std::io::BufReader::with_capacity(1 << 20, file);
-    guarded("keys", "read", || ProvingKey::read::<_, C>(&mut r, SerdeFormat::RawBytes, params))?
-        .map_err(|e| ZkError::Key {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+    guarded("keys", "read", || {
+        ProvingKey::read::<_, C>(&mut r, SerdeFormat::RawBytes, params)
+    })?
+    .map_err(|e| ZkError::Key {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
-fn read_vk<C: axiom_eth::halo2_proofs::plonk::Circuit<Fr>>(path: &Path, params: C::Params) -> Result<VerifyingKey<G1Affine>> {
+fn read_vk<C: axiom_eth::halo2_proofs::plonk::Circuit<Fr>>(
+    path: &Path,
+    params: C::Params,
+) -> Result<VerifyingKey<G1Affine>> {
     let file = std::fs::File::open(path).map_err(ZkError::io(path))?;
     let mut r = std::io::BufReader::new(file);
-    guarded("keys", "read", || VerifyingKey::read::<_, C>(&mut r, SerdeFormat::RawBytes, params))?
-        .map_err(|e| ZkError::Key {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+    guarded("keys", "read", || {
+        VerifyingKey::read::<_, C>(&mut r, SerdeFormat::RawBytes, params)
+    })?
+    .map_err(|e| ZkError::Key {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -717,7 +740,10 @@ mod tests {
         let dev = StorageConfig::dev();
         assert_eq!(dev.num_storage_instances(), 9);
         assert_eq!(dev.keccak_capacity, 5 + 1 + 1 + 4 * (6 + 6));
-        assert_eq!(StorageConfig::preset("mainnet"), Some(StorageConfig::mainnet()));
+        assert_eq!(
+            StorageConfig::preset("mainnet"),
+            Some(StorageConfig::mainnet())
+        );
         assert_eq!(StorageConfig::preset("nope"), None);
     }
 }

@@ -127,7 +127,9 @@ impl StorageWitness {
             storage_root: p.storage_hash,
             code_hash: p.code_hash,
         };
-        let empty = account.nonce == 0 && account.balance.is_zero() && account.code_hash == alloy_trie::KECCAK_EMPTY;
+        let empty = account.nonce == 0
+            && account.balance.is_zero()
+            && account.code_hash == alloy_trie::KECCAK_EMPTY;
         if empty || p.account_proof.is_empty() {
             return Err(ZkError::EmptySlot {
                 block,
@@ -233,13 +235,14 @@ impl StorageWitness {
         let mut storage_pfs = Vec::with_capacity(p.storage_proof.len());
         for s in &p.storage_proof {
             let key = keccak256(s.key);
-            let (nodes, value) = terminal(&s.proof, key).map_err(|reason| ZkError::StorageProof {
-                block,
-                address: p.address,
-                slot: s.key,
-                storage_root: p.storage_hash,
-                reason,
-            })?;
+            let (nodes, value) =
+                terminal(&s.proof, key).map_err(|reason| ZkError::StorageProof {
+                    block,
+                    address: p.address,
+                    slot: s.key,
+                    storage_root: p.storage_hash,
+                    reason,
+                })?;
             storage_pfs.push((
                 EU256::from_big_endian(s.key.as_slice()),
                 EU256::from_big_endian(&s.value.to_be_bytes::<32>()),
@@ -305,16 +308,15 @@ fn check_header_shape(header: &Header, block: u64) -> Result<()> {
         }
     }
     if header.difficulty >= U256::from(1u8) << 56 {
-        return unsupported(format!(
-            "difficulty {} exceeds 7 bytes",
-            header.difficulty
-        ));
+        return unsupported(format!("difficulty {} exceeds 7 bytes", header.difficulty));
     }
     Ok(())
 }
 
 fn check_depth(trie: &'static str, proof: &[Bytes], key: B256, max_depth: usize) -> Result<()> {
-    let depth = terminal(proof, key).map(|(nodes, _)| nodes.len()).unwrap_or(proof.len());
+    let depth = terminal(proof, key)
+        .map(|(nodes, _)| nodes.len())
+        .unwrap_or(proof.len());
     if depth > max_depth {
         return Err(ZkError::ProofTooDeep {
             trie,
@@ -371,7 +373,8 @@ fn terminal(proof: &[Bytes], key: B256) -> Result<(Vec<Vec<u8>>, Vec<u8>), Strin
                 .get(walked - 1)
                 .ok_or("proof walks past the key")?;
             let leaf = items[nibble as usize];
-            let leaf_items = list_items(leaf).map_err(|_| "branch child is not an embedded leaf")?;
+            let leaf_items =
+                list_items(leaf).map_err(|_| "branch child is not an embedded leaf")?;
             if leaf_items.len() != 2 {
                 return Err("embedded child is not a leaf".into());
             }

@@ -19,7 +19,13 @@ fn dev_limits() -> TrieLimits {
 }
 
 fn witness(chain: &DevChain, slot: u64) -> StorageWitness {
-    StorageWitness::fetch(&chain.rpc, chain.block, chain.contract, &[DevChain::slot(slot)]).unwrap()
+    StorageWitness::fetch(
+        &chain.rpc,
+        chain.block,
+        chain.contract,
+        &[DevChain::slot(slot)],
+    )
+    .unwrap()
 }
 
 /// The claim the witness proves equals what the node answers through independent calls
@@ -27,7 +33,9 @@ fn witness(chain: &DevChain, slot: u64) -> StorageWitness {
 /// exactly the encoding of that claim.
 #[test]
 fn native_claim_matches_node() {
-    let Some(chain) = require(DevChain::start()) else { return };
+    let Some(chain) = require(DevChain::start()) else {
+        return;
+    };
     for slot in [0u64, 1] {
         let w = witness(&chain, slot);
         let claim = w.verify(dev_limits()).unwrap();
@@ -35,19 +43,30 @@ fn native_claim_matches_node() {
             .rpc
             .call(
                 "eth_getStorageAt",
-                vec![json!(chain.contract), json!(DevChain::slot(slot)), json!(format!("0x{:x}", chain.block))],
+                vec![
+                    json!(chain.contract),
+                    json!(DevChain::slot(slot)),
+                    json!(format!("0x{:x}", chain.block)),
+                ],
             )
             .unwrap();
         let block: serde_json::Value = chain
             .rpc
-            .call("eth_getBlockByNumber", vec![json!(format!("0x{:x}", chain.block)), json!(false)])
+            .call(
+                "eth_getBlockByNumber",
+                vec![json!(format!("0x{:x}", chain.block)), json!(false)],
+            )
             .unwrap();
         let hash: B256 = serde_json::from_value(block["hash"].clone()).unwrap();
         assert_eq!(claim.block_hash, hash);
         assert_eq!(claim.block_number, chain.block);
         assert_eq!(claim.address, chain.contract);
         assert_eq!(claim.slots, vec![(DevChain::slot(slot), value)]);
-        assert_eq!(keccak256(&w.header_rlp), hash, "the header hashed in-circuit is the node's");
+        assert_eq!(
+            keccak256(&w.header_rlp),
+            hash,
+            "the header hashed in-circuit is the node's"
+        );
         if slot == 0 {
             assert_eq!(value, U256::from(42));
         }
@@ -66,19 +85,28 @@ fn native_claim_matches_node() {
 /// typed error.
 #[test]
 fn bad_witnesses_are_refused_before_proving() {
-    let Some(chain) = require(DevChain::start()) else { return };
+    let Some(chain) = require(DevChain::start()) else {
+        return;
+    };
     let good = witness(&chain, 0);
     good.verify(dev_limits()).unwrap();
 
     // A storage proof that does not match the storage root (a value the trie does not hold).
     let mut w = good.clone();
     w.proof.storage_proof[0].value = U256::from(43);
-    assert!(matches!(w.verify(dev_limits()), Err(ZkError::StorageProof { .. })), "{:?}", w.verify(dev_limits()));
+    assert!(
+        matches!(w.verify(dev_limits()), Err(ZkError::StorageProof { .. })),
+        "{:?}",
+        w.verify(dev_limits())
+    );
 
     // A storage proof into another storage root.
     let mut w = good.clone();
     w.proof.storage_hash = B256::repeat_byte(7);
-    assert!(matches!(w.verify(dev_limits()), Err(ZkError::AccountProof { .. })));
+    assert!(matches!(
+        w.verify(dev_limits()),
+        Err(ZkError::AccountProof { .. })
+    ));
 
     // An account proof node tampered with.
     let mut w = good.clone();
@@ -86,22 +114,46 @@ fn bad_witnesses_are_refused_before_proving() {
     let last = node.len() - 1;
     node[last] ^= 1;
     w.proof.account_proof[0] = Bytes::from(node);
-    assert!(matches!(w.verify(dev_limits()), Err(ZkError::AccountProof { .. })));
+    assert!(matches!(
+        w.verify(dev_limits()),
+        Err(ZkError::AccountProof { .. })
+    ));
 
     // A header that is not the block's.
     let mut w = good.clone();
     let mut h = w.header_rlp.to_vec();
     h[40] ^= 1;
     w.header_rlp = h.into();
-    assert!(matches!(w.verify(dev_limits()), Err(ZkError::HeaderHashMismatch { .. })));
+    assert!(matches!(
+        w.verify(dev_limits()),
+        Err(ZkError::HeaderHashMismatch { .. })
+    ));
 
     // Proofs deeper than the circuit takes.
-    let tiny = TrieLimits { account_max_depth: 1, storage_max_depth: 1 };
-    assert!(matches!(good.verify(tiny), Err(ZkError::ProofTooDeep { trie: "account", .. })));
+    let tiny = TrieLimits {
+        account_max_depth: 1,
+        storage_max_depth: 1,
+    };
+    assert!(matches!(
+        good.verify(tiny),
+        Err(ZkError::ProofTooDeep {
+            trie: "account",
+            ..
+        })
+    ));
 
     // An empty slot (the circuit proves occupied slots only).
-    let empty = StorageWitness::fetch(&chain.rpc, chain.block, chain.contract, &[DevChain::slot(77)]).unwrap();
-    assert!(matches!(empty.verify(dev_limits()), Err(ZkError::EmptySlot { .. })));
+    let empty = StorageWitness::fetch(
+        &chain.rpc,
+        chain.block,
+        chain.contract,
+        &[DevChain::slot(77)],
+    )
+    .unwrap();
+    assert!(matches!(
+        empty.verify(dev_limits()),
+        Err(ZkError::EmptySlot { .. })
+    ));
 
     // A post-Prague header (21 fields) is refused with the reason.
     let prague = require(cairn_devtools::Anvil::spawn(&["--hardfork", "prague"])).unwrap();
@@ -109,7 +161,10 @@ fn bad_witnesses_are_refused_before_proving() {
     let _: serde_json::Value = rpc.call("anvil_mine", vec![json!("0x1")]).unwrap();
     let accounts: Vec<alloy_primitives::Address> = rpc.call("eth_accounts", vec![]).unwrap();
     let w = StorageWitness::fetch(&rpc, 1, accounts[0], &[DevChain::slot(0)]).unwrap();
-    assert!(matches!(w.verify(dev_limits()), Err(ZkError::HeaderUnsupported { .. })));
+    assert!(matches!(
+        w.verify(dev_limits()),
+        Err(ZkError::HeaderUnsupported { .. })
+    ));
 }
 
 /// The bundled reference witness is a verified witness of the dev configuration.
@@ -131,9 +186,13 @@ fn storage_end_to_end() {
         println!("skipped: proving runs in release builds only (cargo test --release)");
         return;
     }
-    let Some(chain) = require(DevChain::start()) else { return };
+    let Some(chain) = require(DevChain::start()) else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
-    let dir = |var: &str, name: &str| std::env::var_os(var).map_or_else(|| tmp.path().join(name), Into::into);
+    let dir = |var: &str, name: &str| {
+        std::env::var_os(var).map_or_else(|| tmp.path().join(name), Into::into)
+    };
     let params_dir = dir("CAIRN_ZK_PARAMS", "params");
     let keys_dir = dir("CAIRN_ZK_KEYS", "keys");
     let mut prover = Prover::new(params_dir.clone(), keys_dir.clone(), StorageConfig::dev());
@@ -150,7 +209,10 @@ fn storage_end_to_end() {
         cairn_zk::peak_rss_mib()
     );
     assert_eq!(file.claim.slots, vec![(DevChain::slot(0), U256::from(42))]);
-    assert_eq!(file.components.storage_instances[..8], fr_to_words(&claim_instances(&file.claim))[..]);
+    assert_eq!(
+        file.components.storage_instances[..8],
+        fr_to_words(&claim_instances(&file.claim))[..]
+    );
     let path = tmp.path().join("proof.json");
     file.write(&path).unwrap();
     let file = StorageProofFile::read(&path).unwrap();
@@ -159,26 +221,57 @@ fn storage_end_to_end() {
     let mut verifier = Prover::new(params_dir.clone(), keys_dir.clone(), StorageConfig::dev());
     let started = std::time::Instant::now();
     verifier.verify(&file).unwrap();
-    println!("native verify {:.1} ms (with key loading)", started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "native verify {:.1} ms (with key loading)",
+        started.elapsed().as_secs_f64() * 1e3
+    );
 
     // Tampered proofs, a changed claim, another circuit's proof: rejected natively.
     let mut bad = file.clone();
     bad.components.storage_proof[100] ^= 1;
-    assert!(matches!(verifier.verify(&bad), Err(ZkError::Rejected { circuit: "storage", .. })));
+    assert!(matches!(
+        verifier.verify(&bad),
+        Err(ZkError::Rejected {
+            circuit: "storage",
+            ..
+        })
+    ));
     let mut bad = file.clone();
     bad.claim.slots[0].1 = U256::from(43);
-    assert!(matches!(verifier.verify(&bad), Err(ZkError::Rejected { .. })));
+    assert!(matches!(
+        verifier.verify(&bad),
+        Err(ZkError::Rejected { .. })
+    ));
     let mut bad = file.clone();
     bad.components.keccak_proof[64] ^= 1;
-    assert!(matches!(verifier.verify(&bad), Err(ZkError::Rejected { circuit: "keccak", .. })));
+    assert!(matches!(
+        verifier.verify(&bad),
+        Err(ZkError::Rejected {
+            circuit: "keccak",
+            ..
+        })
+    ));
     let mut bad = file.clone();
     bad.components.storage_proof = file.components.keccak_proof.clone();
-    assert!(matches!(verifier.verify(&bad), Err(ZkError::Rejected { circuit: "storage", .. })));
+    assert!(matches!(
+        verifier.verify(&bad),
+        Err(ZkError::Rejected {
+            circuit: "storage",
+            ..
+        })
+    ));
     let mut bad = file.clone();
     bad.components.transcript = cairn_zk::snark::Transcript::Poseidon;
-    assert!(matches!(verifier.verify(&bad), Err(ZkError::Rejected { .. })));
+    assert!(matches!(
+        verifier.verify(&bad),
+        Err(ZkError::Rejected { .. })
+    ));
     // A proof file of another configuration (another key).
-    let mut other = Prover::new(params_dir.clone(), keys_dir.clone(), StorageConfig::mainnet());
+    let mut other = Prover::new(
+        params_dir.clone(),
+        keys_dir.clone(),
+        StorageConfig::mainnet(),
+    );
     assert!(matches!(other.verify(&file), Err(ZkError::Rejected { .. })));
     // Parameters of the wrong size.
     let (small, _) = cairn_zk::params::load_or_generate(&params_dir, 10).unwrap();
@@ -186,8 +279,15 @@ fn storage_end_to_end() {
         .load_vks(&StorageConfig::dev())
         .unwrap()
         .unwrap();
-    let err = cairn_zk::storage::verify(&StorageConfig::dev(), &vks, &small, &small, &file.claim, &file.components)
-        .unwrap_err();
+    let err = cairn_zk::storage::verify(
+        &StorageConfig::dev(),
+        &vks,
+        &small,
+        &small,
+        &file.claim,
+        &file.components,
+    )
+    .unwrap_err();
     assert!(matches!(err, ZkError::Params { .. }), "{err}");
 
     // On chain: the valid proof is accepted (this guards against miscompiles such as viaIR's),
@@ -202,7 +302,9 @@ fn storage_end_to_end() {
     assert!(ok.accepted, "a valid proof must be accepted on chain");
     let (proof, instances) = evm::components_calldata(&file.components).unwrap();
     let on_chain = |proof: &[u8], instances: &[B256]| {
-        evm::verify_on_chain(&chain.rpc, deployed.wrapper, proof, instances).unwrap().accepted
+        evm::verify_on_chain(&chain.rpc, deployed.wrapper, proof, instances)
+            .unwrap()
+            .accepted
     };
     assert!(on_chain(&proof, &instances));
     let storage_words = file.components.storage_proof.len();
@@ -227,10 +329,18 @@ fn storage_end_to_end() {
 #[test]
 #[ignore = "heavy: aggregation at k = 20; cairn-zk bench runs it"]
 fn aggregated_end_to_end() {
-    let Some(chain) = require(DevChain::start()) else { return };
+    let Some(chain) = require(DevChain::start()) else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
-    let dir = |var: &str, name: &str| std::env::var_os(var).map_or_else(|| tmp.path().join(name), Into::into);
-    let mut prover = Prover::new(dir("CAIRN_ZK_PARAMS", "params"), dir("CAIRN_ZK_KEYS", "keys"), StorageConfig::dev());
+    let dir = |var: &str, name: &str| {
+        std::env::var_os(var).map_or_else(|| tmp.path().join(name), Into::into)
+    };
+    let mut prover = Prover::new(
+        dir("CAIRN_ZK_PARAMS", "params"),
+        dir("CAIRN_ZK_KEYS", "keys"),
+        StorageConfig::dev(),
+    );
     let file = prover.prove_storage(&witness(&chain, 0), true).unwrap();
     for (phase, took) in &prover.timings.phases {
         println!("{phase:<44} {:>8.2} s", took.as_secs_f64());
@@ -238,16 +348,35 @@ fn aggregated_end_to_end() {
     prover.verify(&file).unwrap();
     let mut bad = file.clone();
     bad.aggregated.as_mut().unwrap().proof[200] ^= 1;
-    assert!(matches!(prover.verify(&bad), Err(ZkError::Rejected { circuit: "aggregation", .. })));
+    assert!(matches!(
+        prover.verify(&bad),
+        Err(ZkError::Rejected {
+            circuit: "aggregation",
+            ..
+        })
+    ));
     let (deployed, ok, compiled) = prover.verify_on_chain(&file, &chain.rpc).unwrap();
-    println!("aggregation verifier: runtime {:?} bytes, deploy {} gas, verify {} gas", compiled.runtime_sizes, deployed.deploy_gas, ok.gas.unwrap_or_default());
+    println!(
+        "aggregation verifier: runtime {:?} bytes, deploy {} gas, verify {} gas",
+        compiled.runtime_sizes,
+        deployed.deploy_gas,
+        ok.gas.unwrap_or_default()
+    );
     assert!(ok.accepted);
     let agg = file.aggregated.as_ref().unwrap();
     let mut p = agg.proof.clone();
     p[96] ^= 1;
-    assert!(!evm::verify_on_chain(&chain.rpc, deployed.wrapper, &p, &agg.instances).unwrap().accepted);
+    assert!(
+        !evm::verify_on_chain(&chain.rpc, deployed.wrapper, &p, &agg.instances)
+            .unwrap()
+            .accepted
+    );
     let mut i = agg.instances.clone();
     let last = i.len() - 1;
     i[last] = B256::from(U256::from(43));
-    assert!(!evm::verify_on_chain(&chain.rpc, deployed.wrapper, &agg.proof, &i).unwrap().accepted);
+    assert!(
+        !evm::verify_on_chain(&chain.rpc, deployed.wrapper, &agg.proof, &i)
+            .unwrap()
+            .accepted
+    );
 }
