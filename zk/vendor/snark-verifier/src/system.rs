@@ -1,0 +1,3 @@
+//! Proof systems `snark-verifier` supports
+
+pub mod halo2;
