@@ -28,6 +28,7 @@ pub mod devchain;
 mod error;
 pub mod input;
 pub mod qmtree;
+pub mod remote;
 pub mod replay;
 pub mod serve;
 pub mod validate;

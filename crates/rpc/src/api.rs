@@ -8,7 +8,7 @@
 use crate::types::{
     BlockParam, LeafResponse, ProofInput, ProofResponse, Quantity, RootResponse, VerifyResponse,
 };
-use alloy_primitives::{Address, B256, U64};
+use alloy_primitives::{Address, B256, Bytes, U64};
 use alloy_rpc_types_eth::{Block, EIP1186AccountProofResponse, Transaction};
 use alloy_serde::storage::JsonStorageKey;
 use cairn_exec::commit::{CallProof, CallRequest};
@@ -35,6 +35,7 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("eth_blockNumber", &[]),
     ("eth_getBlockByNumber", &["block", "full"]),
     ("eth_getProof", &["address", "keys", "block"]),
+    ("eth_getCode", &["address", "block"]),
     ("debug_executionWitness", &["block"]),
 ];
 
@@ -108,6 +109,11 @@ pub trait EthApi {
         keys: Vec<JsonStorageKey>,
         block: BlockParam,
     ) -> RpcResult<EIP1186AccountProofResponse>;
+
+    /// The code of an account at the end of `block` (`0x` for an account without code or
+    /// an absent one).
+    #[method(name = "getCode")]
+    async fn get_code(&self, address: Address, block: BlockParam) -> RpcResult<Bytes>;
 }
 
 /// `debug_*`.

@@ -69,6 +69,16 @@ pub enum RpcError {
         /// The genesis number.
         number: u64,
     },
+    /// The node's store lacks the code an account names (a damaged data directory).
+    #[error("block {number}: code {code_hash} of {address} is not in the node's store")]
+    MissingCode {
+        /// The block.
+        number: u64,
+        /// The account.
+        address: alloy_primitives::Address,
+        /// Its code hash.
+        code_hash: alloy_primitives::B256,
+    },
     /// A range proof was given without the older root.
     #[error("a range proof needs the older root as the third parameter (oldRoot)")]
     MissingOldRoot,
@@ -232,6 +242,7 @@ impl RpcError {
             | Self::State(_)
             | Self::Senders { .. }
             | Self::WitnessRun { .. }
+            | Self::MissingCode { .. }
             | Self::CallStoreIo { .. }
             | Self::CallStoreJson { .. }
             | Self::Json(_)

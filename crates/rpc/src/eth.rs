@@ -6,7 +6,7 @@ use crate::{
 };
 use alloy_consensus::{BlockBody, Transaction as _};
 use alloy_eips::eip4895::Withdrawals;
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, Bytes, U256};
 use alloy_rlp::Encodable;
 use alloy_rpc_types_eth::{
     BlockTransactions, EIP1186AccountProofResponse, EIP1186StorageProof, Header, Transaction,
@@ -128,6 +128,26 @@ pub(crate) fn account_proof<B: Backend>(
         account_proof,
         storage_proof,
     })
+}
+
+/// The code of `address` at the state root of block `number` (empty for an absent account
+/// or one without code).
+pub(crate) fn code<B: Backend>(node: &Node<B>, address: Address, number: u64) -> Result<Bytes> {
+    let (mut trie, mut nodes) = node.chain().state_at(number)?;
+    let Some(account) = trie.account(address, &mut nodes)? else {
+        return Ok(Bytes::new());
+    };
+    if account.code_hash == KECCAK_EMPTY {
+        return Ok(Bytes::new());
+    }
+    node.chain()
+        .code(&account.code_hash)
+        .cloned()
+        .ok_or(RpcError::MissingCode {
+            number,
+            address,
+            code_hash: account.code_hash,
+        })
 }
 
 /// The execution witness of imported block `number`, generated from the chain, in reth's

@@ -18,6 +18,7 @@
 //! | `eth_blockNumber` | | quantity |
 //! | `eth_getBlockByNumber` | block, fullTxs | [`RpcBlock`] or `null` |
 //! | `eth_getProof` | address, storageKeys, block | EIP-1186 account proof |
+//! | `eth_getCode` | address, block | bytes |
 //! | `debug_executionWitness` | block | reth's witness JSON |
 //!
 //! Quantities follow Ethereum's conventions: a block is a hex quantity, `"latest"` or

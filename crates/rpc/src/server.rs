@@ -14,7 +14,7 @@ use crate::{
         VerifyResponse,
     },
 };
-use alloy_primitives::{Address, B256, U64};
+use alloy_primitives::{Address, B256, Bytes, U64};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 use alloy_serde::storage::JsonStorageKey;
 use cairn_exec::{
@@ -435,6 +435,14 @@ where
         self.with_node(Pool::Read, move |node, _| {
             let number = resolve(node, block)?.number;
             eth::account_proof(node, address, &keys, number)
+        })
+        .await
+    }
+
+    async fn get_code(&self, address: Address, block: BlockParam) -> RpcResult<Bytes> {
+        self.with_node(Pool::Read, move |node, _| {
+            let number = resolve(node, block)?.number;
+            eth::code(node, address, number)
         })
         .await
     }

@@ -1,0 +1,296 @@
+//! `cairn replay --rpc URL --blocks A..B`: program inputs built from another node's JSON-RPC
+//! (`debug_executionWitness`, or `eth_getProof` with deletion repair), validated
+//! statelessly, with per-block figures; every answer cached with `--cache-dir`, replayed
+//! with `--offline`.
+
+use crate::{Error, Result, outln};
+use cairn_primitives::{ChainConfig, EthereumHardfork, ProgramOutput};
+use cairn_source::{
+    BodySource, ExecutionWitnessRpc, Fetched, ProofRpc, Rpc, RpcOptions, SourceError,
+    WitnessProvider,
+};
+use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
+
+/// Which JSON-RPC methods build the input (`--source`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceChoice {
+    /// `debug_executionWitness` when the node serves it, else `eth_getProof`.
+    #[default]
+    Auto,
+    /// `debug_executionWitness` (reth, geth, erigon).
+    Witness,
+    /// `eth_getProof`, `eth_getCode` and headers, with deletion repair (any node).
+    Proofs,
+    /// Both, side by side, with the size of the proofs witness relative to the other.
+    Both,
+}
+
+/// Where block bodies come from (`--bodies`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BodiesChoice {
+    /// `eth_getBlockByNumber` with full transactions.
+    #[default]
+    Json,
+    /// `debug_getRawBlock`.
+    Raw,
+}
+
+/// An inclusive block range: `A..B`, `A..=B` or `N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRange {
+    /// First block.
+    pub first: u64,
+    /// Last block (inclusive).
+    pub last: u64,
+}
+
+impl FromStr for BlockRange {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let num = |x: &str| {
+            let x = x.trim();
+            match x.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => x.parse(),
+            }
+            .map_err(|e| format!("{x:?}: {e}"))
+        };
+        let (first, last) = match s.split_once("..") {
+            Some((a, b)) => (num(a)?, num(b.strip_prefix('=').unwrap_or(b))?),
+            None => (num(s)?, num(s)?),
+        };
+        if first == 0 || last < first {
+            return Err(format!(
+                "{s:?}: the range must be non-empty and start after the genesis"
+            ));
+        }
+        Ok(Self { first, last })
+    }
+}
+
+/// Arguments of `cairn replay --rpc`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RemoteArgs {
+    /// Build inputs from this node's JSON-RPC (plain `http://`) instead of a chain file.
+    #[arg(long, env = "CAIRN_RPC_URL", conflicts_with_all = ["chain", "bundle_dir", "datadir"])]
+    pub rpc: Option<String>,
+    /// Blocks to replay: `A..B` (inclusive), `A..=B` or `N`.
+    #[arg(long)]
+    pub blocks: Option<BlockRange>,
+    /// Which methods build the input.
+    #[arg(long, value_enum, default_value_t = SourceChoice::Auto)]
+    pub source: SourceChoice,
+    /// Where block bodies come from.
+    #[arg(long, value_enum, default_value_t = BodiesChoice::Json)]
+    pub bodies: BodiesChoice,
+    /// One input for the whole range (one witness for all its blocks) instead of one per
+    /// block.
+    #[arg(long)]
+    pub batch: bool,
+    /// Cache every answer here (`<dir>/<method>/<key>.json`); a later run reads it first.
+    #[arg(long, env = "CAIRN_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Answer only from `--cache-dir`: no node needed (a missing answer is an error).
+    #[arg(long, requires = "cache_dir", conflicts_with_all = ["chain", "bundle_dir", "datadir"])]
+    pub offline: bool,
+    /// At most this many requests per second.
+    #[arg(long, env = "CAIRN_RPC_RPS")]
+    pub rps: Option<f64>,
+    /// Time budget of one request, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub rpc_timeout: u64,
+    /// The chain's fork schedule: every fork up to this one active from genesis (e.g.
+    /// `shanghai`, `prague`), the chain id from `eth_chainId`. Default: mainnet's schedule
+    /// when the chain id is 1.
+    #[arg(long, conflicts_with = "chain_config")]
+    pub hardfork: Option<String>,
+    /// The chain's configuration as JSON (the `chain` of a validation bundle).
+    #[arg(long)]
+    pub chain_config: Option<PathBuf>,
+}
+
+/// Runs `cairn replay --rpc`.
+///
+/// # Errors
+/// The first block that cannot be fetched or does not validate, naming the block.
+pub fn run(args: &RemoteArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Runtime { source })?;
+    runtime.block_on(run_async(args))
+}
+
+async fn run_async(args: &RemoteArgs) -> Result<()> {
+    let url = args.rpc.clone().unwrap_or_default();
+    let range = args.blocks.ok_or_else(|| Error::Usage("--rpc needs --blocks A..B".into()))?;
+    let rpc = Arc::new(
+        Rpc::new(
+            &url,
+            RpcOptions {
+                cache_dir: args.cache_dir.clone(),
+                offline: args.offline,
+                rps: args.rps,
+                timeout: Duration::from_secs(args.rpc_timeout),
+                ..Default::default()
+            },
+        )
+        .map_err(Error::from)?,
+    );
+    let chain = chain_config(args, &rpc).await?;
+    let bodies = match args.bodies {
+        BodiesChoice::Json => BodySource::Json,
+        BodiesChoice::Raw => BodySource::Raw,
+    };
+    let witness = ExecutionWitnessRpc::new(Arc::clone(&rpc), chain.clone(), bodies);
+    let proofs = ProofRpc::new(Arc::clone(&rpc), chain, bodies);
+    let mut source = args.source;
+
+    outln!(
+        "{:>8} {:>4} {:>10} {:>7} {:>6} {:>9} {:>9} {:>6} {:>9} {:>7} {:>9} {:>6}",
+        "block",
+        "txs",
+        "gas",
+        "source",
+        "calls",
+        "fetched",
+        "wall",
+        "nodes",
+        "witness",
+        "repairs",
+        "validate",
+        "ratio"
+    )?;
+    let spans: Vec<(u64, u64)> = if args.batch {
+        vec![(range.first, range.last)]
+    } else {
+        (range.first..=range.last).map(|n| (n, n)).collect()
+    };
+    let (mut total_calls, mut total_bytes, mut total_leaf, mut total_branch) = (0, 0, 0, 0);
+    let mut last_output: Option<ProgramOutput> = None;
+    for (first, last) in spans {
+        let mut sizes = Vec::new();
+        for which in [SourceChoice::Witness, SourceChoice::Proofs] {
+            let wanted = match source {
+                SourceChoice::Auto => which == SourceChoice::Witness,
+                SourceChoice::Both => true,
+                other => other == which,
+            };
+            if !wanted {
+                continue;
+            }
+            let fetched = match which {
+                SourceChoice::Witness => witness.program_input(first, last).await,
+                _ => proofs.program_input(first, last).await,
+            };
+            let fetched = match fetched {
+                Err(SourceError::MethodUnavailable { method, .. })
+                    if source == SourceChoice::Auto && method == "debug_executionWitness" =>
+                {
+                    tracing::info!(target: "cairn::replay", "the node does not serve debug_executionWitness: building inputs from eth_getProof");
+                    source = SourceChoice::Proofs;
+                    proofs.program_input(first, last).await
+                }
+                other => other,
+            }
+            .map_err(Error::from)?;
+            let label = if source == SourceChoice::Proofs || which == SourceChoice::Proofs {
+                "proofs"
+            } else {
+                "witness"
+            };
+            let (output, validate) = validate(&fetched)?;
+            if let Some(prev) = &last_output
+                && prev.last_block_number == output.last_block_number
+                && prev != &output
+            {
+                return Err(Error::Usage(format!(
+                    "blocks {first}..={last}: the two sources validate to different outputs"
+                )));
+            }
+            last_output = Some(output);
+            let bytes = fetched.input.witness.byte_size();
+            sizes.push(bytes);
+            let ratio = match sizes.as_slice() {
+                [w, p] => format!("{:.2}", *p as f64 / (*w).max(1) as f64),
+                _ => String::from("-"),
+            };
+            let stats = &fetched.stats;
+            total_calls += stats.rpc.calls;
+            total_bytes += stats.rpc.bytes;
+            total_leaf += stats.repairs_leaf;
+            total_branch += stats.repairs_branch;
+            let blocks = &fetched.input.blocks;
+            outln!(
+                "{:>8} {:>4} {:>10} {:>7} {:>6} {:>7.1}Ki {:>7.1}ms {:>6} {:>7.1}Ki {:>3}/{:<3} {:>7.2}ms {:>6}",
+                if first == last {
+                    first.to_string()
+                } else {
+                    format!("{first}-{last}")
+                },
+                blocks.iter().map(|b| b.body.transactions.len()).sum::<usize>(),
+                output.total_gas_used,
+                label,
+                stats.rpc.calls,
+                stats.rpc.bytes as f64 / 1024.0,
+                stats.wall.as_secs_f64() * 1e3,
+                fetched.input.witness.state.len(),
+                bytes as f64 / 1024.0,
+                stats.repairs_leaf,
+                stats.repairs_branch,
+                validate.as_secs_f64() * 1e3,
+                ratio,
+            )?;
+        }
+    }
+    let stats = rpc.stats();
+    outln!(
+        "validated blocks {}..={}: {total_calls} calls to the node, {:.1} KiB fetched, {} answers from the cache, {} retries; deletion repairs: {total_leaf} collapse-sibling leaves (case 1), {total_branch} restructured branches (case 2){}",
+        range.first,
+        range.last,
+        total_bytes as f64 / 1024.0,
+        stats.cached,
+        stats.retries,
+        last_output.map_or(String::new(), |o| format!(
+            "; final state root {}",
+            o.final_state_root
+        )),
+    )?;
+    Ok(())
+}
+
+/// Validates an input under Cairn's and the strict rules, timing the first.
+fn validate(fetched: &Fetched) -> Result<(ProgramOutput, Duration)> {
+    let start = std::time::Instant::now();
+    let output = cairn_stateless::validate(&fetched.input)?;
+    let took = start.elapsed();
+    cairn_stateless::validate_strict(&fetched.input)?;
+    Ok((output, took))
+}
+
+async fn chain_config(args: &RemoteArgs, rpc: &Rpc) -> Result<ChainConfig> {
+    if let Some(path) = &args.chain_config {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        return serde_json::from_str(&text).map_err(|source| Error::Json { source });
+    }
+    let id: alloy_primitives::U64 = rpc
+        .call("eth_chainId", vec![])
+        .await
+        .map_err(Error::from)?;
+    let id = id.to::<u64>();
+    match &args.hardfork {
+        Some(name) => {
+            let fork = EthereumHardfork::from_str(name)
+                .map_err(|_| Error::Usage(format!("--hardfork {name:?}: unknown fork")))?;
+            Ok(ChainConfig::at_genesis(id, fork))
+        }
+        None if id == 1 => Ok(ChainConfig::mainnet()),
+        None => Err(Error::Usage(format!(
+            "chain id {id} is not mainnet: give its fork schedule with --hardfork or --chain-config"
+        ))),
+    }
+}

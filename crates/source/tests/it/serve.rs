@@ -1,0 +1,58 @@
+//! Cairn's own `cairn serve` as the remote node: `debug_executionWitness` and `eth_getProof`
+//! give inputs that validate to the node's own outputs, block by block and as a batch.
+
+use crate::validate;
+use cairn_exec::{ChainFile, WitnessKind, commit::Node};
+use cairn_rpc::{ServeConfig, serve};
+use cairn_source::{
+    BodySource, ExecutionWitnessRpc, LocalNode, ProofRpc, Rpc, RpcOptions, WitnessProvider,
+};
+use std::sync::{Arc, RwLock};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devchain_through_cairn_serve_both_sources_match_the_node() {
+    let root = cairn_devtools::workspace_root();
+    let file = ChainFile::load(&root.join("testdata/devchain.json")).unwrap();
+    let mut node = Node::in_memory(&file).unwrap();
+    let count = file.blocks.len();
+    for i in 0..count {
+        node.import(&file.block(i).unwrap()).unwrap();
+    }
+    let node = Arc::new(RwLock::new(node));
+    let server = serve("127.0.0.1:0".parse().unwrap(), Arc::clone(&node), ServeConfig::default())
+        .await
+        .unwrap();
+    let rpc = Arc::new(Rpc::new(&server.url(), RpcOptions::default()).unwrap());
+    let chain = file.chain.clone();
+    let witness = ExecutionWitnessRpc::new(Arc::clone(&rpc), chain.clone(), BodySource::Json);
+    let proofs = ProofRpc::new(Arc::clone(&rpc), chain, BodySource::Json);
+
+    let mut spans: Vec<(u64, u64)> = (1..=count as u64).map(|n| (n, n)).collect();
+    spans.push((1, 10));
+    spans.push((20, count as u64));
+    let (mut leaf, mut branch, mut sizes) = (0, 0, (0usize, 0usize));
+    for (first, last) in spans {
+        let expected = {
+            let guard = node.read().unwrap();
+            let local = LocalNode::new(&guard, WitnessKind::Complete);
+            let fetched = local.program_input(first, last).await.unwrap();
+            validate(&fetched)
+        };
+        let from_witness = witness.program_input(first, last).await.unwrap();
+        assert_eq!(validate(&from_witness), expected, "blocks {first}..={last} (witness)");
+        assert!(from_witness.stats.rpc.calls > 0);
+        let from_proofs = proofs.program_input(first, last).await.unwrap();
+        assert_eq!(validate(&from_proofs), expected, "blocks {first}..={last} (proofs)");
+        leaf += from_proofs.stats.repairs_leaf;
+        branch += from_proofs.stats.repairs_branch;
+        if first == last {
+            sizes.0 += from_witness.input.witness.byte_size();
+            sizes.1 += from_proofs.input.witness.byte_size();
+        }
+    }
+    println!(
+        "dev chain through cairn serve: {count} blocks; witness bytes {} (debug_executionWitness) vs {} (eth_getProof); repairs {leaf} leaves, {branch} branches",
+        sizes.0, sizes.1
+    );
+    server.stop();
+}
