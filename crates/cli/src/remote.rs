@@ -104,7 +104,8 @@ pub struct RemoteArgs {
     /// when the chain id is 1.
     #[arg(long, conflicts_with = "chain_config")]
     pub hardfork: Option<String>,
-    /// The chain's configuration as JSON (the `chain` of a validation bundle).
+    /// The chain's configuration as JSON, or a file holding it under `chain` (a chain file,
+    /// a validation bundle).
     #[arg(long)]
     pub chain_config: Option<PathBuf>,
 }
@@ -275,7 +276,13 @@ async fn chain_config(args: &RemoteArgs, rpc: &Rpc) -> Result<ChainConfig> {
             path: path.clone(),
             source,
         })?;
-        return serde_json::from_str(&text).map_err(|source| Error::Json { source });
+        // A chain config, or anything holding one under "chain" (a chain file, a bundle).
+        let mut value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| Error::Json { source })?;
+        if let Some(chain) = value.get_mut("chain") {
+            value = chain.take();
+        }
+        return serde_json::from_value(value).map_err(|source| Error::Json { source });
     }
     let id: alloy_primitives::U64 = rpc
         .call("eth_chainId", vec![])
