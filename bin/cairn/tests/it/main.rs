@@ -2,6 +2,7 @@
 
 mod cli;
 mod qmtree;
+mod remote;
 mod serve;
 mod stateless;
 

@@ -1,0 +1,83 @@
+//! `cairn replay --rpc`: program inputs from another node (here `cairn serve` over a data
+//! directory the CLI wrote), both sources side by side, the answers cached and replayed with
+//! `--offline` after the node is gone.
+
+use crate::{cairn, fails_with};
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
+
+#[test]
+fn replay_from_rpc_then_offline_from_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chain = tmp.path().join("chain.json");
+    let chain = chain.to_str().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let cache = tmp.path().join("cache");
+    let cache = cache.to_str().unwrap();
+    let run = cairn(&["devchain", "--out", chain, "--blocks", "4", "--txs", "6"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = cairn(&["replay", chain, "--datadir", data]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["serve", "--datadir", data, "--http.addr", "127.0.0.1:0"])
+        .env("CAIRN_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().to_string();
+
+    let args = |extra: &[&'static str]| -> Vec<String> {
+        let mut a: Vec<&str> = vec![
+            "replay",
+            "--blocks",
+            "1..4",
+            "--chain-config",
+            chain,
+            "--cache-dir",
+            cache,
+            "--source",
+            "both",
+        ];
+        a.extend_from_slice(extra);
+        a.into_iter().map(String::from).collect()
+    };
+    let mut with_rpc = args(&[]);
+    with_rpc.extend(["--rpc".to_string(), url.clone()]);
+    let online = cairn(&strs(&with_rpc));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(online.code, 0, "{}", online.stderr);
+    let rows: Vec<&str> = online.stdout.lines().collect();
+    // A header, two rows per block (witness, proofs), a summary.
+    assert_eq!(rows.len(), 1 + 2 * 4 + 1, "{}", online.stdout);
+    assert!(rows[1].contains("witness") && rows[2].contains("proofs"), "{}", online.stdout);
+    let summary = rows.last().unwrap();
+    assert!(summary.contains("final state root"), "{summary}");
+
+    // The node is gone: the cache answers everything, with the same result.
+    let offline = cairn(&strs(&args(&["--offline"])));
+    assert_eq!(offline.code, 0, "{}", offline.stderr);
+    let root = |s: &str| s.rsplit("final state root ").next().unwrap().trim().to_string();
+    assert_eq!(root(offline.stdout.lines().last().unwrap()), root(summary));
+    assert!(offline.stdout.contains(": 0 calls to the node"), "{}", offline.stdout);
+
+    // A block the cache never saw: one line naming the method.
+    let run = cairn(&[
+        "replay", "--blocks", "9", "--chain-config", chain, "--cache-dir", cache, "--offline",
+    ]);
+    fails_with(&run, "eth_getBlockByNumber");
+    fails_with(&run, "not in the cache");
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
