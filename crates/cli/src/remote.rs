@@ -125,7 +125,9 @@ pub fn run(args: &RemoteArgs) -> Result<()> {
 
 async fn run_async(args: &RemoteArgs) -> Result<()> {
     let url = args.rpc.clone().unwrap_or_default();
-    let range = args.blocks.ok_or_else(|| Error::Usage("--rpc needs --blocks A..B".into()))?;
+    let range = args
+        .blocks
+        .ok_or_else(|| Error::Usage("--rpc needs --blocks A..B".into()))?;
     let rpc = Arc::new(
         Rpc::new(
             &url,
@@ -230,7 +232,10 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
                 } else {
                     format!("{first}-{last}")
                 },
-                blocks.iter().map(|b| b.body.transactions.len()).sum::<usize>(),
+                blocks
+                    .iter()
+                    .map(|b| b.body.transactions.len())
+                    .sum::<usize>(),
                 output.total_gas_used,
                 label,
                 stats.rpc.calls,
@@ -284,10 +289,7 @@ async fn chain_config(args: &RemoteArgs, rpc: &Rpc) -> Result<ChainConfig> {
         }
         return serde_json::from_value(value).map_err(|source| Error::Json { source });
     }
-    let id: alloy_primitives::U64 = rpc
-        .call("eth_chainId", vec![])
-        .await
-        .map_err(Error::from)?;
+    let id: alloy_primitives::U64 = rpc.call("eth_chainId", vec![]).await.map_err(Error::from)?;
     let id = id.to::<u64>();
     match &args.hardfork {
         Some(name) => {

@@ -37,6 +37,7 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("eth_getProof", &["address", "keys", "block"]),
     ("eth_getCode", &["address", "block"]),
     ("debug_executionWitness", &["block"]),
+    ("debug_getRawBlock", &["block"]),
 ];
 
 /// The parameter names of `method`, if it is in [`METHODS`].
@@ -124,4 +125,8 @@ pub trait DebugApi {
     /// stateless client needs, not only what Cairn's validation reads.
     #[method(name = "executionWitness")]
     async fn execution_witness(&self, block: BlockParam) -> RpcResult<serde_json::Value>;
+
+    /// A block as its RLP encoding (header, transactions, ommers, withdrawals).
+    #[method(name = "getRawBlock")]
+    async fn raw_block(&self, block: BlockParam) -> RpcResult<Bytes>;
 }

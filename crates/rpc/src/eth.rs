@@ -130,6 +130,27 @@ pub(crate) fn account_proof<B: Backend>(
     })
 }
 
+/// Block `number` as RLP (the genesis with an empty body).
+pub(crate) fn raw_block<B: Backend>(node: &Node<B>, number: u64) -> Result<Bytes> {
+    if let Some(block) = node.block(number) {
+        return Ok(alloy_rlp::encode(block).into());
+    }
+    let head = node.head_number();
+    let header = node
+        .chain()
+        .header(number)
+        .ok_or(RpcError::UnknownBlock { number, head })?;
+    let genesis = Block {
+        header: header.clone(),
+        body: BlockBody {
+            transactions: Vec::new(),
+            ommers: Vec::new(),
+            withdrawals: header.withdrawals_root.map(|_| Withdrawals::default()),
+        },
+    };
+    Ok(alloy_rlp::encode(&genesis).into())
+}
+
 /// The code of `address` at the state root of block `number` (empty for an absent account
 /// or one without code).
 pub(crate) fn code<B: Backend>(node: &Node<B>, address: Address, number: u64) -> Result<Bytes> {

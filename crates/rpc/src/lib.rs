@@ -20,6 +20,7 @@
 //! | `eth_getProof` | address, storageKeys, block | EIP-1186 account proof |
 //! | `eth_getCode` | address, block | bytes |
 //! | `debug_executionWitness` | block | reth's witness JSON |
+//! | `debug_getRawBlock` | block | the block's RLP |
 //!
 //! Quantities follow Ethereum's conventions: a block is a hex quantity, `"latest"` or
 //! `"earliest"` ([`BlockParam`]); a txNum is a hex quantity, a JSON number being accepted

@@ -461,6 +461,14 @@ where
         })
         .await
     }
+
+    async fn raw_block(&self, block: BlockParam) -> RpcResult<Bytes> {
+        self.with_node(Pool::Read, move |node, _| {
+            let number = resolve(node, block)?.number;
+            eth::raw_block(node, number)
+        })
+        .await
+    }
 }
 
 /// A running server.

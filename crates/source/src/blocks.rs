@@ -76,9 +76,8 @@ fn check_number(method: &'static str, number: u64, got: u64) -> Result<()> {
 pub async fn block(rpc: &Rpc, number: u64, bodies: BodySource) -> Result<Block> {
     match bodies {
         BodySource::Json => {
-            type RpcBlock = alloy_rpc_types_eth::Block<
-                alloy_rpc_types_eth::Transaction<TransactionSigned>,
-            >;
+            type RpcBlock =
+                alloy_rpc_types_eth::Block<alloy_rpc_types_eth::Transaction<TransactionSigned>>;
             let value: Option<RpcBlock> = rpc
                 .call(GET_BLOCK, vec![quantity(number), json!(true)])
                 .await?;
@@ -115,13 +114,12 @@ pub async fn block(rpc: &Rpc, number: u64, bodies: BodySource) -> Result<Block> 
         }
         BodySource::Raw => {
             let raw: Bytes = rpc.call(RAW_BLOCK, vec![quantity(number)]).await?;
-            let block = cairn_primitives::decode_block(&raw).map_err(|source| {
-                SourceError::BadBlock {
+            let block =
+                cairn_primitives::decode_block(&raw).map_err(|source| SourceError::BadBlock {
                     method: RAW_BLOCK,
                     number,
                     source,
-                }
-            })?;
+                })?;
             check_number(RAW_BLOCK, number, block.header.number)?;
             let (_, claimed) = header(rpc, number).await?;
             let got = block.header.hash_slow();

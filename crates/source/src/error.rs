@@ -164,7 +164,9 @@ pub enum SourceError {
         source: cairn_witness::WitnessError,
     },
     /// An account proof does not hash to the state root it claims to be part of.
-    #[error("eth_getProof block {block}: account {address}: proof does not verify against state root {root}: {reason}")]
+    #[error(
+        "eth_getProof block {block}: account {address}: proof does not verify against state root {root}: {reason}"
+    )]
     AccountProof {
         /// The block the proof is at.
         block: u64,
@@ -176,7 +178,9 @@ pub enum SourceError {
         reason: String,
     },
     /// A storage proof does not hash to the account's storage root.
-    #[error("eth_getProof block {block}: account {address} slot {slot}: proof does not verify against storage root {root}: {reason}")]
+    #[error(
+        "eth_getProof block {block}: account {address} slot {slot}: proof does not verify against storage root {root}: {reason}"
+    )]
     StorageProof {
         /// The block the proof is at.
         block: u64,
@@ -200,7 +204,9 @@ pub enum SourceError {
         answered: String,
     },
     /// Code served for an account does not hash to the account's code hash.
-    #[error("eth_getCode block {block}: code of {address} hashes to {got}, the account's code hash is {expected}")]
+    #[error(
+        "eth_getCode block {block}: code of {address} hashes to {got}, the account's code hash is {expected}"
+    )]
     CodeHashMismatch {
         /// The block.
         block: u64,
@@ -230,7 +236,9 @@ pub enum SourceError {
     /// A trie node that a deletion needs (case 2: a branch or extension that a collapse
     /// restructures) could not be obtained: not in any proof, not found by a key search,
     /// and `debug_dbGet` unavailable or without it.
-    #[error("block {block}: trie node {node} at path {path} (needed to delete {key}) could not be fetched: {reason}")]
+    #[error(
+        "block {block}: trie node {node} at path {path} (needed to delete {key}) could not be fetched: {reason}"
+    )]
     UnrepairableDeletion {
         /// The block whose deletion needs it.
         block: u64,

@@ -188,7 +188,10 @@ fn preflight(
         read: PreFlight::default(),
         failure: None,
     };
-    let mut state = State::builder().with_database(db).with_bundle_update().build();
+    let mut state = State::builder()
+        .with_database(db)
+        .with_bundle_update()
+        .build();
     for block in blocks {
         let number = block.header.number;
         let fail = |reason: String| SourceError::PreFlight {
@@ -254,7 +257,14 @@ impl RemoteDb {
                     answered: format!("slot {}", sp.key.as_b256()),
                 });
             }
-            verify_storage(self.block, storage_root, address, *slot, sp.value, &sp.proof)?;
+            verify_storage(
+                self.block,
+                storage_root,
+                address,
+                *slot,
+                sp.value,
+                &sp.proof,
+            )?;
             self.read.nodes.extend(sp.proof.iter().cloned());
         }
         if proof.storage_proof.len() != slots.len() {
@@ -303,10 +313,12 @@ impl RemoteDb {
                     code
                 }
             };
-            Some(Bytecode::new_raw_checked(code).map_err(|e| SourceError::PreFlight {
-                block: self.block + 1,
-                reason: format!("code of {address}: {e}"),
-            })?)
+            Some(
+                Bytecode::new_raw_checked(code).map_err(|e| SourceError::PreFlight {
+                    block: self.block + 1,
+                    reason: format!("code of {address}: {e}"),
+                })?,
+            )
         };
         Ok(Some(AccountInfo {
             balance: account.balance,
@@ -574,7 +586,14 @@ impl Repair {
             self.derive(&proof.account_proof);
             if let (Some(slot), Some(sp)) = (missing.slot, proof.storage_proof.first()) {
                 let root = account.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
-                verify_storage(missing.block, root, missing.address, slot, sp.value, &sp.proof)?;
+                verify_storage(
+                    missing.block,
+                    root,
+                    missing.address,
+                    slot,
+                    sp.value,
+                    &sp.proof,
+                )?;
                 self.derive(&sp.proof);
             }
             if let Some(node) = self.take(&missing.hash) {
@@ -649,7 +668,10 @@ impl Repair {
         }
         Err(self.unrepairable(
             missing,
-            format!("tried the exclusion proof at the block, {}", tried.join(", ")),
+            format!(
+                "tried the exclusion proof at the block, {}",
+                tried.join(", ")
+            ),
         ))
     }
 

@@ -33,7 +33,11 @@ fn replay_from_rpc_then_offline_from_the_cache() {
     BufReader::new(server.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
 
     let args = |extra: &[&'static str]| -> Vec<String> {
         let mut a: Vec<&str> = vec![
@@ -51,7 +55,7 @@ fn replay_from_rpc_then_offline_from_the_cache() {
         a.into_iter().map(String::from).collect()
     };
     let mut with_rpc = args(&[]);
-    with_rpc.extend(["--rpc".to_string(), url.clone()]);
+    with_rpc.extend(["--rpc".to_string(), url]);
     let online = cairn(&strs(&with_rpc));
     server.kill().unwrap();
     server.wait().unwrap();
@@ -59,20 +63,41 @@ fn replay_from_rpc_then_offline_from_the_cache() {
     let rows: Vec<&str> = online.stdout.lines().collect();
     // A header, two rows per block (witness, proofs), a summary.
     assert_eq!(rows.len(), 1 + 2 * 4 + 1, "{}", online.stdout);
-    assert!(rows[1].contains("witness") && rows[2].contains("proofs"), "{}", online.stdout);
+    assert!(
+        rows[1].contains("witness") && rows[2].contains("proofs"),
+        "{}",
+        online.stdout
+    );
     let summary = rows.last().unwrap();
     assert!(summary.contains("final state root"), "{summary}");
 
     // The node is gone: the cache answers everything, with the same result.
     let offline = cairn(&strs(&args(&["--offline"])));
     assert_eq!(offline.code, 0, "{}", offline.stderr);
-    let root = |s: &str| s.rsplit("final state root ").next().unwrap().trim().to_string();
+    let root = |s: &str| {
+        s.rsplit("final state root ")
+            .next()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
     assert_eq!(root(offline.stdout.lines().last().unwrap()), root(summary));
-    assert!(offline.stdout.contains(": 0 calls to the node"), "{}", offline.stdout);
+    assert!(
+        offline.stdout.contains(": 0 calls to the node"),
+        "{}",
+        offline.stdout
+    );
 
     // A block the cache never saw: one line naming the method.
     let run = cairn(&[
-        "replay", "--blocks", "9", "--chain-config", chain, "--cache-dir", cache, "--offline",
+        "replay",
+        "--blocks",
+        "9",
+        "--chain-config",
+        chain,
+        "--cache-dir",
+        cache,
+        "--offline",
     ]);
     fails_with(&run, "eth_getBlockByNumber");
     fails_with(&run, "not in the cache");

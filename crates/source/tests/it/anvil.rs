@@ -63,7 +63,8 @@ async fn call(rpc: &Rpc, method: &str, params: Vec<Value>) -> Value {
 
 /// Sends a transaction from the dev account (automine: one block each); returns the receipt.
 async fn send(rpc: &Rpc, to: Option<Address>, data: String, value: u64) -> Value {
-    let mut tx = json!({"from": DEV, "data": data, "value": format!("{value:#x}"), "gas": "0x100000"});
+    let mut tx =
+        json!({"from": DEV, "data": data, "value": format!("{value:#x}"), "gas": "0x100000"});
     if let Some(to) = to {
         tx["to"] = json!(to);
     }
@@ -92,12 +93,16 @@ fn stores(pairs: &[(U256, U256)]) -> String {
 /// Builds the chain; returns the blocks of interest.
 async fn build_chain(rpc: &Rpc) -> Chain {
     let number = |r: &Value| {
-        u64::from_str_radix(r["blockNumber"].as_str().unwrap().trim_start_matches("0x"), 16)
-            .unwrap()
+        u64::from_str_radix(
+            r["blockNumber"].as_str().unwrap().trim_start_matches("0x"),
+            16,
+        )
+        .unwrap()
     };
     // Automined blocks in one second share their timestamp, which post-merge rules forbid.
     call(rpc, "anvil_setBlockTimestampInterval", vec![json!(1)]).await;
-    let receipt = |r: &Value| serde_json::from_value::<Address>(r["contractAddress"].clone()).unwrap();
+    let receipt =
+        |r: &Value| serde_json::from_value::<Address>(r["contractAddress"].clone()).unwrap();
     let c = receipt(&send(rpc, None, init_code(STORE_RUNTIME), 0).await);
     let d = receipt(&send(rpc, None, init_code(STORE_RUNTIME), 0).await);
 
@@ -121,7 +126,12 @@ async fn build_chain(rpc: &Rpc) -> Chain {
     send(
         rpc,
         Some(c),
-        stores(&[(a1, one), (a2, U256::from(2)), (others[0], one), (others[1], one)]),
+        stores(&[
+            (a1, one),
+            (a2, U256::from(2)),
+            (others[0], one),
+            (others[1], one),
+        ]),
         0,
     )
     .await;
@@ -148,17 +158,26 @@ async fn build_chain(rpc: &Rpc) -> Chain {
     let update_c = number(&send(rpc, Some(c), stores(&[(a2, U256::from(5))]), 0).await);
 
     // The account trie. Every account's hashed address, to place new ones by their nibbles.
-    let mut known: Vec<Address> = serde_json::from_value(call(rpc, "eth_accounts", vec![]).await).unwrap();
+    let mut known: Vec<Address> =
+        serde_json::from_value(call(rpc, "eth_accounts", vec![]).await).unwrap();
     known.extend([Address::ZERO, c, d, DEV]);
     let first_nibbles = |known: &[Address]| -> Vec<u8> {
-        known.iter().map(|a| nibbles_of(keccak256(a)).get(0).unwrap()).collect()
+        known
+            .iter()
+            .map(|a| nibbles_of(keccak256(a)).get(0).unwrap())
+            .collect()
     };
     // A self-destructing contract alone under its first nibble (the dev account's nonce is
     // bumped with empty transactions until its next CREATE address is).
     async fn deploy_alone(rpc: &Rpc, known: &[Address], used: &[u8]) -> Address {
         loop {
             let nonce: alloy_primitives::U64 = serde_json::from_value(
-                call(rpc, "eth_getTransactionCount", vec![json!(DEV), json!("latest")]).await,
+                call(
+                    rpc,
+                    "eth_getTransactionCount",
+                    vec![json!(DEV), json!("latest")],
+                )
+                .await,
             )
             .unwrap();
             let next = DEV.create(nonce.to::<u64>());
@@ -314,7 +333,10 @@ async fn anvil_deletions_are_repaired_and_the_cache_replays_offline() {
     // The blocks between the clears and the self-destructs as one batch.
     let (a, b) = (built.clear_d + 1, built.destruct1 - 1);
     let batch = proofs.program_input(a, b).await.unwrap();
-    assert_eq!(validate(&batch).final_state_root, outputs[&b].final_state_root);
+    assert_eq!(
+        validate(&batch).final_state_root,
+        outputs[&b].final_state_root
+    );
 
     // anvil has no debug_executionWitness: a typed error names the method.
     let witness = ExecutionWitnessRpc::new(Arc::clone(&rpc), chain(), BodySource::Json);

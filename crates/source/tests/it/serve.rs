@@ -18,6 +18,17 @@ async fn devchain_through_cairn_serve_both_sources_match_the_node() {
     for i in 0..count {
         node.import(&file.block(i).unwrap()).unwrap();
     }
+    let mut spans: Vec<(u64, u64)> = (1..=count as u64).map(|n| (n, n)).collect();
+    spans.push((1, 10));
+    spans.push((20, count as u64));
+    // The node's own inputs first (the node is then shared with the server).
+    let mut expected = Vec::new();
+    let local = LocalNode::new(&node, WitnessKind::Complete);
+    for (first, last) in &spans {
+        let fetched = local.program_input(*first, *last).await.unwrap();
+        expected.push(validate(&fetched));
+    }
+
     let node = Arc::new(RwLock::new(node));
     let server = serve("127.0.0.1:0".parse().unwrap(), Arc::clone(&node), ServeConfig::default())
         .await
@@ -27,22 +38,21 @@ async fn devchain_through_cairn_serve_both_sources_match_the_node() {
     let witness = ExecutionWitnessRpc::new(Arc::clone(&rpc), chain.clone(), BodySource::Json);
     let proofs = ProofRpc::new(Arc::clone(&rpc), chain, BodySource::Json);
 
-    let mut spans: Vec<(u64, u64)> = (1..=count as u64).map(|n| (n, n)).collect();
-    spans.push((1, 10));
-    spans.push((20, count as u64));
     let (mut leaf, mut branch, mut sizes) = (0, 0, (0usize, 0usize));
-    for (first, last) in spans {
-        let expected = {
-            let guard = node.read().unwrap();
-            let local = LocalNode::new(&guard, WitnessKind::Complete);
-            let fetched = local.program_input(first, last).await.unwrap();
-            validate(&fetched)
-        };
+    for (&(first, last), &expected) in spans.iter().zip(&expected) {
         let from_witness = witness.program_input(first, last).await.unwrap();
-        assert_eq!(validate(&from_witness), expected, "blocks {first}..={last} (witness)");
+        assert_eq!(
+            validate(&from_witness),
+            expected,
+            "blocks {first}..={last} (witness)"
+        );
         assert!(from_witness.stats.rpc.calls > 0);
         let from_proofs = proofs.program_input(first, last).await.unwrap();
-        assert_eq!(validate(&from_proofs), expected, "blocks {first}..={last} (proofs)");
+        assert_eq!(
+            validate(&from_proofs),
+            expected,
+            "blocks {first}..={last} (proofs)"
+        );
         leaf += from_proofs.stats.repairs_leaf;
         branch += from_proofs.stats.repairs_branch;
         if first == last {
@@ -74,5 +84,52 @@ async fn devchain_through_cairn_serve_both_sources_match_the_node() {
     // The dev chain clears storage slots: both deletion cases occur and are repaired.
     assert!(leaf > 0, "no collapse sibling leaf was repaired");
     assert!(branch > 0, "no restructured branch was repaired");
+
+    // Bodies as RLP (`debug_getRawBlock`), the answers cached; then the cached witnesses
+    // rewritten into geth's form (header objects, newest first, `keys` null) and replayed
+    // offline: the same outputs.
+    let cache = tempfile::tempdir().unwrap();
+    let options = RpcOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..Default::default()
+    };
+    let cached = Arc::new(Rpc::new(&server.url(), options.clone()).unwrap());
+    let raw = ExecutionWitnessRpc::new(cached, file.chain.clone(), BodySource::Raw);
+    let checks = [(spans[4], expected[4]), (spans[count], expected[count])];
+    for ((first, last), expected) in checks {
+        let fetched = raw.program_input(first, last).await.unwrap();
+        assert_eq!(validate(&fetched), expected, "raw bodies {first}..={last}");
+    }
     server.stop();
+    let dir = cache.path().join("debug_executionWitness");
+    let mut rewritten = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let witness = cairn_witness::json::from_value(value["result"].take()).unwrap();
+        value["result"] =
+            cairn_witness::json::to_value(&witness, cairn_witness::json::WitnessFormat::Geth)
+                .unwrap();
+        assert!(value["result"]["keys"].is_null());
+        std::fs::write(&path, value.to_string()).unwrap();
+        rewritten += 1;
+    }
+    assert_eq!(rewritten, 10);
+    let offline = Arc::new(
+        Rpc::new(
+            "http://127.0.0.1:1",
+            RpcOptions {
+                offline: true,
+                ..options
+            },
+        )
+        .unwrap(),
+    );
+    let geth = ExecutionWitnessRpc::new(Arc::clone(&offline), file.chain.clone(), BodySource::Raw);
+    for ((first, last), expected) in checks {
+        let fetched = geth.program_input(first, last).await.unwrap();
+        assert_eq!(validate(&fetched), expected, "geth form {first}..={last}");
+    }
+    assert_eq!(offline.stats().calls, 0);
 }
