@@ -3,6 +3,7 @@
 //! silent and incomplete nodes give typed errors.
 
 mod anvil;
+mod deletions;
 mod errors;
 mod serve;
 
