@@ -6,10 +6,20 @@
 use crate::{Error, Result, outln};
 use cairn_primitives::{ChainConfig, EthereumHardfork, ProgramOutput};
 use cairn_source::{
-    BodySource, ExecutionWitnessRpc, Fetched, ProofRpc, Rpc, RpcOptions, SourceError,
+    BodySource, ExecutionWitnessRpc, Fetched, ProofRpc, Rpc, RpcOptions, RpcStats, SourceError,
     WitnessProvider,
 };
-use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
+use futures_util::StreamExt;
+use std::{
+    io::IsTerminal,
+    path::PathBuf,
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 /// Which JSON-RPC methods build the input (`--source`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -96,6 +106,9 @@ pub struct RemoteArgs {
     /// At most this many requests per second.
     #[arg(long, env = "CAIRN_RPC_RPS")]
     pub rps: Option<f64>,
+    /// Inputs fetched (and validated) at once.
+    #[arg(long, default_value_t = 4, env = "CAIRN_RPC_CONCURRENCY")]
+    pub concurrency: usize,
     /// Time budget of one request, in seconds.
     #[arg(long, default_value_t = 60)]
     pub rpc_timeout: u64,
@@ -146,11 +159,30 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
         BodiesChoice::Json => BodySource::Json,
         BodiesChoice::Raw => BodySource::Raw,
     };
-    let witness = ExecutionWitnessRpc::new(Arc::clone(&rpc), chain.clone(), bodies);
-    let proofs = ProofRpc::new(Arc::clone(&rpc), chain, bodies);
-    let mut source = args.source;
+    let witness_missing = Arc::new(AtomicBool::new(args.source == SourceChoice::Proofs));
+    let choice = args.source;
 
-    outln!(
+    let spans: Vec<(u64, u64)> = if args.batch {
+        vec![(range.first, range.last)]
+    } else {
+        (range.first..=range.last).map(|n| (n, n)).collect()
+    };
+    // The bar draws on stderr when it is a terminal; rows print above it.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(spans.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} inputs eta {eta} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let print = |line: String| -> Result<()> {
+        match &bar {
+            Some(bar) => bar.suspend(|| outln!("{line}")),
+            None => outln!("{line}"),
+        }
+    };
+    print(format!(
         "{:>8} {:>4} {:>10} {:>7} {:>6} {:>9} {:>9} {:>6} {:>9} {:>7} {:>9} {:>6}",
         "block",
         "txs",
@@ -164,55 +196,70 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
         "repairs",
         "validate",
         "ratio"
-    )?;
-    let spans: Vec<(u64, u64)> = if args.batch {
-        vec![(range.first, range.last)]
-    } else {
-        (range.first..=range.last).map(|n| (n, n)).collect()
-    };
-    let (mut total_calls, mut total_bytes, mut total_leaf, mut total_branch) = (0, 0, 0, 0);
-    let mut last_output: Option<ProgramOutput> = None;
-    for (first, last) in spans {
-        let mut sizes = Vec::new();
-        for which in [SourceChoice::Witness, SourceChoice::Proofs] {
-            let wanted = match source {
-                SourceChoice::Auto => which == SourceChoice::Witness,
-                SourceChoice::Both => true,
-                other => other == which,
-            };
-            if !wanted {
-                continue;
-            }
-            let fetched = match which {
-                SourceChoice::Witness => witness.program_input(first, last).await,
-                _ => proofs.program_input(first, last).await,
-            };
-            let fetched = match fetched {
-                Err(SourceError::MethodUnavailable { method, .. })
-                    if source == SourceChoice::Auto && method == "debug_executionWitness" =>
-                {
-                    tracing::info!(target: "cairn::replay", "the node does not serve debug_executionWitness: building inputs from eth_getProof");
-                    source = SourceChoice::Proofs;
-                    proofs.program_input(first, last).await
+    ))?;
+    // Up to --concurrency inputs are fetched (and validated) at once, each through its own
+    // handle on the connection so that its calls are counted apart; rows print in order.
+    let fetches = spans.iter().map(|&(first, last)| {
+        let scoped = Arc::new(rpc.scope());
+        let witness = ExecutionWitnessRpc::new(Arc::clone(&scoped), chain.clone(), bodies);
+        let proofs = ProofRpc::new(scoped, chain.clone(), bodies);
+        let witness_missing = Arc::clone(&witness_missing);
+        async move {
+            let mut rows = Vec::new();
+            for which in [SourceChoice::Witness, SourceChoice::Proofs] {
+                let wanted = match choice {
+                    SourceChoice::Both => true,
+                    SourceChoice::Auto => {
+                        (which == SourceChoice::Witness) != witness_missing.load(Ordering::Relaxed)
+                    }
+                    other => other == which,
+                };
+                if !wanted {
+                    continue;
                 }
-                other => other,
+                let mut label = which;
+                let fetched = match which {
+                    SourceChoice::Witness => match witness.program_input(first, last).await {
+                        Err(SourceError::MethodUnavailable { method, .. })
+                            if choice == SourceChoice::Auto
+                                && method == "debug_executionWitness" =>
+                        {
+                            if !witness_missing.swap(true, Ordering::Relaxed) {
+                                tracing::info!(target: "cairn::replay", "the node does not serve debug_executionWitness: building inputs from eth_getProof");
+                            }
+                            label = SourceChoice::Proofs;
+                            proofs.program_input(first, last).await
+                        }
+                        other => other,
+                    },
+                    _ => proofs.program_input(first, last).await,
+                }
+                .map_err(Error::from)?;
+                let (fetched, output, took) = tokio::task::spawn_blocking(move || {
+                    validate(&fetched).map(|(output, took)| (fetched, output, took))
+                })
+                .await
+                .map_err(|e| Error::Usage(format!("validation task: {e}")))??;
+                rows.push((label, fetched, output, took));
             }
-            .map_err(Error::from)?;
-            let label = if source == SourceChoice::Proofs || which == SourceChoice::Proofs {
-                "proofs"
-            } else {
-                "witness"
-            };
-            let (output, validate) = validate(&fetched)?;
-            if let Some(prev) = &last_output
-                && prev.last_block_number == output.last_block_number
-                && prev != &output
-            {
+            Ok::<_, Error>((first, last, rows))
+        }
+    });
+    let mut stream = futures_util::stream::iter(fetches).buffered(args.concurrency.max(1));
+
+    let (mut total, mut total_leaf, mut total_branch) = (RpcStats::default(), 0, 0);
+    let mut last_output: Option<ProgramOutput> = None;
+    while let Some(result) = stream.next().await {
+        let (first, last, rows) = result?;
+        let mut sizes = Vec::new();
+        let mut outputs = Vec::new();
+        for (label, fetched, output, took) in rows {
+            outputs.push(output);
+            if outputs.first() != Some(&output) {
                 return Err(Error::Usage(format!(
                     "blocks {first}..={last}: the two sources validate to different outputs"
                 )));
             }
-            last_output = Some(output);
             let bytes = fetched.input.witness.byte_size();
             sizes.push(bytes);
             let ratio = match sizes.as_slice() {
@@ -220,12 +267,11 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
                 _ => String::from("-"),
             };
             let stats = &fetched.stats;
-            total_calls += stats.rpc.calls;
-            total_bytes += stats.rpc.bytes;
+            total = total + stats.rpc;
             total_leaf += stats.repairs_leaf;
             total_branch += stats.repairs_branch;
             let blocks = &fetched.input.blocks;
-            outln!(
+            print(format!(
                 "{:>8} {:>4} {:>10} {:>7} {:>6} {:>7.1}Ki {:>7.1}ms {:>6} {:>7.1}Ki {:>3}/{:<3} {:>7.2}ms {:>6}",
                 if first == last {
                     first.to_string()
@@ -237,7 +283,7 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
                     .map(|b| b.body.transactions.len())
                     .sum::<usize>(),
                 output.total_gas_used,
-                label,
+                if label == SourceChoice::Witness { "witness" } else { "proofs" },
                 stats.rpc.calls,
                 stats.rpc.bytes as f64 / 1024.0,
                 stats.wall.as_secs_f64() * 1e3,
@@ -245,12 +291,21 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
                 bytes as f64 / 1024.0,
                 stats.repairs_leaf,
                 stats.repairs_branch,
-                validate.as_secs_f64() * 1e3,
+                took.as_secs_f64() * 1e3,
                 ratio,
-            )?;
+            ))?;
+        }
+        last_output = outputs.pop();
+        if let Some(bar) = &bar {
+            bar.inc(1);
         }
     }
-    let stats = rpc.stats();
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    // The spans' calls, and the chain id asked through the base handle.
+    let stats = total + rpc.stats();
+    let (total_calls, total_bytes) = (stats.calls, stats.bytes);
     outln!(
         "validated blocks {}..={}: {total_calls} calls to the node, {:.1} KiB fetched, {} answers from the cache, {} retries; deletion repairs: {total_leaf} collapse-sibling leaves (case 1), {total_branch} restructured branches (case 2){}",
         range.first,

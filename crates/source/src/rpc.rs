@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::{
     path::PathBuf,
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -57,6 +57,18 @@ pub struct RpcStats {
     pub retries: u64,
 }
 
+impl std::ops::Add for RpcStats {
+    type Output = Self;
+    fn add(self, rhs: Self) -> Self {
+        Self {
+            calls: self.calls + rhs.calls,
+            bytes: self.bytes + rhs.bytes,
+            cached: self.cached + rhs.cached,
+            retries: self.retries + rhs.retries,
+        }
+    }
+}
+
 impl std::ops::Sub for RpcStats {
     type Output = Self;
     fn sub(self, rhs: Self) -> Self {
@@ -70,16 +82,25 @@ impl std::ops::Sub for RpcStats {
 }
 
 /// A JSON-RPC connection to a node (HTTP), or a recorded cache of one.
+///
+/// [`Rpc::scope`] gives another handle on the same connection, cache and rate limit with
+/// counters of its own (to count the calls of one block while others are fetched at once).
 #[derive(Debug)]
 pub struct Rpc {
-    client: Option<HttpClient>,
-    url: String,
-    options: RpcOptions,
-    next_slot: tokio::sync::Mutex<Option<Instant>>,
+    shared: Arc<Shared>,
     calls: AtomicU64,
     bytes: AtomicU64,
     cached: AtomicU64,
     retries: AtomicU64,
+}
+
+/// What the handles of one connection share.
+#[derive(Debug)]
+struct Shared {
+    client: Option<HttpClient>,
+    url: String,
+    options: RpcOptions,
+    next_slot: tokio::sync::Mutex<Option<Instant>>,
     methods_missing: Mutex<Vec<String>>,
 }
 
@@ -109,21 +130,34 @@ impl Rpc {
             )
         };
         Ok(Self {
-            client,
-            url: url.to_string(),
-            options,
-            next_slot: tokio::sync::Mutex::new(None),
+            shared: Arc::new(Shared {
+                client,
+                url: url.to_string(),
+                options,
+                next_slot: tokio::sync::Mutex::new(None),
+                methods_missing: Mutex::new(Vec::new()),
+            }),
             calls: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             cached: AtomicU64::new(0),
             retries: AtomicU64::new(0),
-            methods_missing: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Another handle on the same connection, cache and rate limit, its counters at zero.
+    pub fn scope(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            calls: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            cached: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+        }
     }
 
     /// The node's URL.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.shared.url
     }
 
     /// The counters so far.
@@ -138,7 +172,8 @@ impl Rpc {
 
     /// Whether a method already answered "method not found" (so callers can skip it).
     pub fn known_missing(&self, method: &str) -> bool {
-        self.methods_missing
+        self.shared
+            .methods_missing
             .lock()
             .map(|m| m.iter().any(|x| x == method))
             .unwrap_or(false)
@@ -165,7 +200,7 @@ impl Rpc {
     /// [`SourceError::Transport`], [`SourceError::NotCached`], cache I/O errors.
     pub async fn call_value(&self, method: &str, params: &[Value]) -> Result<Value> {
         let params_text = Value::Array(params.to_vec()).to_string();
-        let path = self.options.cache_dir.as_ref().map(|dir| {
+        let path = self.shared.options.cache_dir.as_ref().map(|dir| {
             let key = keccak256(params_text.as_bytes());
             dir.join(method).join(format!("{key:x}.json"))
         });
@@ -190,11 +225,11 @@ impl Rpc {
                 }
             }
         }
-        let Some(client) = &self.client else {
+        let Some(client) = &self.shared.client else {
             return Err(SourceError::NotCached {
                 method: method.to_string(),
                 params: params_text,
-                dir: self.options.cache_dir.clone().unwrap_or_default(),
+                dir: self.shared.options.cache_dir.clone().unwrap_or_default(),
             });
         };
         let answer = self.fetch(client, method, params, &params_text).await;
@@ -253,7 +288,7 @@ impl Rpc {
                     if e.code() == METHOD_NOT_FOUND
                         || message.contains("does not exist/is not available")
                     {
-                        if let Ok(mut m) = self.methods_missing.lock() {
+                        if let Ok(mut m) = self.shared.methods_missing.lock() {
                             m.push(method.to_string());
                         }
                         return Err(SourceError::MethodUnavailable {
@@ -262,7 +297,7 @@ impl Rpc {
                         });
                     }
                     // -32005: limit exceeded / busy (reth, geth, Cairn); worth another try.
-                    if e.code() != -32005 || attempt >= self.options.attempts {
+                    if e.code() != -32005 || attempt >= self.shared.options.attempts {
                         return Err(SourceError::Call {
                             method: method.to_string(),
                             params: params_text.to_string(),
@@ -273,7 +308,7 @@ impl Rpc {
                     None
                 }
                 Err(ClientError::RequestTimeout) => {
-                    if attempt >= self.options.attempts {
+                    if attempt >= self.shared.options.attempts {
                         return Err(SourceError::Timeout {
                             method: method.to_string(),
                             params: params_text.to_string(),
@@ -283,7 +318,7 @@ impl Rpc {
                     None
                 }
                 Err(e) => {
-                    if attempt >= self.options.attempts {
+                    if attempt >= self.shared.options.attempts {
                         return Err(SourceError::Transport {
                             method: method.to_string(),
                             params: params_text.to_string(),
@@ -303,12 +338,12 @@ impl Rpc {
 
     /// Waits for the next request slot under `--rps`.
     async fn pace(&self) {
-        let Some(rps) = self.options.rps.filter(|r| *r > 0.0) else {
+        let Some(rps) = self.shared.options.rps.filter(|r| *r > 0.0) else {
             return;
         };
         let interval = Duration::from_secs_f64(1.0 / rps);
         let wait = {
-            let mut next = self.next_slot.lock().await;
+            let mut next = self.shared.next_slot.lock().await;
             let now = Instant::now();
             let slot = next.map_or(now, |n| n.max(now));
             *next = Some(slot + interval);
