@@ -283,7 +283,11 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
                     .map(|b| b.body.transactions.len())
                     .sum::<usize>(),
                 output.total_gas_used,
-                if label == SourceChoice::Witness { "witness" } else { "proofs" },
+                if label == SourceChoice::Witness {
+                    "witness"
+                } else {
+                    "proofs"
+                },
                 stats.rpc.calls,
                 stats.rpc.bytes as f64 / 1024.0,
                 stats.wall.as_secs_f64() * 1e3,

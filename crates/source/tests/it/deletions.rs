@@ -9,7 +9,8 @@ use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256, keccak256}
 use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};
 use cairn_exec::{
     AllocEntry, BlockAttributes, Chain, ChainFile, GenesisAccount, WitnessKind,
-    commit::Node, devchain::{STORE_RUNTIME, deploy_code},
+    commit::Node,
+    devchain::{STORE_RUNTIME, deploy_code},
     genesis_state_root,
 };
 use cairn_primitives::{ChainConfig, EthereumHardfork, TransactionSigned};
@@ -128,7 +129,12 @@ fn build() -> (ChainFile, [u64; 4]) {
 
     let mut alloc = BTreeMap::new();
     let rich = U256::from(10u128.pow(21));
-    for (a, balance) in [(address, rich), (y, U256::from(1)), (y1, U256::from(1)), (y2, U256::from(1))] {
+    for (a, balance) in [
+        (address, rich),
+        (y, U256::from(1)),
+        (y1, U256::from(1)),
+        (y2, U256::from(1)),
+    ] {
         alloc.insert(
             a,
             AllocEntry {
@@ -197,7 +203,10 @@ fn build() -> (ChainFile, [u64; 4]) {
     }
     blocks.push(first);
     blocks.push(vec![
-        sender.tx(Some(c), stores(&[(a1, one), (a2, one), (o1, one), (o2, one)])),
+        sender.tx(
+            Some(c),
+            stores(&[(a1, one), (a2, one), (o1, one), (o2, one)]),
+        ),
         sender.tx(Some(d), stores(&[(d1, one), (e1, one), (e2, one)])),
     ]);
     blocks.push(vec![sender.tx(Some(c), stores(&[(a1, U256::ZERO)]))]);
@@ -205,7 +214,9 @@ fn build() -> (ChainFile, [u64; 4]) {
     blocks.push(vec![sender.tx(Some(s1), Bytes::new())]);
     blocks.push(vec![sender.tx(Some(s2), Bytes::new())]);
     // A last block writing, clearing and reading again.
-    blocks.push(vec![sender.tx(Some(c), stores(&[(a2, U256::from(7)), (o1, U256::ZERO)]))]);
+    blocks.push(vec![
+        sender.tx(Some(c), stores(&[(a2, U256::from(7)), (o1, U256::ZERO)])),
+    ]);
 
     for (i, txs) in blocks.into_iter().enumerate() {
         let number = i as u64 + 1;
@@ -273,7 +284,11 @@ async fn each_deletion_case_is_repaired_in_both_tries() {
             n if n == storage2 || n == account2 => (0, 1),
             _ => (0, 0),
         };
-        assert_eq!((s.repairs_leaf, s.repairs_branch), want, "blocks {first}..={last}");
+        assert_eq!(
+            (s.repairs_leaf, s.repairs_branch),
+            want,
+            "blocks {first}..={last}"
+        );
     }
     server.stop();
 }

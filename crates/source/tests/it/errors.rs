@@ -26,7 +26,8 @@ async fn a_silent_node_is_a_timeout_naming_the_method() {
         },
     )
     .unwrap();
-    let proofs = ProofRpc::new(Arc::new(rpc), ChainConfig::mainnet(), BodySource::Json);
+    let rpc = Arc::new(rpc);
+    let proofs = ProofRpc::new(Arc::clone(&rpc), ChainConfig::mainnet(), BodySource::Json);
     match proofs.program_input(5, 5).await {
         Err(SourceError::Timeout {
             method, attempts, ..
@@ -36,6 +37,9 @@ async fn a_silent_node_is_a_timeout_naming_the_method() {
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
+    // One retry (with backoff) after the first timeout; nothing answered.
+    assert_eq!(rpc.stats().retries, 1);
+    assert_eq!(rpc.stats().calls, 0);
     match proofs.program_input(0, 3).await {
         Err(SourceError::BadRange { first: 0, last: 3 }) => {}
         other => panic!("expected BadRange, got {other:?}"),

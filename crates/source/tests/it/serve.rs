@@ -30,9 +30,13 @@ async fn devchain_through_cairn_serve_both_sources_match_the_node() {
     }
 
     let node = Arc::new(RwLock::new(node));
-    let server = serve("127.0.0.1:0".parse().unwrap(), Arc::clone(&node), ServeConfig::default())
-        .await
-        .unwrap();
+    let server = serve(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::clone(&node),
+        ServeConfig::default(),
+    )
+    .await
+    .unwrap();
     let rpc = Arc::new(Rpc::new(&server.url(), RpcOptions::default()).unwrap());
     let chain = file.chain.clone();
     let witness = ExecutionWitnessRpc::new(Arc::clone(&rpc), chain.clone(), BodySource::Json);
