@@ -578,8 +578,10 @@ mod tests {
             names,
             [
                 "debug_executionWitness",
+                "debug_getRawBlock",
                 "eth_blockNumber",
                 "eth_getBlockByNumber",
+                "eth_getCode",
                 "eth_getProof",
                 "qm_call",
                 "qm_callProof",
