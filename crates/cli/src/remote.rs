@@ -159,7 +159,7 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
         BodiesChoice::Json => BodySource::Json,
         BodiesChoice::Raw => BodySource::Raw,
     };
-    let witness_missing = Arc::new(AtomicBool::new(args.source == SourceChoice::Proofs));
+    let witness_missing = Arc::new(AtomicBool::new(false));
     let choice = args.source;
 
     let spans: Vec<(u64, u64)> = if args.batch {
@@ -207,19 +207,24 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
         async move {
             let mut rows = Vec::new();
             for which in [SourceChoice::Witness, SourceChoice::Proofs] {
+                // `auto` fetches once per input: the witness, or proofs once the node is
+                // known to lack `debug_executionWitness`.
                 let wanted = match choice {
                     SourceChoice::Both => true,
-                    SourceChoice::Auto => {
-                        (which == SourceChoice::Witness) != witness_missing.load(Ordering::Relaxed)
-                    }
+                    SourceChoice::Auto => which == SourceChoice::Witness,
                     other => other == which,
                 };
                 if !wanted {
                     continue;
                 }
                 let mut label = which;
-                let fetched = match which {
-                    SourceChoice::Witness => match witness.program_input(first, last).await {
+                let fetched = if which == SourceChoice::Proofs
+                    || witness_missing.load(Ordering::Relaxed)
+                {
+                    label = SourceChoice::Proofs;
+                    proofs.program_input(first, last).await
+                } else {
+                    match witness.program_input(first, last).await {
                         Err(SourceError::MethodUnavailable { method, .. })
                             if choice == SourceChoice::Auto
                                 && method == "debug_executionWitness" =>
@@ -231,8 +236,7 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
                             proofs.program_input(first, last).await
                         }
                         other => other,
-                    },
-                    _ => proofs.program_input(first, last).await,
+                    }
                 }
                 .map_err(Error::from)?;
                 let (fetched, output, took) = tokio::task::spawn_blocking(move || {

@@ -2,7 +2,9 @@
 //! directory the CLI wrote), both sources side by side, the answers cached and replayed with
 //! `--offline` after the node is gone.
 
-use crate::{cairn, fails_with};
+use crate::{cairn, fails_with, serve::rpc};
+use cairn_devtools::{Anvil, require};
+use serde_json::json;
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
@@ -105,4 +107,47 @@ fn replay_from_rpc_then_offline_from_the_cache() {
 
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
+}
+
+/// anvil has no `debug_executionWitness`: `--source auto` (the default) builds the inputs
+/// from `eth_getProof`; a chain that is not mainnet needs its fork schedule.
+#[test]
+fn replay_from_anvil_falls_back_to_proofs() {
+    let Some(anvil) = require(Anvil::spawn(&["--hardfork", "shanghai"])) else {
+        return;
+    };
+    let url = anvil.url();
+    // Automined blocks in one second would share their timestamp.
+    rpc(&url, "anvil_setBlockTimestampInterval", json!([1]));
+    for i in 0..4 {
+        let tx = json!({
+            "from": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+            "to": format!("0x{:040x}", 0x1000 + i),
+            "value": "0x1",
+        });
+        rpc(&url, "eth_sendTransaction", json!([tx]));
+    }
+    while rpc(&url, "eth_blockNumber", json!([]))["result"] != json!("0x4") {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // anvil's block 1 keeps the genesis base fee (and its genesis the empty state root).
+    let run = cairn(&[
+        "replay",
+        "--rpc",
+        &url,
+        "--blocks",
+        "2..4",
+        "--hardfork",
+        "shanghai",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(rows.len(), 1 + 3 + 1, "{}", run.stdout);
+    assert!(
+        rows[1..4].iter().all(|r| r.contains("proofs")),
+        "{}",
+        run.stdout
+    );
+    let run = cairn(&["replay", "--rpc", &url, "--blocks", "2"]);
+    fails_with(&run, "--hardfork");
 }
