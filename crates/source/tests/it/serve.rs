@@ -1,7 +1,7 @@
 //! Cairn's own `cairn serve` as the remote node: `debug_executionWitness` and `eth_getProof`
 //! give inputs that validate to the node's own outputs, block by block and as a batch.
 
-use crate::validate;
+use crate::{conformance, validate};
 use cairn_exec::{ChainFile, WitnessKind, commit::Node};
 use cairn_rpc::{ServeConfig, serve};
 use cairn_source::{
@@ -42,25 +42,14 @@ async fn devchain_through_cairn_serve_both_sources_match_the_node() {
     let witness = ExecutionWitnessRpc::new(Arc::clone(&rpc), chain.clone(), BodySource::Json);
     let proofs = ProofRpc::new(Arc::clone(&rpc), chain, BodySource::Json);
 
+    let from_witness = conformance(&witness, &spans, &expected).await;
+    let from_proofs = conformance(&proofs, &spans, &expected).await;
     let (mut leaf, mut branch, mut sizes) = (0, 0, (0usize, 0usize));
-    for (&(first, last), &expected) in spans.iter().zip(&expected) {
-        let from_witness = witness.program_input(first, last).await.unwrap();
-        assert_eq!(
-            validate(&from_witness),
-            expected,
-            "blocks {first}..={last} (witness)"
-        );
-        assert!(from_witness.stats.rpc.calls > 0);
-        let from_proofs = proofs.program_input(first, last).await.unwrap();
-        assert_eq!(
-            validate(&from_proofs),
-            expected,
-            "blocks {first}..={last} (proofs)"
-        );
-        leaf += from_proofs.stats.repairs_leaf;
-        branch += from_proofs.stats.repairs_branch;
+    for ((w, p), &(first, last)) in from_witness.iter().zip(&from_proofs).zip(&spans) {
+        assert!(w.stats.rpc.calls > 0 && p.stats.rpc.calls > 0);
+        leaf += p.stats.repairs_leaf;
+        branch += p.stats.repairs_branch;
         if first == last {
-            let (w, p) = (&from_witness, &from_proofs);
             println!(
                 "block {first}: witness {} calls {} B {:.1} ms {} nodes {} B | proofs {} calls {} B {:.1} ms {} nodes {} B repairs {}/{} | ratio {:.2}",
                 w.stats.rpc.calls,
@@ -77,8 +66,8 @@ async fn devchain_through_cairn_serve_both_sources_match_the_node() {
                 p.stats.repairs_branch,
                 p.input.witness.byte_size() as f64 / w.input.witness.byte_size() as f64
             );
-            sizes.0 += from_witness.input.witness.byte_size();
-            sizes.1 += from_proofs.input.witness.byte_size();
+            sizes.0 += w.input.witness.byte_size();
+            sizes.1 += p.input.witness.byte_size();
         }
     }
     println!(
