@@ -366,3 +366,26 @@ async fn chain_config(args: &RemoteArgs, rpc: &Rpc) -> Result<ChainConfig> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_ranges() {
+        let r = |s: &str| s.parse::<BlockRange>();
+        assert_eq!(r("3..7"), Ok(BlockRange { first: 3, last: 7 }));
+        assert_eq!(r("3..=7"), Ok(BlockRange { first: 3, last: 7 }));
+        assert_eq!(
+            r("0x10"),
+            Ok(BlockRange {
+                first: 16,
+                last: 16
+            })
+        );
+        assert_eq!(r("0x1..0x2"), Ok(BlockRange { first: 1, last: 2 }));
+        assert!(r("0..3").is_err(), "the genesis has no parent");
+        assert!(r("7..3").is_err());
+        assert!(r("x").is_err());
+    }
+}

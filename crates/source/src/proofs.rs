@@ -737,3 +737,43 @@ fn hex_path(path: &Nibbles) -> String {
         .filter_map(|n| char::from_digit(u32::from(*n), 16))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Case 1 in small: a branch's last other child, a leaf, collapses into a leaf with the
+    /// branch's nibble prepended; the candidates from the collapsed leaf hold the original.
+    #[test]
+    fn a_collapsed_leaf_gives_back_the_sibling() {
+        let value = alloy_rlp::encode(U256::from(0xdead_beef_u64));
+        let suffix = Nibbles::unpack(keccak256(b"sibling")).slice(3..);
+        let sibling = LeafNode::new(suffix, value.clone());
+        let mut prefixed = vec![0x7, 0x2];
+        prefixed.extend(suffix.to_vec());
+        let collapsed = LeafNode::new(Nibbles::from_nibbles(&prefixed), value);
+        let rpc = Arc::new(Rpc::new("http://127.0.0.1:1", Default::default()).unwrap());
+        let mut repair = Repair::new(rpc, 1, 1, B256::ZERO);
+        repair.derive(&[Bytes::from(alloy_rlp::encode(&collapsed))]);
+        let want = Bytes::from(alloy_rlp::encode(&sibling));
+        assert_eq!(repair.take(&keccak256(&want)), Some(want));
+        assert_eq!((repair.leaf, repair.branch), (1, 0));
+        assert_eq!(repair.take(&B256::repeat_byte(9)), None);
+    }
+
+    #[test]
+    fn key_search_finds_a_key_under_a_path() {
+        let prefix = Nibbles::from_nibbles([0xa, 0x3, 0x0]);
+        let slot = search_key(&prefix, true).unwrap();
+        assert!(Nibbles::unpack(keccak256(B256::from(slot))).starts_with(&prefix));
+        let address = search_key(&prefix, false).unwrap();
+        let address = Address::from_slice(&address.to_be_bytes::<32>()[12..]);
+        assert!(Nibbles::unpack(keccak256(address)).starts_with(&prefix));
+    }
+
+    #[test]
+    fn paths_print_as_hex_nibbles() {
+        assert_eq!(hex_path(&Nibbles::from_nibbles([0xa, 0x3, 0x0])), "a30");
+        assert_eq!(hex_path(&Nibbles::default()), "");
+    }
+}
