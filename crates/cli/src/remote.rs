@@ -160,6 +160,7 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
         BodiesChoice::Raw => BodySource::Raw,
     };
     let witness_missing = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicBool::new(false));
     let choice = args.source;
 
     let spans: Vec<(u64, u64)> = if args.batch {
@@ -204,8 +205,13 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
         let witness = ExecutionWitnessRpc::new(Arc::clone(&scoped), chain.clone(), bodies);
         let proofs = ProofRpc::new(scoped, chain.clone(), bodies);
         let witness_missing = Arc::clone(&witness_missing);
+        let failed = Arc::clone(&failed);
         async move {
             let mut rows = Vec::new();
+            // After a failure no new input is started (those in flight finish).
+            if failed.load(Ordering::Relaxed) {
+                return Ok((first, last, rows));
+            }
             for which in [SourceChoice::Witness, SourceChoice::Proofs] {
                 // `auto` fetches once per input: the witness, or proofs once the node is
                 // known to lack `debug_executionWitness`.
@@ -251,59 +257,24 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
     });
     let mut stream = futures_util::stream::iter(fetches).buffered(args.concurrency.max(1));
 
-    let (mut total, mut total_leaf, mut total_branch) = (RpcStats::default(), 0, 0);
+    let mut totals = (RpcStats::default(), 0u64, 0u64);
     let mut last_output: Option<ProgramOutput> = None;
+    // The stream is always run to its end: an input whose future were dropped mid-way would
+    // leave its pre-flight thread waiting on a runtime that is shutting down. The first
+    // failure stops new inputs and is returned once those in flight are done.
+    let mut failure = None;
     while let Some(result) = stream.next().await {
-        let (first, last, rows) = result?;
-        let mut sizes = Vec::new();
-        let mut outputs = Vec::new();
-        for (label, fetched, output, took) in rows {
-            outputs.push(output);
-            if outputs.first() != Some(&output) {
-                return Err(Error::Usage(format!(
-                    "blocks {first}..={last}: the two sources validate to different outputs"
-                )));
-            }
-            let bytes = fetched.input.witness.byte_size();
-            sizes.push(bytes);
-            let ratio = match sizes.as_slice() {
-                [w, p] => format!("{:.2}", *p as f64 / (*w).max(1) as f64),
-                _ => String::from("-"),
-            };
-            let stats = &fetched.stats;
-            total = total + stats.rpc;
-            total_leaf += stats.repairs_leaf;
-            total_branch += stats.repairs_branch;
-            let blocks = &fetched.input.blocks;
-            print(format!(
-                "{:>8} {:>4} {:>10} {:>7} {:>6} {:>7.1}Ki {:>7.1}ms {:>6} {:>7.1}Ki {:>3}/{:<3} {:>7.2}ms {:>6}",
-                if first == last {
-                    first.to_string()
-                } else {
-                    format!("{first}-{last}")
-                },
-                blocks
-                    .iter()
-                    .map(|b| b.body.transactions.len())
-                    .sum::<usize>(),
-                output.total_gas_used,
-                if label == SourceChoice::Witness {
-                    "witness"
-                } else {
-                    "proofs"
-                },
-                stats.rpc.calls,
-                stats.rpc.bytes as f64 / 1024.0,
-                stats.wall.as_secs_f64() * 1e3,
-                fetched.input.witness.state.len(),
-                bytes as f64 / 1024.0,
-                stats.repairs_leaf,
-                stats.repairs_branch,
-                took.as_secs_f64() * 1e3,
-                ratio,
-            ))?;
+        if failure.is_some() {
+            continue;
         }
-        last_output = outputs.pop();
+        let printed = result.and_then(|(first, last, rows)| {
+            print_rows(first, last, rows, &print, &mut totals, &mut last_output)
+        });
+        if let Err(e) = printed {
+            failed.store(true, Ordering::Relaxed);
+            failure = Some(e);
+            continue;
+        }
         if let Some(bar) = &bar {
             bar.inc(1);
         }
@@ -311,6 +282,10 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let (total, total_leaf, total_branch) = totals;
     // The spans' calls, and the chain id asked through the base handle.
     let stats = total + rpc.stats();
     let (total_calls, total_bytes) = (stats.calls, stats.bytes);
@@ -326,6 +301,75 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
             o.final_state_root
         )),
     )?;
+    Ok(())
+}
+
+/// One input's rows of the table: (source, input, output, validation time) per source.
+type Rows = Vec<(SourceChoice, Fetched, ProgramOutput, Duration)>;
+
+/// Prints one input's rows, adding to the totals (calls, leaf repairs, branch repairs).
+///
+/// # Errors
+/// When the two sources validate to different outputs, or stdout fails.
+fn print_rows(
+    first: u64,
+    last: u64,
+    rows: Rows,
+    print: &impl Fn(String) -> Result<()>,
+    totals: &mut (RpcStats, u64, u64),
+    last_output: &mut Option<ProgramOutput>,
+) -> Result<()> {
+    let mut sizes = Vec::new();
+    let mut outputs = Vec::new();
+    for (label, fetched, output, took) in rows {
+        outputs.push(output);
+        if outputs.first() != Some(&output) {
+            return Err(Error::Usage(format!(
+                "blocks {first}..={last}: the two sources validate to different outputs"
+            )));
+        }
+        let bytes = fetched.input.witness.byte_size();
+        sizes.push(bytes);
+        let ratio = match sizes.as_slice() {
+            [w, p] => format!("{:.2}", *p as f64 / (*w).max(1) as f64),
+            _ => String::from("-"),
+        };
+        let stats = &fetched.stats;
+        totals.0 = totals.0 + stats.rpc;
+        totals.1 += stats.repairs_leaf;
+        totals.2 += stats.repairs_branch;
+        let blocks = &fetched.input.blocks;
+        print(format!(
+            "{:>8} {:>4} {:>10} {:>7} {:>6} {:>7.1}Ki {:>7.1}ms {:>6} {:>7.1}Ki {:>3}/{:<3} {:>7.2}ms {:>6}",
+            if first == last {
+                first.to_string()
+            } else {
+                format!("{first}-{last}")
+            },
+            blocks
+                .iter()
+                .map(|b| b.body.transactions.len())
+                .sum::<usize>(),
+            output.total_gas_used,
+            if label == SourceChoice::Witness {
+                "witness"
+            } else {
+                "proofs"
+            },
+            stats.rpc.calls,
+            stats.rpc.bytes as f64 / 1024.0,
+            stats.wall.as_secs_f64() * 1e3,
+            fetched.input.witness.state.len(),
+            bytes as f64 / 1024.0,
+            stats.repairs_leaf,
+            stats.repairs_branch,
+            took.as_secs_f64() * 1e3,
+            ratio,
+        ))?;
+    }
+    if let Some(output) = outputs.pop() {
+        *last_output = Some(output);
+    }
     Ok(())
 }
 

@@ -109,11 +109,11 @@ fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-/// anvil has no `debug_executionWitness`: `--source auto` (the default) builds the inputs
-/// from `eth_getProof`; a chain that is not mainnet needs its fork schedule.
+/// anvil (Cancun) has no `debug_executionWitness`: `--source auto` (the default) builds the
+/// inputs from `eth_getProof`; a chain that is not mainnet needs its fork schedule.
 #[test]
 fn replay_from_anvil_falls_back_to_proofs() {
-    let Some(anvil) = require(Anvil::spawn(&["--hardfork", "shanghai"])) else {
+    let Some(anvil) = require(Anvil::spawn(&["--hardfork", "cancun"])) else {
         return;
     };
     let url = anvil.url();
@@ -138,7 +138,7 @@ fn replay_from_anvil_falls_back_to_proofs() {
         "--blocks",
         "2..4",
         "--hardfork",
-        "shanghai",
+        "cancun",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let rows: Vec<&str> = run.stdout.lines().collect();
@@ -150,4 +150,16 @@ fn replay_from_anvil_falls_back_to_proofs() {
     );
     let run = cairn(&["replay", "--rpc", &url, "--blocks", "2"]);
     fails_with(&run, "--hardfork");
+    // Under Prague rules anvil's blocks are invalid (its genesis lacks the EIP-7002
+    // predeploy): one line naming the block, and the inputs in flight end cleanly.
+    let run = cairn(&[
+        "replay",
+        "--rpc",
+        &url,
+        "--blocks",
+        "2..4",
+        "--hardfork",
+        "prague",
+    ]);
+    fails_with(&run, "pre-flight execution of block 2");
 }
