@@ -38,6 +38,7 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("eth_getCode", &["address", "block"]),
     ("debug_executionWitness", &["block"]),
     ("debug_getRawBlock", &["block"]),
+    ("debug_dbGet", &["key"]),
 ];
 
 /// The parameter names of `method`, if it is in [`METHODS`].
@@ -129,4 +130,9 @@ pub trait DebugApi {
     /// A block as its RLP encoding (header, transactions, ommers, withdrawals).
     #[method(name = "getRawBlock")]
     async fn raw_block(&self, block: BlockParam) -> RpcResult<Bytes>;
+
+    /// A trie node by its hash (geth's `debug_dbGet` on a hash-keyed node store): the key is
+    /// the 32-byte node hash, the answer its RLP; an unknown key is error `-32004`.
+    #[method(name = "dbGet")]
+    async fn db_get(&self, key: Bytes) -> RpcResult<Bytes>;
 }

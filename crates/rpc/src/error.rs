@@ -32,6 +32,8 @@ pub mod codes {
     pub const UNKNOWN_TX_NUM: i32 = -32002;
     /// No stored `qm_call` proof with this id.
     pub const UNKNOWN_CALL: i32 = -32003;
+    /// `debug_dbGet`: no trie node with this hash in the node's store.
+    pub const NOT_IN_DATABASE: i32 = -32004;
 }
 
 /// Everything that can go wrong in `cairn-rpc`. Each variant maps to one JSON-RPC error
@@ -62,6 +64,12 @@ pub enum RpcError {
     UnknownCall {
         /// The id asked for.
         id: B256,
+    },
+    /// `debug_dbGet`: no trie node with this hash (the key must be a 32-byte node hash).
+    #[error("no trie node with key {key} in the node's store")]
+    NotInDatabase {
+        /// The key asked for.
+        key: alloy_primitives::Bytes,
     },
     /// The genesis has no body and so no execution witness.
     #[error("block {number} is the genesis: it executes nothing, so it has no execution witness")]
@@ -220,6 +228,7 @@ impl RpcError {
             Self::UnknownBlock { .. } => codes::UNKNOWN_BLOCK,
             Self::UnknownTxNum { .. } => codes::UNKNOWN_TX_NUM,
             Self::UnknownCall { .. } => codes::UNKNOWN_CALL,
+            Self::NotInDatabase { .. } => codes::NOT_IN_DATABASE,
             Self::GenesisWitness { .. }
             | Self::MissingOldRoot
             | Self::TooManyStorageKeys { .. }

@@ -21,6 +21,7 @@
 //! | `eth_getCode` | address, block | bytes |
 //! | `debug_executionWitness` | block | reth's witness JSON |
 //! | `debug_getRawBlock` | block | the block's RLP |
+//! | `debug_dbGet` | key (a trie node hash) | the node's RLP |
 //!
 //! Quantities follow Ethereum's conventions: a block is a hex quantity, `"latest"` or
 //! `"earliest"` ([`BlockParam`]); a txNum is a hex quantity, a JSON number being accepted

@@ -462,6 +462,16 @@ where
         .await
     }
 
+    async fn db_get(&self, key: Bytes) -> RpcResult<Bytes> {
+        self.with_node(Pool::Read, move |node, _| {
+            B256::try_from(key.as_ref())
+                .ok()
+                .and_then(|hash| node.chain().nodes().get(&hash).cloned())
+                .ok_or(RpcError::NotInDatabase { key })
+        })
+        .await
+    }
+
     async fn raw_block(&self, block: BlockParam) -> RpcResult<Bytes> {
         self.with_node(Pool::Read, move |node, _| {
             let number = resolve(node, block)?.number;
@@ -577,6 +587,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "debug_dbGet",
                 "debug_executionWitness",
                 "debug_getRawBlock",
                 "eth_blockNumber",

@@ -64,12 +64,26 @@ pub struct ProofRpc {
     rpc: Arc<Rpc>,
     chain: ChainConfig,
     bodies: BodySource,
+    key_search: usize,
 }
 
 impl ProofRpc {
     /// Over a connection to a node of `chain`.
     pub fn new(rpc: Arc<Rpc>, chain: ChainConfig, bodies: BodySource) -> Self {
-        Self { rpc, chain, bodies }
+        Self {
+            rpc,
+            chain,
+            bodies,
+            key_search: MAX_SEARCH_NIBBLES,
+        }
+    }
+
+    /// Searches keys under a missing node's path only up to `nibbles` nibbles (at most
+    /// [`MAX_SEARCH_NIBBLES`]; 0: never, so case 2 goes straight to `debug_dbGet`).
+    #[must_use]
+    pub fn with_key_search(mut self, nibbles: usize) -> Self {
+        self.key_search = nibbles.min(MAX_SEARCH_NIBBLES);
+        self
     }
 }
 
@@ -128,6 +142,7 @@ impl WitnessProvider for ProofRpc {
 
         // 3. Deletion repair, until both Cairn's and the strict rules accept the input.
         let mut repair = Repair::new(Arc::clone(&self.rpc), first, last, parent.state_root);
+        repair.key_search = self.key_search;
         for rules in [WitnessRules::CAIRN, WitnessRules::STRICT] {
             for pass in 0.. {
                 let attempt = {
@@ -159,6 +174,7 @@ impl WitnessProvider for ProofRpc {
                 wall: start.elapsed(),
                 repairs_leaf: repair.leaf,
                 repairs_branch: repair.branch,
+                repairs_db_get: repair.db_get,
             },
         })
     }
@@ -518,12 +534,15 @@ struct Repair {
     first: u64,
     last: u64,
     parent_root: B256,
-    /// Candidate nodes by hash, with whether each is a rebuilt leaf (case 1).
-    candidates: HashMap<B256, (Bytes, bool)>,
+    /// Candidate nodes by hash.
+    candidates: HashMap<B256, Bytes>,
     /// Child proofs already fetched: (block, address, slot).
     fetched: std::collections::HashSet<(u64, Address, Option<U256>)>,
+    /// Longest path a key search covers.
+    key_search: usize,
     leaf: u64,
     branch: u64,
+    db_get: u64,
 }
 
 impl Repair {
@@ -535,20 +554,31 @@ impl Repair {
             parent_root,
             candidates: HashMap::new(),
             fetched: Default::default(),
+            key_search: MAX_SEARCH_NIBBLES,
             leaf: 0,
             branch: 0,
+            db_get: 0,
         }
     }
 
     fn take(&mut self, hash: &B256) -> Option<Bytes> {
-        let (node, is_leaf) = self.candidates.get(hash)?.clone();
+        let node = self.candidates.get(hash)?.clone();
+        self.count(hash, &node);
+        Some(node)
+    }
+
+    /// Counts a repair by what the node is: a leaf is case 1, a branch or extension case 2.
+    fn count(&mut self, hash: &B256, node: &Bytes) {
+        let is_leaf = matches!(
+            <TrieNode as alloy_rlp::Decodable>::decode(&mut node.as_ref()),
+            Ok(TrieNode::Leaf(_))
+        );
         if is_leaf {
             self.leaf += 1;
         } else {
             self.branch += 1;
         }
         tracing::debug!(target: "cairn::source", %hash, case = if is_leaf { 1 } else { 2 }, "deletion repaired");
-        Some(node)
     }
 
     fn unrepairable(&self, missing: &Missing, reason: String) -> SourceError {
@@ -602,7 +632,7 @@ impl Repair {
         }
         // Case 2: a proof at the parent of another key under the node's path.
         let mut tried = Vec::new();
-        if missing.path.len() <= MAX_SEARCH_NIBBLES {
+        if missing.path.len() <= self.key_search {
             let prefix = missing.path;
             let storage = missing.slot.is_some();
             let key = tokio::task::spawn_blocking(move || search_key(&prefix, storage)).await?;
@@ -628,7 +658,8 @@ impl Repair {
                 }
                 for node in nodes {
                     if keccak256(&node) == missing.hash {
-                        self.branch += 1;
+                        tracing::debug!(target: "cairn::source", block = missing.block, node = %missing.hash, path = %hex_path(&missing.path), "found through a key search");
+                        self.count(&missing.hash, &node);
                         return Ok(node);
                     }
                 }
@@ -636,7 +667,8 @@ impl Repair {
             }
         } else {
             tried.push(format!(
-                "a key search (the path is longer than {MAX_SEARCH_NIBBLES} nibbles)"
+                "no key search (the path is longer than {} nibbles)",
+                self.key_search
             ));
         }
         // Last: the node by hash, where the node serves its database.
@@ -654,12 +686,17 @@ impl Repair {
                             got,
                         });
                     }
-                    self.branch += 1;
+                    self.count(&missing.hash, &node);
+                    self.db_get += 1;
                     return Ok(node);
                 }
                 Ok(None) => tried.push("debug_dbGet (not found)".into()),
                 Err(SourceError::MethodUnavailable { .. }) => {
                     tried.push("debug_dbGet (not served)".into());
+                }
+                // geth answers an unknown key with an error ("not found").
+                Err(SourceError::Call { code, message, .. }) => {
+                    tried.push(format!("debug_dbGet (error {code}: {message})"));
                 }
                 Err(e) => return Err(e),
             }
@@ -682,7 +719,7 @@ impl Repair {
         for raw in proof {
             self.candidates
                 .entry(keccak256(raw))
-                .or_insert((raw.clone(), false));
+                .or_insert_with(|| raw.clone());
             let Ok(node) = <TrieNode as alloy_rlp::Decodable>::decode(&mut raw.as_ref()) else {
                 continue;
             };
@@ -693,7 +730,7 @@ impl Repair {
                         let encoded = Bytes::from(alloy_rlp::encode(&shorter));
                         self.candidates
                             .entry(keccak256(&encoded))
-                            .or_insert((encoded, true));
+                            .or_insert(encoded);
                     }
                 }
                 TrieNode::Extension(ext) => {
@@ -702,7 +739,7 @@ impl Repair {
                         let encoded = Bytes::from(alloy_rlp::encode(&shorter));
                         self.candidates
                             .entry(keccak256(&encoded))
-                            .or_insert((encoded, false));
+                            .or_insert(encoded);
                     }
                 }
                 _ => {}

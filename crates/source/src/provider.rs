@@ -29,6 +29,8 @@ pub struct FetchStats {
     /// Deletion repairs of case 2: a branch or extension that a collapse restructures,
     /// fetched through a proof of another key under it, or `debug_dbGet`.
     pub repairs_branch: u64,
+    /// Of those repairs, how many nodes came from `debug_dbGet`.
+    pub repairs_db_get: u64,
 }
 
 /// A program input and what it cost to get.

@@ -74,9 +74,11 @@ async fn devchain_through_cairn_serve_both_sources_match_the_node() {
         "dev chain through cairn serve: {count} blocks; witness bytes {} (debug_executionWitness) vs {} (eth_getProof); repairs {leaf} leaves, {branch} branches",
         sizes.0, sizes.1
     );
-    // The dev chain clears storage slots: both deletion cases occur and are repaired.
+    // The dev chain clears storage slots: collapse siblings are repaired (a few of them are
+    // not in the deleted key's proof at the block and come from the key search). Restructured
+    // branches (case 2) are asserted on the chain built for them (`deletions.rs`).
     assert!(leaf > 0, "no collapse sibling leaf was repaired");
-    assert!(branch > 0, "no restructured branch was repaired");
+    assert_eq!(branch, 0);
 
     // Bodies as RLP (`debug_getRawBlock`), the answers cached; then the cached witnesses
     // rewritten into geth's form (header objects, newest first, `keys` null) and replayed
