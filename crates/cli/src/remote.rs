@@ -12,7 +12,7 @@ use cairn_source::{
 use futures_util::StreamExt;
 use std::{
     io::IsTerminal,
-    path::PathBuf,
+    path::{Path, PathBuf},
     str::FromStr,
     sync::{
         Arc,
@@ -82,7 +82,7 @@ impl FromStr for BlockRange {
 #[derive(Debug, Clone, clap::Args)]
 pub struct RemoteArgs {
     /// Build inputs from this node's JSON-RPC (plain `http://`) instead of a chain file.
-    #[arg(long, env = "CAIRN_RPC_URL", conflicts_with_all = ["chain", "bundle_dir", "datadir"])]
+    #[arg(long, env = "CAIRN_RPC_URL", conflicts_with_all = ["chain", "bundle_dir"])]
     pub rpc: Option<String>,
     /// Blocks to replay: `A..B` (inclusive), `A..=B` or `N`.
     #[arg(long)]
@@ -101,7 +101,7 @@ pub struct RemoteArgs {
     #[arg(long, env = "CAIRN_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Answer only from `--cache-dir`: no node needed (a missing answer is an error).
-    #[arg(long, requires = "cache_dir", conflicts_with_all = ["chain", "bundle_dir", "datadir"])]
+    #[arg(long, requires = "cache_dir", conflicts_with_all = ["chain", "bundle_dir"])]
     pub offline: bool,
     /// At most this many requests per second.
     #[arg(long, env = "CAIRN_RPC_RPS")]
@@ -123,20 +123,63 @@ pub struct RemoteArgs {
     pub chain_config: Option<PathBuf>,
 }
 
-/// Runs `cairn replay --rpc`.
+/// Runs `cairn replay --rpc`; with `datadir`, every validated block is also imported with
+/// commitments into that data directory (created from `--chain-config`, which must then be
+/// a chain file: the node executes on full state, so it needs the genesis allocation).
 ///
 /// # Errors
-/// The first block that cannot be fetched or does not validate, naming the block.
-pub fn run(args: &RemoteArgs) -> Result<()> {
+/// The first block that cannot be fetched, does not validate or does not import, naming the
+/// block.
+pub fn run(args: &RemoteArgs, datadir: Option<&Path>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|source| Error::Runtime { source })?;
-    runtime.block_on(run_async(args))
+    let node = match datadir {
+        None => None,
+        Some(dir) => {
+            let Some(path) = &args.chain_config else {
+                return Err(Error::Usage(
+                    "--datadir with --rpc needs --chain-config <chain file> (its genesis and allocation)"
+                        .into(),
+                ));
+            };
+            let file = cairn_exec::ChainFile::load(path)?;
+            Some((
+                cairn_exec::commit::Node::open(dir, Some(&file))?,
+                dir.to_path_buf(),
+            ))
+        }
+    };
+    runtime.block_on(run_async(args, node))
 }
 
-async fn run_async(args: &RemoteArgs) -> Result<()> {
+/// A data directory being imported into.
+type Importer = (cairn_exec::commit::Node, PathBuf);
+
+/// Imports validated blocks in order; a block already committed must be the same block.
+fn import(importer: &mut Importer, blocks: &[cairn_primitives::Block]) -> Result<()> {
+    let (node, dir) = importer;
+    for block in blocks {
+        let number = block.header.number;
+        match node.layout(number) {
+            Some(layout) if layout.hash == block.header.hash_slow() => {}
+            Some(_) => {
+                return Err(Error::Diverged {
+                    path: dir.clone(),
+                    number,
+                });
+            }
+            None => {
+                node.import(block)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run_async(args: &RemoteArgs, mut importer: Option<Importer>) -> Result<()> {
     let url = args.rpc.clone().unwrap_or_default();
     let range = args
         .blocks
@@ -268,7 +311,15 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
             continue;
         }
         let printed = result.and_then(|(first, last, rows)| {
-            print_rows(first, last, rows, &print, &mut totals, &mut last_output)
+            let blocks = rows
+                .first()
+                .map(|(_, fetched, _, _)| fetched.input.blocks.clone())
+                .unwrap_or_default();
+            print_rows(first, last, rows, &print, &mut totals, &mut last_output)?;
+            match &mut importer {
+                Some(importer) => import(importer, &blocks),
+                None => Ok(()),
+            }
         });
         if let Err(e) = printed {
             failed.store(true, Ordering::Relaxed);
@@ -301,6 +352,14 @@ async fn run_async(args: &RemoteArgs) -> Result<()> {
             o.final_state_root
         )),
     )?;
+    if let Some((node, dir)) = &importer {
+        let head = node.head_number();
+        outln!(
+            "imported with commitments into {}: head {head}, qmtree root {}",
+            dir.display(),
+            node.layout(head).map(|l| l.root).unwrap_or_default()
+        )?;
+    }
     Ok(())
 }
 

@@ -40,7 +40,7 @@ pub struct ReplayArgs {
 /// The first block that fails, or a path disagreement, naming the block.
 pub fn run(args: ReplayArgs) -> Result<()> {
     if args.remote.rpc.is_some() || args.remote.offline {
-        return crate::remote::run(&args.remote);
+        return crate::remote::run(&args.remote, args.datadir.as_deref());
     }
     let file = args.chain.load()?;
     if let Some(dir) = &args.datadir {

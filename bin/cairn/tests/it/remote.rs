@@ -23,6 +23,14 @@ fn replay_from_rpc_then_offline_from_the_cache() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let run = cairn(&["replay", chain, "--datadir", data]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    let qmtree_root = |out: &str| {
+        out.lines()
+            .last()
+            .and_then(|l| l.rsplit("qmtree root ").next())
+            .map(|r| r.trim().to_string())
+            .unwrap()
+    };
+    let imported_root = qmtree_root(&run.stdout);
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args(["serve", "--datadir", data, "--http.addr", "127.0.0.1:0"])
@@ -41,7 +49,7 @@ fn replay_from_rpc_then_offline_from_the_cache() {
         .unwrap()
         .to_string();
 
-    let args = |extra: &[&'static str]| -> Vec<String> {
+    let args = |extra: &[&str]| -> Vec<String> {
         let mut a: Vec<&str> = vec![
             "replay",
             "--blocks",
@@ -89,6 +97,18 @@ fn replay_from_rpc_then_offline_from_the_cache() {
         "{}",
         offline.stdout
     );
+
+    // Imported with commitments into another data directory, from the cache: the same
+    // QMTree root as the node's own import.
+    let data2 = tmp.path().join("data2");
+    let run = cairn(&strs(&args(&["--offline", "--datadir", data2.to_str().unwrap()])));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("imported with commitments"), "{}", run.stdout);
+    assert_eq!(qmtree_root(&run.stdout), imported_root);
+    // Again: the blocks are there already, the same ones.
+    let again = cairn(&strs(&args(&["--offline", "--datadir", data2.to_str().unwrap()])));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(qmtree_root(&again.stdout), imported_root);
 
     // A block the cache never saw: one line naming the method.
     let run = cairn(&[
