@@ -225,13 +225,41 @@ pub enum SourceError {
         /// Hash of what came back.
         got: B256,
     },
-    /// Pre-flight execution against the remote state failed.
-    #[error("pre-flight execution of block {block}: {reason}")]
+    /// Pre-flight execution against the remote state failed (senders, the EVM, a system
+    /// call), for a reason of the block's own.
+    #[error("pre-flight execution of block {block}: {source}")]
     PreFlight {
         /// The block.
         block: u64,
-        /// What failed.
-        reason: String,
+        /// The executor's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A bytecode served for an account does not decode (e.g. a broken EIP-7702 designator).
+    #[error("eth_getCode block {block}: code of {address}: {source}")]
+    BadCode {
+        /// The block the code is at.
+        block: u64,
+        /// The account.
+        address: Address,
+        /// The decoder's error.
+        #[source]
+        source: revm::bytecode::BytecodeDecodeError,
+    },
+    /// The EVM asked for a code by hash that no account read so far has.
+    #[error("pre-flight at block {block}: code {code_hash} asked for before any account had it")]
+    UnknownCode {
+        /// The block the state is at.
+        block: u64,
+        /// The code hash.
+        code_hash: B256,
+    },
+    /// A read during the pre-flight failed; the error that made it fail is reported
+    /// instead (the EVM only passes this one on).
+    #[error("pre-flight read at block {block} failed")]
+    ReadFailed {
+        /// The block the state is at.
+        block: u64,
     },
     /// A trie node that a deletion needs (case 2: a branch or extension that a collapse
     /// restructures) could not be obtained: not in any proof, not found by a key search,

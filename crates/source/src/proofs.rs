@@ -93,7 +93,7 @@ impl WitnessProvider for ProofRpc {
     async fn program_input(&self, first: u64, last: u64) -> Result<Fetched> {
         let start = Instant::now();
         let before = self.rpc.stats();
-        let (parent, parent_hash, blocks) =
+        let (parent, _parent_hash, blocks) =
             blocks::blocks(&self.rpc, first, last, self.bodies).await?;
 
         // 1. Pre-flight: the EVM is synchronous, so it runs on a blocking thread that waits
@@ -138,10 +138,9 @@ impl WitnessProvider for ProofRpc {
             blocks,
             witness: witness.finish(),
         };
-        let _ = parent_hash;
 
         // 3. Deletion repair, until both Cairn's and the strict rules accept the input.
-        let mut repair = Repair::new(Arc::clone(&self.rpc), first, last, parent.state_root);
+        let mut repair = Repair::new(Arc::clone(&self.rpc), first, parent.state_root);
         repair.key_search = self.key_search;
         for rules in [WitnessRules::CAIRN, WitnessRules::STRICT] {
             for pass in 0.. {
@@ -210,11 +209,11 @@ fn preflight(
         .build();
     for block in blocks {
         let number = block.header.number;
-        let fail = |reason: String| SourceError::PreFlight {
+        let fail = |source: Box<dyn std::error::Error + Send + Sync>| SourceError::PreFlight {
             block: number,
-            reason,
+            source,
         };
-        let txs = cairn_stateless::recover_senders(block).map_err(|e| fail(e.to_string()))?;
+        let txs = cairn_stateless::recover_senders(block).map_err(|e| fail(Box::new(e)))?;
         let outcome = cairn_stateless::execute_block(
             chain,
             block,
@@ -225,7 +224,7 @@ fn preflight(
         if let Some(failure) = state.database.failure.take() {
             return Err(failure);
         }
-        outcome.map_err(|e| fail(e.to_string()))?;
+        outcome.map_err(|e| fail(Box::new(e)))?;
         state.merge_transitions(BundleRetention::PlainState);
     }
     Ok(state.database.read)
@@ -247,12 +246,8 @@ struct RemoteDb {
 
 impl RemoteDb {
     fn fail<T>(&mut self, e: SourceError) -> Result<T> {
-        let copy = SourceError::PreFlight {
-            block: self.block + 1,
-            reason: e.to_string(),
-        };
         self.failure.get_or_insert(e);
-        Err(copy)
+        Err(SourceError::ReadFailed { block: self.block })
     }
 
     fn proof(&mut self, address: Address, slots: &[U256]) -> Result<EIP1186AccountProofResponse> {
@@ -330,9 +325,10 @@ impl RemoteDb {
                 }
             };
             Some(
-                Bytecode::new_raw_checked(code).map_err(|e| SourceError::PreFlight {
-                    block: self.block + 1,
-                    reason: format!("code of {address}: {e}"),
+                Bytecode::new_raw_checked(code).map_err(|source| SourceError::BadCode {
+                    block: self.block,
+                    address,
+                    source,
                 })?,
             )
         };
@@ -364,9 +360,9 @@ impl Database for RemoteDb {
         }
         match self.read.codes.get(&code_hash) {
             Some(code) => Ok(Bytecode::new_raw(code.clone())),
-            None => self.fail(SourceError::PreFlight {
-                block: self.block + 1,
-                reason: format!("code {code_hash} asked for by hash before any account had it"),
+            None => self.fail(SourceError::UnknownCode {
+                block: self.block,
+                code_hash,
             }),
         }
     }
@@ -531,8 +527,8 @@ impl Missing {
 #[derive(Debug)]
 struct Repair {
     rpc: Arc<Rpc>,
+    /// First block of the range (proofs for a key search are taken at its parent).
     first: u64,
-    last: u64,
     parent_root: B256,
     /// Candidate nodes by hash.
     candidates: HashMap<B256, Bytes>,
@@ -546,11 +542,10 @@ struct Repair {
 }
 
 impl Repair {
-    fn new(rpc: Arc<Rpc>, first: u64, last: u64, parent_root: B256) -> Self {
+    fn new(rpc: Arc<Rpc>, first: u64, parent_root: B256) -> Self {
         Self {
             rpc,
             first,
-            last,
             parent_root,
             candidates: HashMap::new(),
             fetched: Default::default(),
@@ -592,7 +587,6 @@ impl Repair {
     }
 
     async fn find(&mut self, missing: &Missing, block_root: B256) -> Result<Bytes> {
-        let _ = (self.first, self.last);
         if let Some(node) = self.take(&missing.hash) {
             return Ok(node);
         }
@@ -790,7 +784,7 @@ mod tests {
         prefixed.extend(suffix.to_vec());
         let collapsed = LeafNode::new(Nibbles::from_nibbles(&prefixed), value);
         let rpc = Arc::new(Rpc::new("http://127.0.0.1:1", Default::default()).unwrap());
-        let mut repair = Repair::new(rpc, 1, 1, B256::ZERO);
+        let mut repair = Repair::new(rpc, 1, B256::ZERO);
         repair.derive(&[Bytes::from(alloy_rlp::encode(&collapsed))]);
         let want = Bytes::from(alloy_rlp::encode(&sibling));
         assert_eq!(repair.take(&keccak256(&want)), Some(want));

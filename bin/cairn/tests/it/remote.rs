@@ -101,12 +101,24 @@ fn replay_from_rpc_then_offline_from_the_cache() {
     // Imported with commitments into another data directory, from the cache: the same
     // QMTree root as the node's own import.
     let data2 = tmp.path().join("data2");
-    let run = cairn(&strs(&args(&["--offline", "--datadir", data2.to_str().unwrap()])));
+    let run = cairn(&strs(&args(&[
+        "--offline",
+        "--datadir",
+        data2.to_str().unwrap(),
+    ])));
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("imported with commitments"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("imported with commitments"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(qmtree_root(&run.stdout), imported_root);
     // Again: the blocks are there already, the same ones.
-    let again = cairn(&strs(&args(&["--offline", "--datadir", data2.to_str().unwrap()])));
+    let again = cairn(&strs(&args(&[
+        "--offline",
+        "--datadir",
+        data2.to_str().unwrap(),
+    ])));
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(qmtree_root(&again.stdout), imported_root);
 

@@ -263,7 +263,7 @@ fn chain() -> ChainConfig {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn anvil_deletions_are_repaired_and_the_cache_replays_offline() {
+async fn anvil_blocks_validate_its_deletions_are_refused_and_the_cache_replays_offline() {
     let Some(anvil) = require(Anvil::spawn(&["--hardfork", "shanghai"])) else {
         return;
     };
