@@ -1,7 +1,7 @@
 //! The `eth_getProof` builder, for nodes without the debug API.
 //!
 //! 1. **Pre-flight**: the blocks execute against the state at the parent of the first,
-//!    read lazily over RPC ([`RemoteDb`]): an account is one `eth_getProof` (its proof is
+//!    read lazily over RPC (a revm `Database`): an account is one `eth_getProof` (its proof is
 //!    kept), its code one `eth_getCode` (checked against the proven code hash), a slot one
 //!    `eth_getProof` with that key (its proof is kept), a BLOCKHASH one header (checked
 //!    against its hash). Every proof is verified against the root it hangs from before its
