@@ -30,6 +30,8 @@ pub struct RpcOptions {
     /// Attempts on a transient failure (timeout, transport error, "busy" `-32005`), backing
     /// off 250 ms, 500 ms, 1 s, ... between them.
     pub attempts: u32,
+    /// Largest answer accepted, in bytes (a node cannot make the client hold more).
+    pub max_response_size: u32,
 }
 
 impl Default for RpcOptions {
@@ -40,6 +42,7 @@ impl Default for RpcOptions {
             rps: None,
             timeout: Duration::from_secs(60),
             attempts: 4,
+            max_response_size: 512 << 20,
         }
     }
 }
@@ -121,7 +124,7 @@ impl Rpc {
             Some(
                 HttpClientBuilder::default()
                     .request_timeout(options.timeout)
-                    .max_response_size(u32::MAX)
+                    .max_response_size(options.max_response_size)
                     .build(url)
                     .map_err(|source| SourceError::Client {
                         url: url.to_string(),
