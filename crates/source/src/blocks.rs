@@ -71,8 +71,9 @@ fn check_number(method: &'static str, number: u64, got: u64) -> Result<()> {
 /// Block `number` with its transactions, checked to hash to what the node names it.
 ///
 /// # Errors
-/// As [`header`]; [`SourceError::BadBlock`] / [`SourceError::BadTransaction`] for a body
-/// Cairn cannot decode.
+/// As [`header`]; [`SourceError::BadBlock`] for a raw body Cairn cannot decode,
+/// [`SourceError::HashesForTransactions`], [`SourceError::BadAnswer`] for a JSON block that
+/// does not parse.
 pub async fn block(rpc: &Rpc, number: u64, bodies: BodySource) -> Result<Block> {
     match bodies {
         BodySource::Json => {
@@ -88,12 +89,9 @@ pub async fn block(rpc: &Rpc, number: u64, bodies: BodySource) -> Result<Block> 
             if let alloy_rpc_types_eth::BlockTransactions::Hashes(h) = &rpc_block.transactions
                 && !h.is_empty()
             {
-                return Err(SourceError::BadTransaction {
+                return Err(SourceError::HashesForTransactions {
                     method: GET_BLOCK,
                     number,
-                    index: 0,
-                    reason: "the node sent transaction hashes where full transactions were asked"
-                        .into(),
                 });
             }
             let claimed = rpc_block.header.hash;

@@ -142,17 +142,13 @@ pub enum SourceError {
         #[source]
         source: cairn_primitives::PrimitivesError,
     },
-    /// A transaction of a JSON block is not one Cairn knows.
-    #[error("{method}: block {number} transaction {index}: {reason}")]
-    BadTransaction {
+    /// Full transactions were asked for and transaction hashes came back.
+    #[error("{method}: block {number}: transaction hashes where full transactions were asked for")]
+    HashesForTransactions {
         /// The method.
         method: &'static str,
         /// The block.
         number: u64,
-        /// Position in the block.
-        index: usize,
-        /// Why.
-        reason: String,
     },
     /// A witness answer does not decode.
     #[error("debug_executionWitness block {number}: {source}")]
@@ -165,7 +161,7 @@ pub enum SourceError {
     },
     /// An account proof does not hash to the state root it claims to be part of.
     #[error(
-        "eth_getProof block {block}: account {address}: proof does not verify against state root {root}: {reason}"
+        "eth_getProof block {block}: account {address}: proof does not verify against state root {root}: {source}"
     )]
     AccountProof {
         /// The block the proof is at.
@@ -174,12 +170,13 @@ pub enum SourceError {
         address: Address,
         /// The state root.
         root: B256,
-        /// The verifier's reason.
-        reason: String,
+        /// The verifier's error.
+        #[source]
+        source: alloy_trie::proof::ProofVerificationError,
     },
     /// A storage proof does not hash to the account's storage root.
     #[error(
-        "eth_getProof block {block}: account {address} slot {slot}: proof does not verify against storage root {root}: {reason}"
+        "eth_getProof block {block}: account {address} slot {slot}: proof does not verify against storage root {root}: {source}"
     )]
     StorageProof {
         /// The block the proof is at.
@@ -190,8 +187,9 @@ pub enum SourceError {
         slot: U256,
         /// The storage root.
         root: B256,
-        /// The verifier's reason.
-        reason: String,
+        /// The verifier's error.
+        #[source]
+        source: alloy_trie::proof::ProofVerificationError,
     },
     /// The node answered a proof for another account or slot than asked.
     #[error("eth_getProof block {block}: asked for {address}, answered for {answered}")]

@@ -449,11 +449,11 @@ fn verify_account(
         Some(alloy_rlp::encode(account)),
         &proof.account_proof,
     )
-    .map_err(|e| SourceError::AccountProof {
+    .map_err(|source| SourceError::AccountProof {
         block,
         address,
         root,
-        reason: e.to_string(),
+        source,
     })?;
     Ok(Some(account))
 }
@@ -468,13 +468,13 @@ fn verify_storage(
 ) -> Result<()> {
     let key = Nibbles::unpack(keccak256(B256::from(slot)));
     let expected = (!value.is_zero()).then(|| alloy_rlp::encode(value));
-    alloy_trie::proof::verify_proof(root, key, expected, proof).map_err(|e| {
+    alloy_trie::proof::verify_proof(root, key, expected, proof).map_err(|source| {
         SourceError::StorageProof {
             block,
             address,
             slot,
             root,
-            reason: e.to_string(),
+            source,
         }
     })
 }

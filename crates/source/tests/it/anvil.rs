@@ -290,9 +290,9 @@ async fn anvil_blocks_validate_its_deletions_are_refused_and_the_cache_replays_o
             // block shows it, and the builder refuses the node's answer instead of building
             // an input that could not validate.
             match fetched {
-                Err(SourceError::StorageProof { block, reason, .. }) => {
+                Err(SourceError::StorageProof { block, source, .. }) => {
                     assert_eq!(block, number);
-                    println!("block {number}: anvil's cleared slot is a zero leaf: {reason}");
+                    println!("block {number}: anvil's cleared slot is a zero leaf: {source}");
                 }
                 other => panic!("block {number}: expected StorageProof, got {other:?}"),
             }
