@@ -93,6 +93,10 @@ pub struct RemoteArgs {
     /// Where block bodies come from.
     #[arg(long, value_enum, default_value_t = BodiesChoice::Json)]
     pub bodies: BodiesChoice,
+    /// Ask for each `debug_executionWitness` by the block's hash rather than its number
+    /// (`debug_executionWitnessByBlockHash`, else geth's hash form).
+    #[arg(long)]
+    pub witness_by_hash: bool,
     /// One input for the whole range (one witness for all its blocks) instead of one per
     /// block.
     #[arg(long)]
@@ -246,6 +250,11 @@ async fn run_async(args: &RemoteArgs, mut importer: Option<Importer>) -> Result<
     let fetches = spans.iter().map(|&(first, last)| {
         let scoped = Arc::new(rpc.scope());
         let witness = ExecutionWitnessRpc::new(Arc::clone(&scoped), chain.clone(), bodies);
+        let witness = if args.witness_by_hash {
+            witness.by_hash()
+        } else {
+            witness
+        };
         let proofs = ProofRpc::new(scoped, chain.clone(), bodies);
         let witness_missing = Arc::clone(&witness_missing);
         let failed = Arc::clone(&failed);

@@ -37,6 +37,7 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("eth_getProof", &["address", "keys", "block"]),
     ("eth_getCode", &["address", "block"]),
     ("debug_executionWitness", &["block"]),
+    ("debug_executionWitnessByBlockHash", &["hash"]),
     ("debug_getRawBlock", &["block"]),
     ("debug_dbGet", &["key"]),
 ];
@@ -126,6 +127,11 @@ pub trait DebugApi {
     /// stateless client needs, not only what Cairn's validation reads.
     #[method(name = "executionWitness")]
     async fn execution_witness(&self, block: BlockParam) -> RpcResult<serde_json::Value>;
+
+    /// [`execution_witness`](DebugApiServer::execution_witness) of the block with this hash
+    /// (reth's method name); a hash the node does not hold is error `-32001`.
+    #[method(name = "executionWitnessByBlockHash")]
+    async fn execution_witness_by_hash(&self, hash: B256) -> RpcResult<serde_json::Value>;
 
     /// A block as its RLP encoding (header, transactions, ommers, withdrawals).
     #[method(name = "getRawBlock")]

@@ -49,6 +49,12 @@ pub enum RpcError {
         /// The newest block.
         head: u64,
     },
+    /// No block with this hash.
+    #[error("no block with hash {hash}")]
+    UnknownBlockHash {
+        /// The hash asked for.
+        hash: B256,
+    },
     /// No leaf with this txNum at the block asked for.
     #[error("unknown txNum {tx_num}: the tree at block {block} holds {leaf_count} leaves")]
     UnknownTxNum {
@@ -225,7 +231,7 @@ impl RpcError {
     /// The JSON-RPC error code of this error (see [`codes`]).
     pub fn code(&self) -> i32 {
         match self {
-            Self::UnknownBlock { .. } => codes::UNKNOWN_BLOCK,
+            Self::UnknownBlock { .. } | Self::UnknownBlockHash { .. } => codes::UNKNOWN_BLOCK,
             Self::UnknownTxNum { .. } => codes::UNKNOWN_TX_NUM,
             Self::UnknownCall { .. } => codes::UNKNOWN_CALL,
             Self::NotInDatabase { .. } => codes::NOT_IN_DATABASE,

@@ -20,6 +20,7 @@
 //! | `eth_getProof` | address, storageKeys, block | EIP-1186 account proof |
 //! | `eth_getCode` | address, block | bytes |
 //! | `debug_executionWitness` | block | reth's witness JSON |
+//! | `debug_executionWitnessByBlockHash` | hash | the same, by block hash |
 //! | `debug_getRawBlock` | block | the block's RLP |
 //! | `debug_dbGet` | key (a trie node hash) | the node's RLP |
 //!

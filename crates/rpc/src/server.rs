@@ -462,6 +462,21 @@ where
         .await
     }
 
+    async fn execution_witness_by_hash(&self, hash: B256) -> RpcResult<serde_json::Value> {
+        let kind = self.witness;
+        self.with_node(Pool::Read, move |node, _| {
+            let chain = node.chain();
+            let number = chain
+                .canonical_hashes()
+                .iter()
+                .position(|h| *h == hash)
+                .map(|i| chain.first_number() + i as u64)
+                .ok_or(RpcError::UnknownBlockHash { hash })?;
+            eth::execution_witness(node, number, kind)
+        })
+        .await
+    }
+
     async fn db_get(&self, key: Bytes) -> RpcResult<Bytes> {
         self.with_node(Pool::Read, move |node, _| {
             B256::try_from(key.as_ref())
@@ -589,6 +604,7 @@ mod tests {
             [
                 "debug_dbGet",
                 "debug_executionWitness",
+                "debug_executionWitnessByBlockHash",
                 "debug_getRawBlock",
                 "eth_blockNumber",
                 "eth_getBlockByNumber",

@@ -124,12 +124,47 @@ pub struct ExecutionWitnessRpc {
     rpc: Arc<Rpc>,
     chain: ChainConfig,
     bodies: BodySource,
+    by_hash: bool,
 }
 
 impl ExecutionWitnessRpc {
     /// Over a connection to a node of `chain`.
     pub fn new(rpc: Arc<Rpc>, chain: ChainConfig, bodies: BodySource) -> Self {
-        Self { rpc, chain, bodies }
+        Self {
+            rpc,
+            chain,
+            bodies,
+            by_hash: false,
+        }
+    }
+
+    /// Asks for each witness by the block's hash (checked against its parent's child and
+    /// its contents): reth's `debug_executionWitnessByBlockHash`, else
+    /// `debug_executionWitness` with the hash (geth takes a number or a hash), so that a
+    /// reorganisation between two calls cannot mix two chains.
+    #[must_use]
+    pub fn by_hash(mut self) -> Self {
+        self.by_hash = true;
+        self
+    }
+
+    async fn witness(&self, number: u64, hash: B256) -> Result<serde_json::Value> {
+        if !self.by_hash {
+            return self
+                .rpc
+                .call("debug_executionWitness", vec![quantity(number)])
+                .await;
+        }
+        const BY_HASH: &str = "debug_executionWitnessByBlockHash";
+        if !self.rpc.known_missing(BY_HASH) {
+            match self.rpc.call(BY_HASH, vec![serde_json::json!(hash)]).await {
+                Err(SourceError::MethodUnavailable { .. }) => {}
+                other => return other,
+            }
+        }
+        self.rpc
+            .call("debug_executionWitness", vec![serde_json::json!(hash)])
+            .await
     }
 }
 
@@ -141,11 +176,9 @@ impl WitnessProvider for ExecutionWitnessRpc {
         let before = self.rpc.stats();
         let (_, _, blocks) = blocks::blocks(&self.rpc, first, last, self.bodies).await?;
         let mut merged = MergedWitness::default();
-        for number in first..=last {
-            let value: serde_json::Value = self
-                .rpc
-                .call("debug_executionWitness", vec![quantity(number)])
-                .await?;
+        for block in &blocks {
+            let number = block.header.number;
+            let value = self.witness(number, block.header.hash_slow()).await?;
             let witness = cairn_witness::json::from_value(value)
                 .map_err(|source| SourceError::BadWitness { number, source })?;
             merged.add(&witness, first, number)?;

@@ -43,6 +43,14 @@ async fn devchain_through_cairn_serve_both_sources_match_the_node() {
     let proofs = ProofRpc::new(Arc::clone(&rpc), chain, BodySource::Json);
 
     let from_witness = conformance(&witness, &spans, &expected).await;
+    // By block hash (`debug_executionWitnessByBlockHash`): the same inputs.
+    let by_hash = witness.clone().by_hash();
+    for (fetched, again) in from_witness
+        .iter()
+        .zip(conformance(&by_hash, &spans[..5], &expected[..5]).await)
+    {
+        assert_eq!(fetched.input, again.input);
+    }
     let from_proofs = conformance(&proofs, &spans, &expected).await;
     let (mut leaf, mut branch, mut sizes) = (0, 0, (0usize, 0usize));
     for ((w, p), &(first, last)) in from_witness.iter().zip(&from_proofs).zip(&spans) {
