@@ -172,7 +172,7 @@ pub enum SourceError {
         root: B256,
         /// The verifier's error.
         #[source]
-        source: alloy_trie::proof::ProofVerificationError,
+        source: Box<alloy_trie::proof::ProofVerificationError>,
     },
     /// A storage proof does not hash to the account's storage root.
     #[error(
@@ -189,7 +189,7 @@ pub enum SourceError {
         root: B256,
         /// The verifier's error.
         #[source]
-        source: alloy_trie::proof::ProofVerificationError,
+        source: Box<alloy_trie::proof::ProofVerificationError>,
     },
     /// The node answered a proof for another account or slot than asked.
     #[error("eth_getProof block {block}: asked for {address}, answered for {answered}")]

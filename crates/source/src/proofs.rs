@@ -453,7 +453,7 @@ fn verify_account(
         block,
         address,
         root,
-        source,
+        source: Box::new(source),
     })?;
     Ok(Some(account))
 }
@@ -474,7 +474,7 @@ fn verify_storage(
             address,
             slot,
             root,
-            source,
+            source: Box::new(source),
         }
     })
 }
