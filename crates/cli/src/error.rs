@@ -118,6 +118,10 @@ pub enum Error {
     /// The JSON-RPC server failed to start.
     #[error(transparent)]
     Rpc(#[from] cairn_rpc::RpcError),
+    /// Fetching a program input from another node failed (the message names the block,
+    /// address or slot and the method).
+    #[error(transparent)]
+    Source(#[from] cairn_source::SourceError),
     /// The async runtime could not be started.
     #[error("cannot start the async runtime: {source}")]
     Runtime {

@@ -30,6 +30,7 @@ pub mod input;
 pub mod prover;
 pub mod qmtree;
 pub mod query;
+pub mod remote;
 pub mod replay;
 pub mod serve;
 pub mod settle;

@@ -29,6 +29,9 @@ pub struct ReplayArgs {
     /// `strict` column says whether it does.
     #[arg(long, value_enum, default_value_t = WitnessChoice::Complete, conflicts_with = "datadir")]
     pub witness: WitnessChoice,
+    /// Inputs from another node's JSON-RPC instead of a chain file.
+    #[command(flatten)]
+    pub remote: crate::remote::RemoteArgs,
 }
 
 /// Runs `cairn replay`.
@@ -36,6 +39,9 @@ pub struct ReplayArgs {
 /// # Errors
 /// The first block that fails, or a path disagreement, naming the block.
 pub fn run(args: ReplayArgs) -> Result<()> {
+    if args.remote.rpc.is_some() || args.remote.offline {
+        return crate::remote::run(&args.remote, args.datadir.as_deref());
+    }
     let file = args.chain.load()?;
     if let Some(dir) = &args.datadir {
         return import(&file, dir);

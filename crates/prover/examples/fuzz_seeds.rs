@@ -51,7 +51,11 @@ fn main() -> Result<(), Box<dyn Error>> {
                 proof: ExecBackend::encode_proof(&PROGRAM_ID, &input),
             }],
         };
-        write("seg_reader", format!("batch-{first}-{last}.seg"), &seg.to_bytes()?)?;
+        write(
+            "seg_reader",
+            format!("batch-{first}-{last}.seg"),
+            &seg.to_bytes()?,
+        )?;
         seeds += 2;
     }
     println!("wrote {seeds} seeds under {}", out.display());

@@ -8,7 +8,7 @@
 use crate::types::{
     BlockParam, LeafResponse, ProofInput, ProofResponse, Quantity, RootResponse, VerifyResponse,
 };
-use alloy_primitives::{Address, B256, U64};
+use alloy_primitives::{Address, B256, Bytes, U64};
 use alloy_rpc_types_eth::{Block, EIP1186AccountProofResponse, Transaction};
 use alloy_serde::storage::JsonStorageKey;
 use cairn_exec::commit::{CallProof, CallRequest};
@@ -35,10 +35,14 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("eth_blockNumber", &[]),
     ("eth_getBlockByNumber", &["block", "full"]),
     ("eth_getProof", &["address", "keys", "block"]),
+    ("eth_getCode", &["address", "block"]),
     ("debug_executionWitness", &["block"]),
     ("cairn_getQueryProof", &["subqueries", "mmr_size"]),
     ("cairn_verifyQueryProof", &["proof"]),
     ("cairn_getMmrProof", &["block", "mmr_size"]),
+    ("debug_executionWitnessByBlockHash", &["hash"]),
+    ("debug_getRawBlock", &["block"]),
+    ("debug_dbGet", &["key"]),
 ];
 
 /// The parameter names of `method`, if it is in [`METHODS`].
@@ -111,6 +115,11 @@ pub trait EthApi {
         keys: Vec<JsonStorageKey>,
         block: BlockParam,
     ) -> RpcResult<EIP1186AccountProofResponse>;
+
+    /// The code of an account at the end of `block` (`0x` for an account without code or
+    /// an absent one).
+    #[method(name = "getCode")]
+    async fn get_code(&self, address: Address, block: BlockParam) -> RpcResult<Bytes>;
 }
 
 /// `debug_*`.
@@ -121,4 +130,18 @@ pub trait DebugApi {
     /// stateless client needs, not only what Cairn's validation reads.
     #[method(name = "executionWitness")]
     async fn execution_witness(&self, block: BlockParam) -> RpcResult<serde_json::Value>;
+
+    /// [`execution_witness`](DebugApiServer::execution_witness) of the block with this hash
+    /// (reth's method name); a hash the node does not hold is error `-32001`.
+    #[method(name = "executionWitnessByBlockHash")]
+    async fn execution_witness_by_hash(&self, hash: B256) -> RpcResult<serde_json::Value>;
+
+    /// A block as its RLP encoding (header, transactions, ommers, withdrawals).
+    #[method(name = "getRawBlock")]
+    async fn raw_block(&self, block: BlockParam) -> RpcResult<Bytes>;
+
+    /// A trie node by its hash (geth's `debug_dbGet` on a hash-keyed node store): the key is
+    /// the 32-byte node hash, the answer its RLP; an unknown key is error `-32004`.
+    #[method(name = "dbGet")]
+    async fn db_get(&self, key: Bytes) -> RpcResult<Bytes>;
 }

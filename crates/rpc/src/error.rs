@@ -32,6 +32,8 @@ pub mod codes {
     pub const UNKNOWN_TX_NUM: i32 = -32002;
     /// No stored `qm_call` proof with this id.
     pub const UNKNOWN_CALL: i32 = -32003;
+    /// `debug_dbGet`: no trie node with this hash in the node's store.
+    pub const NOT_IN_DATABASE: i32 = -32004;
 }
 
 /// Everything that can go wrong in `cairn-rpc`. Each variant maps to one JSON-RPC error
@@ -46,6 +48,12 @@ pub enum RpcError {
         number: u64,
         /// The newest block.
         head: u64,
+    },
+    /// No block with this hash.
+    #[error("no block with hash {hash}")]
+    UnknownBlockHash {
+        /// The hash asked for.
+        hash: B256,
     },
     /// No leaf with this txNum at the block asked for.
     #[error("unknown txNum {tx_num}: the tree at block {block} holds {leaf_count} leaves")]
@@ -63,11 +71,27 @@ pub enum RpcError {
         /// The id asked for.
         id: B256,
     },
+    /// `debug_dbGet`: no trie node with this hash (the key must be a 32-byte node hash).
+    #[error("no trie node with key {key} in the node's store")]
+    NotInDatabase {
+        /// The key asked for.
+        key: alloy_primitives::Bytes,
+    },
     /// The genesis has no body and so no execution witness.
     #[error("block {number} is the genesis: it executes nothing, so it has no execution witness")]
     GenesisWitness {
         /// The genesis number.
         number: u64,
+    },
+    /// The node's store lacks the code an account names (a damaged data directory).
+    #[error("block {number}: code {code_hash} of {address} is not in the node's store")]
+    MissingCode {
+        /// The block.
+        number: u64,
+        /// The account.
+        address: alloy_primitives::Address,
+        /// Its code hash.
+        code_hash: alloy_primitives::B256,
     },
     /// A range proof was given without the older root.
     #[error("a range proof needs the older root as the third parameter (oldRoot)")]
@@ -207,9 +231,10 @@ impl RpcError {
     /// The JSON-RPC error code of this error (see [`codes`]).
     pub fn code(&self) -> i32 {
         match self {
-            Self::UnknownBlock { .. } => codes::UNKNOWN_BLOCK,
+            Self::UnknownBlock { .. } | Self::UnknownBlockHash { .. } => codes::UNKNOWN_BLOCK,
             Self::UnknownTxNum { .. } => codes::UNKNOWN_TX_NUM,
             Self::UnknownCall { .. } => codes::UNKNOWN_CALL,
+            Self::NotInDatabase { .. } => codes::NOT_IN_DATABASE,
             Self::GenesisWitness { .. }
             | Self::MissingOldRoot
             | Self::TooManyStorageKeys { .. }
@@ -232,6 +257,7 @@ impl RpcError {
             | Self::State(_)
             | Self::Senders { .. }
             | Self::WitnessRun { .. }
+            | Self::MissingCode { .. }
             | Self::CallStoreIo { .. }
             | Self::CallStoreJson { .. }
             | Self::Json(_)

@@ -6,7 +6,8 @@ use crate::{
 };
 use alloy_consensus::{BlockBody, Transaction as _};
 use alloy_eips::eip4895::Withdrawals;
-use alloy_primitives::{Address, U256};
+use alloy_primitives::KECCAK256_EMPTY as KECCAK_EMPTY;
+use alloy_primitives::{Address, Bytes, U256};
 use alloy_rlp::Encodable;
 use alloy_rpc_types_eth::{BlockTransactions, EIP1186AccountProofResponse, Header, Transaction};
 use alloy_serde::storage::JsonStorageKey;
@@ -92,6 +93,47 @@ pub(crate) fn account_proof<B: Backend>(
     number: u64,
 ) -> Result<EIP1186AccountProofResponse> {
     Ok(node.chain().account_proof(address, keys, number)?)
+}
+
+/// Block `number` as RLP (the genesis with an empty body).
+pub(crate) fn raw_block<B: Backend>(node: &Node<B>, number: u64) -> Result<Bytes> {
+    if let Some(block) = node.block(number) {
+        return Ok(alloy_rlp::encode(block).into());
+    }
+    let head = node.head_number();
+    let header = node
+        .chain()
+        .header(number)
+        .ok_or(RpcError::UnknownBlock { number, head })?;
+    let genesis = Block {
+        header: header.clone(),
+        body: BlockBody {
+            transactions: Vec::new(),
+            ommers: Vec::new(),
+            withdrawals: header.withdrawals_root.map(|_| Withdrawals::default()),
+        },
+    };
+    Ok(alloy_rlp::encode(&genesis).into())
+}
+
+/// The code of `address` at the state root of block `number` (empty for an absent account
+/// or one without code).
+pub(crate) fn code<B: Backend>(node: &Node<B>, address: Address, number: u64) -> Result<Bytes> {
+    let (mut trie, mut nodes) = node.chain().state_at(number)?;
+    let Some(account) = trie.account(address, &mut nodes)? else {
+        return Ok(Bytes::new());
+    };
+    if account.code_hash == KECCAK_EMPTY {
+        return Ok(Bytes::new());
+    }
+    node.chain()
+        .code(&account.code_hash)
+        .cloned()
+        .ok_or(RpcError::MissingCode {
+            number,
+            address,
+            code_hash: account.code_hash,
+        })
 }
 
 /// The execution witness of imported block `number`, generated from the chain, in reth's

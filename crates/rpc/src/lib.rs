@@ -22,7 +22,11 @@
 //! | `cairn_getQueryProof` | subqueries, mmrSize? | [`cairn_history::QueryProof`] |
 //! | `cairn_verifyQueryProof` | proof | [`QueryVerifyResponse`] |
 //! | `cairn_getMmrProof` | block, mmrSize? | [`MmrProofResponse`] |
+//! | `eth_getCode` | address, block | bytes |
 //! | `debug_executionWitness` | block | reth's witness JSON |
+//! | `debug_executionWitnessByBlockHash` | hash | the same, by block hash |
+//! | `debug_getRawBlock` | block | the block's RLP |
+//! | `debug_dbGet` | key (a trie node hash) | the node's RLP |
 //!
 //! Quantities follow Ethereum's conventions: a block is a hex quantity, `"latest"` or
 //! `"earliest"` ([`BlockParam`]); a txNum is a hex quantity, a JSON number being accepted

@@ -15,7 +15,7 @@ use crate::{
         VerifyResponse,
     },
 };
-use alloy_primitives::{Address, B256, U64};
+use alloy_primitives::{Address, B256, Bytes, U64};
 use alloy_rpc_types_eth::EIP1186AccountProofResponse;
 use alloy_serde::storage::JsonStorageKey;
 use cairn_exec::{
@@ -440,6 +440,14 @@ where
         })
         .await
     }
+
+    async fn get_code(&self, address: Address, block: BlockParam) -> RpcResult<Bytes> {
+        self.with_node(Pool::Read, move |node, _| {
+            let number = resolve(node, block)?.number;
+            eth::code(node, address, number)
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -452,6 +460,39 @@ where
         self.with_node(Pool::Read, move |node, _| {
             let number = resolve(node, block)?.number;
             eth::execution_witness(node, number, kind)
+        })
+        .await
+    }
+
+    async fn execution_witness_by_hash(&self, hash: B256) -> RpcResult<serde_json::Value> {
+        let kind = self.witness;
+        self.with_node(Pool::Read, move |node, _| {
+            let chain = node.chain();
+            let number = chain
+                .canonical_hashes()
+                .iter()
+                .position(|h| *h == hash)
+                .map(|i| chain.first_number() + i as u64)
+                .ok_or(RpcError::UnknownBlockHash { hash })?;
+            eth::execution_witness(node, number, kind)
+        })
+        .await
+    }
+
+    async fn db_get(&self, key: Bytes) -> RpcResult<Bytes> {
+        self.with_node(Pool::Read, move |node, _| {
+            B256::try_from(key.as_ref())
+                .ok()
+                .and_then(|hash| node.chain().nodes().get(&hash).cloned())
+                .ok_or(RpcError::NotInDatabase { key })
+        })
+        .await
+    }
+
+    async fn raw_block(&self, block: BlockParam) -> RpcResult<Bytes> {
+        self.with_node(Pool::Read, move |node, _| {
+            let number = resolve(node, block)?.number;
+            eth::raw_block(node, number)
         })
         .await
     }
@@ -566,9 +607,13 @@ mod tests {
                 "cairn_getMmrProof",
                 "cairn_getQueryProof",
                 "cairn_verifyQueryProof",
+                "debug_dbGet",
                 "debug_executionWitness",
+                "debug_executionWitnessByBlockHash",
+                "debug_getRawBlock",
                 "eth_blockNumber",
                 "eth_getBlockByNumber",
+                "eth_getCode",
                 "eth_getProof",
                 "qm_call",
                 "qm_callProof",

@@ -4,6 +4,7 @@ mod cli;
 mod prove;
 mod qmtree;
 mod query;
+mod remote;
 mod serve;
 mod settle;
 mod stateless;

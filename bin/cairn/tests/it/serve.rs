@@ -53,7 +53,7 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
 }
 
 /// One JSON-RPC call over a plain HTTP/1.1 connection.
-fn rpc(url: &str, method: &str, params: Value) -> Value {
+pub(crate) fn rpc(url: &str, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
     let (status, body) = post(url, body.as_bytes());
     assert_eq!(status, 200, "{body}");
