@@ -228,8 +228,19 @@ fn field_err(field: &'static str, reason: String) -> Error {
 }
 
 fn check_checksum(bytes: &[u8], body_end: usize) -> Result<()> {
+    // A file shorter than a checksum has none (body_end is then 0).
+    let Some(stored) = bytes
+        .get(body_end..)
+        .filter(|stored| stored.len() == CHECKSUM_LEN)
+    else {
+        return Err(Error::Seg(SegFault::Truncated {
+            section: "checksum",
+            needed: (body_end + CHECKSUM_LEN) as u64,
+            len: bytes.len() as u64,
+        }));
+    };
     let computed = keccak256(&bytes[..body_end]);
-    let stored = B256::from_slice(&bytes[body_end..]);
+    let stored = B256::from_slice(stored);
     if computed != stored {
         return Err(Error::Seg(SegFault::ChecksumMismatch { stored, computed }));
     }

@@ -72,6 +72,23 @@ fn every_truncation_is_a_typed_error() {
     ));
 }
 
+/// Found by the `seg_reader` fuzz target: a header with bad flags, shorter than a checksum,
+/// used to panic while reading the checksum.
+#[test]
+fn a_file_shorter_than_its_checksum_is_truncated_not_a_panic() {
+    let mut bytes = b"CAIRNSEG\x00\x01\x2a\x00".to_vec();
+    bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0x9d, 0xef, 0x0c, 0xaf]);
+    assert_eq!(bytes.len(), 21);
+    assert!(matches!(
+        fault(&bytes),
+        SegFault::Truncated {
+            section: "checksum",
+            needed: 32,
+            len: 21
+        }
+    ));
+}
+
 #[test]
 fn corruption_is_caught_by_the_checksum() {
     let bytes = sample().to_bytes().unwrap();
