@@ -6,7 +6,7 @@
 //!
 //! - [`WitnessProvider`]: the seam, "the program input for blocks A..B";
 //! - [`LocalNode`]: the node's own state (the witness generated from full state);
-//! - [`ExecutionWitnessRpc`]: `debug_executionWitness` (reth, geth and erigon forms, through
+//! - [`ExecutionWitnessRpc`]: `debug_executionWitness` (reth and geth forms, through
 //!   [`cairn_witness::json`]), one call per block, merged into one witness for the range;
 //! - [`ProofRpc`]: for nodes without the debug API, `eth_getProof` with a pre-flight
 //!   execution against lazily fetched state and the repair of deletions (a collapse sibling
