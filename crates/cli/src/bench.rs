@@ -160,12 +160,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         report.ratio_without_recovery
     )?;
     if let Some(path) = &args.json {
-        let json =
-            serde_json::to_string_pretty(&report).map_err(|source| Error::Json { source })?;
-        std::fs::write(path, json).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        crate::output::write_json(path, &report)?;
     }
     Ok(())
 }
@@ -233,11 +228,7 @@ fn commitments(
         )?;
     }
     if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&r).map_err(|source| Error::Json { source })?;
-        std::fs::write(path, text).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        crate::output::write_json(path, &r)?;
     }
     Ok(())
 }
@@ -314,11 +305,7 @@ fn witness(
         r.per_block.len()
     )?;
     if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&r).map_err(|source| Error::Json { source })?;
-        std::fs::write(path, text).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        crate::output::write_json(path, &r)?;
     }
     Ok(())
 }
@@ -415,11 +402,7 @@ fn prover(file: &cairn_exec::ChainFile, args: &BenchArgs) -> Result<()> {
         b.remote_attest_overhead_ms
     )?;
     if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&b).map_err(|source| Error::Json { source })?;
-        std::fs::write(path, text).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        crate::output::write_json(path, &b)?;
     }
     Ok(())
 }

@@ -36,12 +36,7 @@ pub fn run(args: ConformanceArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     )?;
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report.json())
-            .map_err(|source| Error::Json { source })?;
-        std::fs::write(path, json).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        crate::output::write_json(path, &report.json())?;
     }
     let t = report.totals();
     if t.failed > 0 {

@@ -65,6 +65,30 @@ pub fn print(args: std::fmt::Arguments<'_>) -> crate::Result<()> {
     filtered.write_fmt(args).map_err(stdout_error)
 }
 
+/// Prints `value` as pretty JSON on stdout (the `--json` form of a command's answer).
+///
+/// # Errors
+/// [`Error::Json`]; as [`print`].
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> crate::Result<()> {
+    let json = serde_json::to_string_pretty(value).map_err(|source| Error::Json { source })?;
+    print(format_args!("{json}\n"))
+}
+
+/// Writes `value` as pretty JSON to `path` (a `--json FILE` report).
+///
+/// # Errors
+/// [`Error::Json`]; [`Error::Io`] naming `path`.
+pub fn write_json<T: serde::Serialize + ?Sized>(
+    path: &std::path::Path,
+    value: &T,
+) -> crate::Result<()> {
+    let json = serde_json::to_string_pretty(value).map_err(|source| Error::Json { source })?;
+    std::fs::write(path, json).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// [`Stdout`] over an already locked handle.
 struct Locked<'a, W: Write>(&'a mut W);
 

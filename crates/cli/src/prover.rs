@@ -407,10 +407,7 @@ pub fn run_prove(args: ProveArgs) -> Result<()> {
             "prepareMs": prepared.as_secs_f64() * 1e3,
             "proofs": proofs,
         });
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&out).map_err(|source| Error::Json { source })?
-        )?;
+        crate::output::print_json(&out)?;
         return Ok(());
     }
     outln!(
@@ -586,10 +583,7 @@ fn print_report(args: &VerifyArgs, seg: &Seg, report: &SegReport) -> Result<()> 
             "rootsChecked": report.trusted,
             "proofs": proofs,
         });
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&out).map_err(|source| Error::Json { source })?
-        )?;
+        crate::output::print_json(&out)?;
         return Ok(());
     }
     outln!(
@@ -706,10 +700,7 @@ pub fn run_seg(args: SegArgs) -> Result<()> {
             },
             "proofs": proofs,
         });
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&out).map_err(|source| Error::Json { source })?
-        )?;
+        crate::output::print_json(&out)?;
         return Ok(());
     }
     outln!(

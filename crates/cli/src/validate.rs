@@ -53,10 +53,7 @@ pub fn run(args: ValidateArgs) -> Result<()> {
 
     let out = validated.output;
     if args.json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&out).map_err(|source| Error::Json { source })?
-        )?;
+        crate::output::print_json(&out)?;
         return Ok(());
     }
     let txs: usize = validated.blocks.iter().map(|b| b.transactions).sum();
